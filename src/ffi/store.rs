@@ -1,0 +1,177 @@
+//! C ABI of the store: open, free, schema version, integrity check, online backup.
+
+use std::ffi::c_char;
+use std::mem::size_of;
+use std::time::Duration;
+
+use super::{arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status};
+use crate::error::{Error, Result};
+use crate::store::{OpenOptions, Store, Synchronous};
+
+/// An open libsendense database. Thread-safe: one handle may be shared by any number of
+/// threads. Free it with `sendense_store_free` once no call uses it any more.
+pub struct sendense_store {
+    pub(crate) store: Store,
+}
+
+/// `synchronous=FULL`: every commit is on stable storage before the call returns (default).
+pub const SENDENSE_SYNCHRONOUS_FULL: i32 = 0;
+/// `synchronous=NORMAL`: commits survive a process crash but the last ones may be lost on
+/// power loss.
+pub const SENDENSE_SYNCHRONOUS_NORMAL: i32 = 1;
+
+/// Options for `sendense_store_open`. Start from `sendense_open_options_default()` and change
+/// the fields you need; `struct_size` lets later versions append fields compatibly.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sendense_open_options {
+    /// `sizeof(sendense_open_options)` as compiled by the caller.
+    pub struct_size: u32,
+    /// `SENDENSE_SYNCHRONOUS_FULL` (default) or `SENDENSE_SYNCHRONOUS_NORMAL`.
+    pub synchronous: i32,
+    /// How long a write waits for another connection's lock, in milliseconds (default 5000).
+    pub busy_timeout_ms: u32,
+    /// Create the file when it does not exist (default true); false makes a missing file
+    /// `SENDENSE_STATUS_NOT_FOUND`.
+    pub create_if_missing: bool,
+}
+
+/// The default open options: synchronous FULL, 5000 ms busy timeout, create if missing.
+#[no_mangle]
+pub extern "C" fn sendense_open_options_default() -> sendense_open_options {
+    let d = OpenOptions::default();
+    sendense_open_options {
+        struct_size: size_of::<sendense_open_options>() as u32,
+        synchronous: SENDENSE_SYNCHRONOUS_FULL,
+        busy_timeout_ms: u32::try_from(d.busy_timeout.as_millis()).unwrap_or(u32::MAX),
+        create_if_missing: d.create_if_missing,
+    }
+}
+
+impl sendense_open_options {
+    fn to_options(self) -> Result<OpenOptions> {
+        let size = size_of::<sendense_open_options>() as u32;
+        if self.struct_size != size {
+            return Err(Error::invalid_argument(format!(
+                "options.struct_size is {}, expected {size} (initialise the options with \
+                 sendense_open_options_default())",
+                self.struct_size
+            )));
+        }
+        let synchronous = match self.synchronous {
+            SENDENSE_SYNCHRONOUS_FULL => Synchronous::Full,
+            SENDENSE_SYNCHRONOUS_NORMAL => Synchronous::Normal,
+            other => {
+                return Err(Error::invalid_argument(format!(
+                    "options.synchronous is {other}; expected SENDENSE_SYNCHRONOUS_FULL (0) or \
+                     SENDENSE_SYNCHRONOUS_NORMAL (1)"
+                )))
+            }
+        };
+        Ok(OpenOptions::default()
+            .synchronous(synchronous)
+            .busy_timeout(Duration::from_millis(u64::from(self.busy_timeout_ms)))
+            .create_if_missing(self.create_if_missing))
+    }
+}
+
+/// Open (creating or upgrading when needed) the database at `path` (UTF-8). `options` may be
+/// NULL for the defaults. On success `*out` receives a new handle. A file that is not a
+/// libsendense database, or one written by a newer library, is refused and left untouched.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_store_open(
+    path: *const c_char,
+    options: *const sendense_open_options,
+    out: *mut *mut sendense_store,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let path = arg_str(path, "path")?;
+        let out = out_ptr(out, "out")?;
+        let options = match options.as_ref() {
+            Some(o) => o.to_options()?,
+            None => OpenOptions::default(),
+        };
+        let store = Store::open(path, options)?;
+        out.write(Box::into_raw(Box::new(sendense_store { store })));
+        Ok(())
+    })
+}
+
+/// Open a private in-memory database with the full schema; it lives until
+/// `sendense_store_free`. `options` may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_store_open_in_memory(
+    options: *const sendense_open_options,
+    out: *mut *mut sendense_store,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let out = out_ptr(out, "out")?;
+        let options = match options.as_ref() {
+            Some(o) => o.to_options()?,
+            None => OpenOptions::default(),
+        };
+        let store = Store::open_in_memory(options)?;
+        out.write(Box::into_raw(Box::new(sendense_store { store })));
+        Ok(())
+    })
+}
+
+/// Close the database and free the handle. NULL is a no-op. No other call may use the handle
+/// during or after this call.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_store_free(store: *mut sendense_store) {
+    if !store.is_null() {
+        // Dropping closes the connection; a panic here must not cross into C.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(Box::from_raw(store))));
+    }
+}
+
+/// The schema version of the open database.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_store_schema_version(
+    store: *mut sendense_store,
+    out: *mut u32,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(store, "store")?.store;
+        let out = out_ptr(out, "out")?;
+        out.write(store.schema_version()?);
+        Ok(())
+    })
+}
+
+/// Run SQLite's integrity and foreign-key checks. `*report_json_out` receives a JSON object
+/// `{"ok":bool,"schema_version":n,"integrity_errors":[...],"foreign_key_violations":[...]}`,
+/// freed with `sendense_string_free`. Problems found are reported in the JSON with status OK;
+/// an error status means the check itself could not run.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_store_integrity_check(
+    store: *mut sendense_store,
+    report_json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(store, "store")?.store;
+        let report_json_out = out_ptr(report_json_out, "report_json_out")?;
+        let report = store.integrity_check()?;
+        report_json_out.write_string(serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?)
+    })
+}
+
+/// Write a consistent copy of the database to `dest_path` (UTF-8) while other connections
+/// keep writing. `dest_path` must not exist; nothing is ever overwritten.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_store_backup(
+    store: *mut sendense_store,
+    dest_path: *const c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(store, "store")?.store;
+        let dest_path = arg_str(dest_path, "dest_path")?;
+        store.backup_to(dest_path)
+    })
+}

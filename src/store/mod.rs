@@ -1,0 +1,578 @@
+//! The store: opening a database file (pragmas, ownership checks, migrations), the
+//! transaction seam every domain operation runs through, integrity checks and online backups.
+//!
+//! One [`Store`] is one connection behind a mutex. It is `Send + Sync`: share it between
+//! threads with an `Arc`. Several processes may open the same file at once; every write runs
+//! in a `BEGIN IMMEDIATE` transaction, so a second writer waits (up to the busy timeout)
+//! instead of failing halfway.
+
+mod migrations;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use serde::Serialize;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result, Status};
+use migrations::Header;
+pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+
+/// How hard SQLite works to make a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// `synchronous=FULL`: every commit is on stable storage before it returns. The default:
+    /// backup metadata must survive power loss.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: commits survive a crash of the process; the last commits may be
+    /// lost on power loss. Faster.
+    Normal,
+}
+
+/// How to open a store. `OpenOptions::default()` is what most callers want.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Durability of commits. Default [`Synchronous::Full`].
+    pub synchronous: Synchronous,
+    /// How long a write waits for another connection's lock before failing with
+    /// [`Status::Busy`]. Default 5 s.
+    pub busy_timeout: Duration,
+    /// Create the file when it does not exist. Default `true`; with `false` a missing file is
+    /// [`Status::NotFound`].
+    pub create_if_missing: bool,
+    /// Where "now" comes from. Default the system clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        OpenOptions {
+            synchronous: Synchronous::Full,
+            busy_timeout: Duration::from_millis(5_000),
+            create_if_missing: true,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl OpenOptions {
+    /// Set [`OpenOptions::synchronous`].
+    pub fn synchronous(mut self, synchronous: Synchronous) -> OpenOptions {
+        self.synchronous = synchronous;
+        self
+    }
+
+    /// Set [`OpenOptions::busy_timeout`].
+    pub fn busy_timeout(mut self, timeout: Duration) -> OpenOptions {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Set [`OpenOptions::create_if_missing`].
+    pub fn create_if_missing(mut self, create: bool) -> OpenOptions {
+        self.create_if_missing = create;
+        self
+    }
+
+    /// Set [`OpenOptions::clock`].
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> OpenOptions {
+        self.clock = clock;
+        self
+    }
+}
+
+/// An open libsendense database.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: Option<PathBuf>,
+    options: OpenOptions,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).field("options", &self.options).finish()
+    }
+}
+
+/// One problem found by `PRAGMA foreign_key_check`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForeignKeyViolation {
+    /// The child table holding the dangling reference.
+    pub table: String,
+    /// The rowid of the offending row, when the table has one.
+    pub rowid: Option<i64>,
+    /// The parent table the reference should point into.
+    pub parent: String,
+    /// Index of the foreign key within the child table's `pragma_foreign_key_list`.
+    pub fk_index: i64,
+}
+
+/// The result of [`Store::integrity_check`]. `ok` is true when both lists are empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IntegrityReport {
+    /// Nothing was found.
+    pub ok: bool,
+    /// The database's schema version.
+    pub schema_version: u32,
+    /// Lines of `PRAGMA integrity_check` other than `ok`.
+    pub integrity_errors: Vec<String>,
+    /// Rows of `PRAGMA foreign_key_check`.
+    pub foreign_key_violations: Vec<ForeignKeyViolation>,
+}
+
+/// Every table of the schema, grouped by area (the order of SCHEMA.md).
+pub const TABLE_GROUPS: &[(&str, &[&str])] = &[
+    ("replication", &["vm_replication_contexts", "replication_jobs", "vm_disks", "cbt_history"]),
+    ("failover", &["failover_jobs", "network_mappings"]),
+    ("storage", &["ossea_configs", "ossea_volumes", "device_mappings", "nbd_exports", "linstor_configs"]),
+    ("scheduling", &["replication_schedules", "schedule_executions", "vm_machine_groups", "vm_group_memberships"]),
+    ("job log", &["job_tracking", "job_steps", "job_execution_log", "log_events"]),
+    (
+        "credentials and enrollment",
+        &[
+            "vmware_credentials",
+            "vma_enrollments",
+            "vma_pairing_codes",
+            "vma_active_connections",
+            "vma_connection_audit",
+        ],
+    ),
+    ("volume daemon", &["volume_operations", "volume_operation_history", "volume_mounts", "volume_daemon_metrics"]),
+    (
+        "backup",
+        &[
+            "backup_repositories",
+            "backup_policies",
+            "backup_copy_rules",
+            "backup_jobs",
+            "backup_copies",
+            "backup_chains",
+        ],
+    ),
+];
+
+/// The row count of one table, from [`Store::table_counts`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableCount {
+    /// The area the table belongs to (see [`TABLE_GROUPS`]).
+    pub group: &'static str,
+    /// The table.
+    pub table: &'static str,
+    /// Its number of rows.
+    pub rows: i64,
+}
+
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+impl Store {
+    /// Open (and, when needed, create or upgrade) the database file at `path`.
+    ///
+    /// Refuses, leaving the file byte-for-byte untouched: a file that is not a SQLite database
+    /// ([`Status::NotADatabase`]), a SQLite database of another application (also
+    /// `NotADatabase`), and a database written by a newer libsendense ([`Status::SchemaTooNew`]).
+    /// A directory, an empty path or an unwritable location is an error naming the path.
+    pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
+        let path = path.as_ref();
+        Store::open_file(path, options).map_err(|e| e.context(format!("cannot open database {}", path.display())))
+    }
+
+    /// Open a private in-memory database with the full schema (for tests and tools). It lives
+    /// as long as the `Store`.
+    pub fn open_in_memory(options: OpenOptions) -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        Store::finish_open(conn, None, options).map_err(|e| e.context("cannot open in-memory database"))
+    }
+
+    fn open_file(path: &Path, options: OpenOptions) -> Result<Store> {
+        if path.as_os_str().is_empty() {
+            return Err(Error::invalid_argument("the path is empty"));
+        }
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => return Err(Error::invalid_argument("the path is a directory")),
+            Ok(meta) if meta.len() > 0 => probe_existing(path, &options)?,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !options.create_if_missing {
+                    return Err(Error::not_found("the file does not exist (create_if_missing is off)"));
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if options.create_if_missing {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags)?;
+        if conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(Error::io("the file is read-only"));
+        }
+        Store::finish_open(conn, Some(path.to_path_buf()), options)
+    }
+
+    /// Pragmas, then migrations in one immediate transaction.
+    fn finish_open(mut conn: Connection, path: Option<PathBuf>, options: OpenOptions) -> Result<Store> {
+        conn.busy_timeout(options.busy_timeout)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        let fk: bool = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
+        if !fk {
+            return Err(Error::internal("this SQLite build cannot enforce foreign keys"));
+        }
+        // Changing the journal mode and the first transactions on a file that other processes
+        // are creating at the same moment can report SQLITE_BUSY without waiting in the busy
+        // handler (the switch needs an exclusive lock; WAL recovery is not waited for), so
+        // these steps are retried until the busy timeout runs out.
+        let timeout = options.busy_timeout;
+        if path.is_some() {
+            let mode: String = retry_while_busy(timeout, || {
+                Ok(conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?)
+            })?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(Error::io(format!("could not switch to WAL journal mode (still {mode})")));
+            }
+        }
+        let sync = match options.synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        conn.set_prepared_statement_cache_capacity(256);
+        retry_while_busy(timeout, || {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            migrations::migrate(&tx)?;
+            Ok(tx.commit()?)
+        })?;
+        Ok(Store { conn: Mutex::new(conn), path, options })
+    }
+
+    /// The file this store was opened on; `None` for an in-memory store.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &OpenOptions {
+        &self.options
+    }
+
+    /// "Now" according to the store's clock, in milliseconds since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.options.clock.now_ms()
+    }
+
+    /// Run `f` in one write (`BEGIN IMMEDIATE`) transaction: committed when `f` returns `Ok`,
+    /// rolled back when it returns `Err` or panics.
+    ///
+    /// This is the seam every domain operation of the library is built on. Rust callers may
+    /// use it for their own tables or for SQL the API does not offer; the schema's keys,
+    /// foreign keys and CHECK constraints still apply, but the domain rules that the typed
+    /// operations enforce (state machines, counters) are then the caller's responsibility.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.transaction(TransactionBehavior::Immediate, f)
+    }
+
+    /// Run `f` in one read transaction: it sees one consistent snapshot of the database while
+    /// other connections keep writing.
+    pub fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.transaction(TransactionBehavior::Deferred, f)
+    }
+
+    fn transaction<T>(
+        &self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(behavior).map_err(|e| self.busy_context(e.into()))?;
+        let value = f(&tx)?;
+        tx.commit().map_err(|e| self.busy_context(e.into()))?;
+        Ok(value)
+    }
+
+    fn busy_context(&self, e: Error) -> Error {
+        if e.status() == Status::Busy {
+            e.context(format!(
+                "another connection held the database lock for longer than the busy timeout ({} ms)",
+                self.options.busy_timeout.as_millis()
+            ))
+        } else {
+            e
+        }
+    }
+
+    /// The schema version of the open database (equal to [`SCHEMA_VERSION`]).
+    pub fn schema_version(&self) -> Result<u32> {
+        self.read(|tx| Ok(Header::read(tx)?.user_version))
+    }
+
+    /// The number of rows of every table, in [`TABLE_GROUPS`] order, from one snapshot.
+    pub fn table_counts(&self) -> Result<Vec<TableCount>> {
+        self.read(|tx| {
+            let mut counts = Vec::new();
+            for (group, tables) in TABLE_GROUPS {
+                for table in *tables {
+                    let rows = tx.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+                    counts.push(TableCount { group, table, rows });
+                }
+            }
+            Ok(counts)
+        })
+    }
+
+    /// Run SQLite's `integrity_check` and `foreign_key_check` and report what they find.
+    /// A damaged file is reported, never repaired.
+    pub fn integrity_check(&self) -> Result<IntegrityReport> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare("PRAGMA integrity_check")?;
+            let integrity_errors = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .filter(|line| !matches!(line, Ok(l) if l == "ok"))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut stmt = tx.prepare("PRAGMA foreign_key_check")?;
+            let foreign_key_violations = stmt
+                .query_map([], |r| {
+                    Ok(ForeignKeyViolation {
+                        table: r.get(0)?,
+                        rowid: r.get(1)?,
+                        parent: r.get(2)?,
+                        fk_index: r.get(3)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(IntegrityReport {
+                ok: integrity_errors.is_empty() && foreign_key_violations.is_empty(),
+                schema_version: Header::read(tx)?.user_version,
+                integrity_errors,
+                foreign_key_violations,
+            })
+        })
+        .map_err(|e| e.context(format!("integrity check of {}", self.describe())))
+    }
+
+    /// The database's path, or `:memory:`, for messages.
+    fn describe(&self) -> String {
+        self.path.as_ref().map_or_else(|| ":memory:".to_string(), |p| p.display().to_string())
+    }
+
+    /// Write a consistent copy of the database to `dest` through SQLite's online backup API,
+    /// while other connections (threads of this process, other processes) keep writing.
+    ///
+    /// The copy is written next to `dest` under a temporary name, checked with
+    /// `PRAGMA quick_check`, synced, and only then linked into place; `dest` must not exist
+    /// ([`Status::AlreadyExists`]: nothing is ever overwritten).
+    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
+        let dest = dest.as_ref();
+        self.backup_inner(dest).map_err(|e| e.context(format!("cannot back up to {}", dest.display())))
+    }
+
+    fn backup_inner(&self, dest: &Path) -> Result<()> {
+        let name = dest.file_name().ok_or_else(|| Error::invalid_argument("the destination names no file"))?;
+        if dest.symlink_metadata().is_ok() {
+            return Err(Error::already_exists("the destination exists; refusing to overwrite it"));
+        }
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::not_found(format!("directory {} does not exist", dir.display())));
+        }
+        let tmp = dir.join(format!(".{}.partial-{}", name.to_string_lossy(), uuid::Uuid::new_v4()));
+        let result = self.copy_into(&tmp).and_then(|()| {
+            File::open(&tmp)?.sync_all()?;
+            // A hard link never replaces an existing file, unlike rename.
+            std::fs::hard_link(&tmp, dest).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    Error::already_exists("the destination appeared during the backup; refusing to overwrite it")
+                }
+                _ => e.into(),
+            })?;
+            File::open(dir)?.sync_all()?;
+            Ok(())
+        });
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let mut p = tmp.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+        result
+    }
+
+    fn copy_into(&self, tmp: &Path) -> Result<()> {
+        let mut dst = Connection::open(tmp)?;
+        match &self.path {
+            // A separate read connection, so this store's own writers are not blocked.
+            Some(path) => {
+                let src = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                src.busy_timeout(self.options.busy_timeout)?;
+                run_backup(&src, &mut dst, self.options.busy_timeout)?;
+            }
+            None => run_backup(&self.conn.lock(), &mut dst, self.options.busy_timeout)?,
+        }
+        let check: String = dst.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(Error::new(Status::Corrupt, format!("the copy failed its quick_check: {check}")));
+        }
+        dst.close().map_err(|(_, e)| Error::from(e))
+    }
+}
+
+/// Run `f` again while it fails with [`Status::Busy`], until `timeout` has passed.
+fn retry_while_busy<T>(timeout: Duration, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match f() {
+            Err(e) if e.status() == Status::Busy && Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(2))
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Copy every page in one step, so the copy is one consistent snapshot; retry while the
+/// source is locked, up to `timeout`.
+fn run_backup(src: &Connection, dst: &mut Connection, timeout: Duration) -> Result<()> {
+    use rusqlite::backup::{Backup, StepResult};
+    let backup = Backup::new(src, dst)?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match backup.step(-1)? {
+            StepResult::Done => return Ok(()),
+            StepResult::More => {}
+            _ if Instant::now() >= deadline => {
+                return Err(Error::new(Status::Busy, "the source stayed locked for longer than the busy timeout"))
+            }
+            _ => thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+/// Look at an existing, non-empty file without writing to it: it must be a SQLite database
+/// that is blank or ours, and not newer than this library.
+fn probe_existing(path: &Path, options: &OpenOptions) -> Result<()> {
+    let mut magic = [0u8; 16];
+    let mut file = File::open(path)?;
+    let mut read = 0;
+    while read < magic.len() {
+        match file.read(&mut magic[read..])? {
+            0 => break,
+            n => read += n,
+        }
+    }
+    if read < magic.len() || &magic != SQLITE_MAGIC {
+        return Err(Error::new(
+            Status::NotADatabase,
+            "it is not a SQLite database (no SQLite header); refusing to touch it",
+        ));
+    }
+    // Without a WAL next to it, the main file is the whole database: read it with
+    // `immutable=1` (no locks, no -shm/-wal files created), so even a foreign database is
+    // left exactly as it was. With a WAL, the main file alone may be mid-checkpoint and only
+    // the WAL makes it consistent: probe through a normal read-only connection, which uses
+    // the sidecar files that exist already.
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let has_wal = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
+    let uri =
+        if has_wal { format!("file:{}", uri_escape(path)) } else { format!("file:{}?immutable=1", uri_escape(path)) };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let probe = Connection::open_with_flags(uri, flags)?;
+    probe.busy_timeout(options.busy_timeout)?;
+    retry_while_busy(options.busy_timeout, || Header::read(&probe))?.check_ownership()
+}
+
+/// Percent-encode a path for a `file:` URI.
+fn uri_escape(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_escape_keeps_plain_characters_and_encodes_the_rest() {
+        assert_eq!(uri_escape(Path::new("/a/b-c_d.db")), "/a/b-c_d.db");
+        assert_eq!(uri_escape(Path::new("/a b/x?y#z%.db")), "/a%20b/x%3Fy%23z%25.db");
+    }
+
+    #[test]
+    fn in_memory_store_has_the_current_schema_and_enforces_foreign_keys() {
+        let store = Store::open_in_memory(OpenOptions::default()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let report = store.integrity_check().unwrap();
+        assert!(report.ok, "{report:?}");
+        let err = store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO replication_jobs (id, vm_context_id, source_vm_id, source_vm_name, source_vm_path, \
+                     v_center_host, datacenter, replication_type, created_at, updated_at) \
+                     VALUES ('j1', 'no-such-context', 'vm', 'n', '/p', 'vc', 'dc', 'initial', 0, 0)",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(err.status(), Status::Conflict, "{err}");
+    }
+
+    #[test]
+    fn table_groups_name_every_table_of_the_schema_once() {
+        let store = Store::open_in_memory(OpenOptions::default()).unwrap();
+        let mut in_schema: Vec<String> = store
+            .read(|tx| {
+                let mut stmt = tx.prepare(
+                    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )?;
+                let names = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+                Ok(names)
+            })
+            .unwrap();
+        let mut grouped: Vec<String> = TABLE_GROUPS.iter().flat_map(|(_, t)| t.iter().map(|t| t.to_string())).collect();
+        grouped.sort();
+        in_schema.sort();
+        assert_eq!(grouped, in_schema);
+        let counts = store.table_counts().unwrap();
+        assert_eq!(counts.len(), grouped.len());
+        assert!(counts.iter().all(|c| c.rows == 0));
+    }
+
+    #[test]
+    fn a_failed_write_changes_nothing() {
+        let store = Store::open_in_memory(OpenOptions::default()).unwrap();
+        let count = |s: &Store| {
+            s.read(|tx| Ok(tx.query_row("SELECT count(*) FROM vm_machine_groups", [], |r| r.get::<_, i64>(0))?))
+                .unwrap()
+        };
+        let err = store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO vm_machine_groups (id, name, created_at, updated_at) VALUES ('g1', 'one', 0, 0)",
+                    [],
+                )?;
+                Err::<(), _>(Error::invalid_argument("second step refused"))
+            })
+            .unwrap_err();
+        assert_eq!(err.message(), "second step refused");
+        assert_eq!(count(&store), 0);
+    }
+}

@@ -1,0 +1,37 @@
+//! Helpers shared by the integration tests that need the built C artifacts.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// `target/<profile>/libsendense.a`, freshly built.
+///
+/// `cargo test` compiles the library for the test binaries but does not refresh the
+/// `staticlib` artifact in `target/<profile>/`, so this runs `cargo build --lib` (same
+/// profile, same target directory) once per test process; it is a no-op when up to date.
+#[allow(dead_code)] // each test binary uses the helpers it needs
+pub fn static_lib() -> &'static Path {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current_exe");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("test binary in target/<profile>/deps/");
+        let target_dir = profile_dir.parent().expect("target/<profile>");
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") => "dev".to_string(),
+            Some(other) => other.to_string(),
+            None => panic!("cannot tell the build profile from {}", profile_dir.display()),
+        };
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = Command::new(&cargo)
+            .args(["build", "--lib", "--quiet", "--profile", &profile, "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir)
+            .output()
+            .expect("running cargo build --lib");
+        assert!(out.status.success(), "cargo build --lib failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        let lib = profile_dir.join("libsendense.a");
+        assert!(lib.is_file(), "{} is missing after cargo build --lib", lib.display());
+        lib
+    })
+}
