@@ -141,6 +141,25 @@ impl<T> Out<T> {
     }
 }
 
+impl<T> Out<*mut T> {
+    /// Store a new heap object owned by the caller, who frees it with its `_free` function
+    /// (which calls [`free_box`]).
+    pub(crate) fn write_box(self, value: T) {
+        self.write(Box::into_raw(Box::new(value)));
+    }
+}
+
+/// Free an object made by [`Out::write_box`]; NULL is a no-op. Dropping runs library code
+/// (closing a connection, say), so a panic there is caught: it must not unwind into C.
+///
+/// # Safety
+/// `p` is NULL or came from `write_box` and was not freed before.
+pub(crate) unsafe fn free_box<T>(p: *mut T) {
+    if !p.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(p))));
+    }
+}
+
 impl Out<*mut c_char> {
     /// Store an owned copy of `s`, to be freed with `sendense_string_free`.
     pub(crate) fn write_string(self, s: String) -> Result<()> {
@@ -176,9 +195,7 @@ pub unsafe extern "C" fn sendense_error_message(error: *const sendense_error) ->
 /// Free an error object. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_error_free(error: *mut sendense_error) {
-    if !error.is_null() {
-        drop(Box::from_raw(error));
-    }
+    free_box(error);
 }
 
 /// Free a string returned by libsendense. NULL is a no-op. Never pass memory from another

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 use std::mem::size_of;
 use std::time::Duration;
 
-use super::{arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status};
+use super::{arg_ref, arg_str, call, free_box, out_ptr, sendense_error, sendense_status};
 use crate::error::{Error, Result};
 use crate::store::{OpenOptions, Store, Synchronous};
 
@@ -75,6 +75,14 @@ impl sendense_open_options {
     }
 }
 
+/// The options a caller passed; NULL means the defaults.
+unsafe fn open_options(options: *const sendense_open_options) -> Result<OpenOptions> {
+    match options.as_ref() {
+        Some(o) => o.to_options(),
+        None => Ok(OpenOptions::default()),
+    }
+}
+
 /// Open (creating or upgrading when needed) the database at `path` (UTF-8). `options` may be
 /// NULL for the defaults. On success `*out` receives a new handle. A file that is not a
 /// libsendense database, or one written by a newer library, is refused and left untouched.
@@ -88,12 +96,8 @@ pub unsafe extern "C" fn sendense_store_open(
     call(err, || {
         let path = arg_str(path, "path")?;
         let out = out_ptr(out, "out")?;
-        let options = match options.as_ref() {
-            Some(o) => o.to_options()?,
-            None => OpenOptions::default(),
-        };
-        let store = Store::open(path, options)?;
-        out.write(Box::into_raw(Box::new(sendense_store { store })));
+        let store = Store::open(path, open_options(options)?)?;
+        out.write_box(sendense_store { store });
         Ok(())
     })
 }
@@ -108,12 +112,8 @@ pub unsafe extern "C" fn sendense_store_open_in_memory(
 ) -> sendense_status {
     call(err, || {
         let out = out_ptr(out, "out")?;
-        let options = match options.as_ref() {
-            Some(o) => o.to_options()?,
-            None => OpenOptions::default(),
-        };
-        let store = Store::open_in_memory(options)?;
-        out.write(Box::into_raw(Box::new(sendense_store { store })));
+        let store = Store::open_in_memory(open_options(options)?)?;
+        out.write_box(sendense_store { store });
         Ok(())
     })
 }
@@ -122,10 +122,7 @@ pub unsafe extern "C" fn sendense_store_open_in_memory(
 /// during or after this call.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_store_free(store: *mut sendense_store) {
-    if !store.is_null() {
-        // Dropping closes the connection; a panic here must not cross into C.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(Box::from_raw(store))));
-    }
+    free_box(store);
 }
 
 /// The schema version of the open database.
