@@ -22,16 +22,27 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod cbt;
 pub mod clock;
+pub mod context;
 pub mod error;
 pub mod ffi;
+pub mod replication;
 pub mod store;
+pub mod value;
 
+pub use cbt::{CbtEntry, ChangeId, Decision, LineageReport, Reason, SyncMode};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use context::{Context, ContextFilter, ContextStatus, ContextUpdate, NewContext};
 pub use error::{Error, Result, Status};
+pub use replication::{
+    Disk, DiskSpec, DiskSyncStatus, JobFilter, JobStatus, Progress, ReplicationJob, ReplicationType, RequestedType,
+    StartJob, VmaProgress,
+};
 pub use store::{
     IntegrityReport, OpenOptions, Store, Synchronous, TableCount, APPLICATION_ID, SCHEMA_VERSION, TABLE_GROUPS,
 };
+pub use value::Timestamp;
 
 /// The rusqlite version this library is built on, for callers of [`Store::read`] and
 /// [`Store::write`].

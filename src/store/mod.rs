@@ -283,6 +283,14 @@ impl Store {
         self.transaction(TransactionBehavior::Deferred, f)
     }
 
+    /// Run `f` on the connection outside an explicit transaction: for operations that are a
+    /// single statement (atomic on its own, waiting on the busy timeout like a transaction),
+    /// such as the progress hot paths, which then cost no more than the statement itself.
+    pub(crate) fn autocommit<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.conn.lock();
+        f(&conn).map_err(|e| self.busy_context(e))
+    }
+
     fn transaction<T>(
         &self,
         behavior: TransactionBehavior,

@@ -1,0 +1,453 @@
+//! Changed block tracking (DOMAIN.md section 3): which change id each disk's next incremental
+//! starts from, recorded only when a disk's copy succeeded, with its lineage in cbt_history.
+//!
+//! Every lookup is scoped by (context, disk_id): `disk-2000` exists on every VM, so a disk id
+//! alone, a VM name or a VM path never identifies a base.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::context;
+use crate::error::{Error, Result};
+use crate::replication::{check_disk_id, load_disk, load_job, ReplicationType};
+use crate::store::Store;
+use crate::string_enum;
+use crate::value::Timestamp;
+
+/// A parsed VMware change id, `<uuid part>/<sequence>` (e.g.
+/// `52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77/42`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeId {
+    /// The CBT epoch: it changes when CBT is reset on the disk.
+    pub uuid: String,
+    /// The position within the epoch.
+    pub sequence: u64,
+}
+
+impl ChangeId {
+    /// Parse a change id. `*` and `''` mean "no base" and are refused like any malformed id.
+    pub fn parse(s: &str) -> Result<ChangeId> {
+        let bad = |why: &str| {
+            Error::invalid_argument(format!("change id {s:?} is invalid ({why}); expected <uuid part>/<sequence>"))
+        };
+        if s.is_empty() || s == "*" {
+            return Err(bad("it means \"no base\""));
+        }
+        let (uuid, seq) = s.rsplit_once('/').ok_or_else(|| bad("no '/'"))?;
+        if uuid.trim().is_empty() {
+            return Err(bad("empty uuid part"));
+        }
+        if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("the sequence is not a number"));
+        }
+        let sequence = seq.parse().map_err(|_| bad("the sequence is out of range"))?;
+        Ok(ChangeId { uuid: uuid.to_string(), sequence })
+    }
+}
+
+string_enum! {
+    /// How a disk must be copied.
+    pub enum SyncMode: "sync mode" {
+        /// Every block.
+        Full = "full",
+        /// The blocks changed since the base change id.
+        Incremental = "incremental",
+    }
+}
+
+string_enum! {
+    /// Why [`Decision`] chose its mode.
+    pub enum Reason: "CBT decision reason" {
+        /// The disk has a usable base in the same CBT epoch as the snapshot.
+        BaseRecorded = "base_recorded",
+        /// No successful sync of this disk of this context recorded a change id (or it is `*`).
+        NoBase = "no_base",
+        /// The recorded change id cannot be parsed.
+        UnparsableBase = "unparsable_base",
+        /// The snapshot's CBT uuid differs from the base's: CBT was reset.
+        CbtUuidChanged = "cbt_uuid_changed",
+        /// The recorded base is ahead of the snapshot, so it cannot be the snapshot's ancestor.
+        BaseAheadOfSnapshot = "base_ahead_of_snapshot",
+        /// The target volume was newly created and holds no data to apply changes to.
+        TargetVolumeNew = "target_volume_new",
+    }
+}
+
+/// The outcome of [`decide`]: JSON `{"mode":…,"base_change_id":…|null,"reason":…}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Full or incremental.
+    pub mode: SyncMode,
+    /// The change id to copy changes since (incremental only).
+    pub base_change_id: Option<String>,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// Decide full vs incremental for a disk: `recorded` is the disk's recorded change id (the
+/// last successful sync of this disk of this context), `snapshot` the current snapshot's
+/// change id, `target_is_new` whether the target volume was just created.
+pub fn decide(recorded: Option<&str>, snapshot: &ChangeId, target_is_new: bool) -> Decision {
+    let full = |reason| Decision { mode: SyncMode::Full, base_change_id: None, reason };
+    if target_is_new {
+        return full(Reason::TargetVolumeNew);
+    }
+    let base = match recorded {
+        None | Some("") | Some("*") => return full(Reason::NoBase),
+        Some(b) => b,
+    };
+    let Ok(parsed) = ChangeId::parse(base) else {
+        return full(Reason::UnparsableBase);
+    };
+    if parsed.uuid != snapshot.uuid {
+        return full(Reason::CbtUuidChanged);
+    }
+    if parsed.sequence > snapshot.sequence {
+        return full(Reason::BaseAheadOfSnapshot);
+    }
+    Decision { mode: SyncMode::Incremental, base_change_id: Some(base.to_string()), reason: Reason::BaseRecorded }
+}
+
+/// A `cbt_history` row. JSON keys are the column names.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CbtEntry {
+    pub id: i64,
+    pub vm_context_id: String,
+    pub job_id: Option<String>,
+    pub disk_id: String,
+    pub change_id: String,
+    pub previous_change_id: Option<String>,
+    pub sync_type: String,
+    pub blocks_changed: Option<i64>,
+    pub bytes_transferred: Option<i64>,
+    pub sync_duration_seconds: Option<i64>,
+    pub sync_success: bool,
+    pub created_at: Timestamp,
+}
+
+const HISTORY_COLUMNS: &str = "id, vm_context_id, job_id, disk_id, change_id, previous_change_id, sync_type, \
+    blocks_changed, bytes_transferred, sync_duration_seconds, sync_success, created_at";
+
+impl CbtEntry {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<CbtEntry> {
+        Ok(CbtEntry {
+            id: r.get("id")?,
+            vm_context_id: r.get("vm_context_id")?,
+            job_id: r.get("job_id")?,
+            disk_id: r.get("disk_id")?,
+            change_id: r.get("change_id")?,
+            previous_change_id: r.get("previous_change_id")?,
+            sync_type: r.get("sync_type")?,
+            blocks_changed: r.get("blocks_changed")?,
+            bytes_transferred: r.get("bytes_transferred")?,
+            sync_duration_seconds: r.get("sync_duration_seconds")?,
+            sync_success: r.get("sync_success")?,
+            created_at: r.get("created_at")?,
+        })
+    }
+}
+
+/// One place where a context's CBT lineage is broken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineageBreak {
+    /// The disk.
+    pub disk_id: String,
+    /// The cbt_history row that does not chain (None for a disk-row mismatch).
+    pub history_id: Option<i64>,
+    /// Its job, when still present.
+    pub job_id: Option<String>,
+    /// The change id the chain says should have been the base.
+    pub expected: Option<String>,
+    /// What the row (or the disk row) says.
+    pub found: Option<String>,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// The result of [`Store::cbt_verify_lineage`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineageReport {
+    /// No break found.
+    pub ok: bool,
+    /// The context checked.
+    pub context_id: String,
+    /// Disks with history or a recorded change id.
+    pub disks_checked: usize,
+    /// Successful history entries walked.
+    pub entries_checked: usize,
+    /// Every break, in disk then history order.
+    pub breaks: Vec<LineageBreak>,
+}
+
+/// Check one disk's successful history (oldest first) against its recorded change id.
+pub fn check_lineage(disk_id: &str, entries: &[CbtEntry], recorded: Option<&str>) -> Vec<LineageBreak> {
+    let mut breaks = Vec::new();
+    let mut prior: Option<&str> = None;
+    for e in entries.iter().filter(|e| e.sync_success) {
+        if e.sync_type == "incremental" && e.previous_change_id.as_deref() != prior {
+            breaks.push(LineageBreak {
+                disk_id: disk_id.to_string(),
+                history_id: Some(e.id),
+                job_id: e.job_id.clone(),
+                expected: prior.map(str::to_string),
+                found: e.previous_change_id.clone(),
+                problem: "an incremental did not start from the disk's prior recorded change id".to_string(),
+            });
+        }
+        prior = Some(&e.change_id);
+    }
+    if prior.is_some() && recorded != prior {
+        breaks.push(LineageBreak {
+            disk_id: disk_id.to_string(),
+            history_id: None,
+            job_id: None,
+            expected: prior.map(str::to_string),
+            found: recorded.map(str::to_string),
+            problem: "the disk's recorded change id is not the last one in its history".to_string(),
+        });
+    }
+    breaks
+}
+
+fn history(conn: &Connection, context_id: &str, disk_id: Option<&str>, limit: Option<u32>) -> Result<Vec<CbtEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {HISTORY_COLUMNS} FROM cbt_history WHERE vm_context_id = ?1 AND (?2 IS NULL OR disk_id = ?2) \
+         ORDER BY disk_id, created_at, id LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![context_id, disk_id, limit.map_or(-1, i64::from)], CbtEntry::from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+impl Store {
+    /// Decide full vs incremental for a disk of a context about to be copied from a snapshot
+    /// whose change id is `snapshot_change_id`. The base is the change id recorded by the last
+    /// successful sync of that disk of that context; a disk without a row has no base.
+    pub fn cbt_decide(
+        &self,
+        context_id: &str,
+        disk_id: &str,
+        snapshot_change_id: &str,
+        target_is_new: bool,
+    ) -> Result<Decision> {
+        check_disk_id(disk_id)?;
+        let snapshot = ChangeId::parse(snapshot_change_id).map_err(|e| e.context("the snapshot's change id"))?;
+        self.read(|tx| {
+            let recorded: Option<Option<String>> = tx
+                .prepare_cached("SELECT disk_change_id FROM vm_disks WHERE vm_context_id = ?1 AND disk_id = ?2")?
+                .query_row([context_id, disk_id], |r| r.get(0))
+                .optional()?;
+            if recorded.is_none() {
+                context::load(tx, context_id)?;
+            }
+            Ok(decide(recorded.flatten().as_deref(), &snapshot, target_is_new))
+        })
+    }
+
+    /// Record the change id of a disk whose copy in `job_id` succeeded: stores it as the disk's
+    /// base for the next incremental and appends a cbt_history row whose previous_change_id is
+    /// the base the copy started from, in one transaction. The job must be active and the disk
+    /// one of its disks. Recording the same change id again is a no-op; a different change id
+    /// for a disk already recorded in this job is CONFLICT.
+    pub fn cbt_record(&self, job_id: &str, disk_id: &str, change_id: &str, bytes_transferred: i64) -> Result<CbtEntry> {
+        check_disk_id(disk_id)?;
+        let parsed = ChangeId::parse(change_id)?;
+        if bytes_transferred < 0 {
+            return Err(Error::invalid_argument(format!("bytes_transferred is negative ({bytes_transferred})")));
+        }
+        let now = self.now_ms();
+        self.write(|tx| {
+            let job = load_job(tx, job_id)?;
+            let existing: Option<CbtEntry> = tx
+                .prepare_cached(&format!(
+                    "SELECT {HISTORY_COLUMNS} FROM cbt_history WHERE job_id = ?1 AND disk_id = ?2 AND sync_success = 1"
+                ))?
+                .query_row([job_id, disk_id], CbtEntry::from_row)
+                .optional()?;
+            if let Some(e) = existing {
+                if e.change_id == change_id {
+                    return Ok(e);
+                }
+                return Err(Error::conflict(format!(
+                    "job {job_id} already recorded change id {} for {disk_id}",
+                    e.change_id
+                )));
+            }
+            if job.status.is_terminal() {
+                return Err(Error::invalid_state(format!(
+                    "replication job {job_id} is {}; change ids are recorded while the job runs",
+                    job.status
+                )));
+            }
+            let disk = load_disk(tx, &job.vm_context_id, disk_id)?
+                .filter(|d| d.job_id.as_deref() == Some(job_id))
+                .ok_or_else(|| Error::not_found(format!("replication job {job_id} has no disk {disk_id}")))?;
+            let previous = disk.disk_change_id.filter(|p| !p.is_empty() && p != "*");
+            let continues =
+                previous.as_deref().and_then(|p| ChangeId::parse(p).ok()).is_some_and(|p| p.uuid == parsed.uuid);
+            let sync_type = match (job.replication_type, continues) {
+                (ReplicationType::Incremental, true) => "incremental",
+                (ReplicationType::Incremental, false) => "full",
+                (ReplicationType::Initial, _) => "initial",
+            };
+            let duration = job.started_at.map(|s| (now - s.0).max(0) / 1000);
+            tx.prepare_cached(
+                "UPDATE vm_disks SET disk_change_id = ?3, sync_status = 'completed', sync_progress_percent = 100, \
+                 bytes_synced = ?4, updated_at = ?5 WHERE vm_context_id = ?1 AND disk_id = ?2",
+            )?
+            .execute(params![job.vm_context_id, disk_id, change_id, bytes_transferred, now])?;
+            tx.prepare_cached(
+                "INSERT INTO cbt_history (vm_context_id, job_id, disk_id, change_id, previous_change_id, sync_type, \
+                 bytes_transferred, sync_duration_seconds, sync_success, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9)",
+            )?
+            .execute(params![
+                job.vm_context_id,
+                job_id,
+                disk_id,
+                change_id,
+                previous,
+                sync_type,
+                bytes_transferred,
+                duration,
+                now
+            ])?;
+            let id = tx.last_insert_rowid();
+            tx.prepare_cached(
+                "UPDATE replication_jobs SET change_id = ?2, previous_change_id = ?3, updated_at = ?4 WHERE id = ?1",
+            )?
+            .execute(params![job_id, change_id, previous, now])?;
+            Ok(tx
+                .prepare_cached(&format!("SELECT {HISTORY_COLUMNS} FROM cbt_history WHERE id = ?1"))?
+                .query_row([id], CbtEntry::from_row)?)
+        })
+    }
+
+    /// The CBT history of a context (optionally one disk), by disk then oldest first.
+    pub fn cbt_history(&self, context_id: &str, disk_id: Option<&str>, limit: Option<u32>) -> Result<Vec<CbtEntry>> {
+        if let Some(d) = disk_id {
+            check_disk_id(d)?;
+        }
+        self.read(|tx| {
+            context::load(tx, context_id)?;
+            history(tx, context_id, disk_id, limit)
+        })
+    }
+
+    /// Verify a context's CBT lineage: for every disk, each successful incremental started
+    /// from the disk's prior recorded change id, and the disk's recorded change id is the last
+    /// one of its history. Breaks are reported, not repaired.
+    pub fn cbt_verify_lineage(&self, context_id: &str) -> Result<LineageReport> {
+        self.read(|tx| {
+            context::load(tx, context_id)?;
+            let entries = history(tx, context_id, None, None)?;
+            let mut stmt = tx.prepare_cached(
+                "SELECT disk_id, disk_change_id FROM vm_disks WHERE vm_context_id = ?1 ORDER BY disk_id",
+            )?;
+            let recorded = stmt
+                .query_map([context_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut disks: Vec<&str> = recorded.iter().map(|(d, _)| d.as_str()).collect();
+            disks.extend(entries.iter().map(|e| e.disk_id.as_str()));
+            disks.sort_unstable();
+            disks.dedup();
+            let mut breaks = Vec::new();
+            let mut disks_checked = 0;
+            for disk in &disks {
+                let of_disk: Vec<CbtEntry> = entries.iter().filter(|e| e.disk_id == *disk).cloned().collect();
+                let rec = recorded.iter().find(|(d, _)| d == disk).and_then(|(_, c)| c.as_deref());
+                if of_disk.is_empty() && rec.is_none() {
+                    continue;
+                }
+                disks_checked += 1;
+                breaks.extend(check_lineage(disk, &of_disk, rec));
+            }
+            Ok(LineageReport {
+                ok: breaks.is_empty(),
+                context_id: context_id.to_string(),
+                disks_checked,
+                entries_checked: entries.iter().filter(|e| e.sync_success).count(),
+                breaks,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UUID: &str = "52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77";
+
+    fn cid(seq: u64) -> String {
+        format!("{UUID}/{seq}")
+    }
+
+    #[test]
+    fn change_ids_parse_strictly() {
+        assert_eq!(ChangeId::parse(&cid(42)).unwrap(), ChangeId { uuid: UUID.into(), sequence: 42 });
+        for bad in ["", "*", "abc", "/5", "uuid/", "uuid/x1", "uuid/-1", "uuid/99999999999999999999999"] {
+            let e = ChangeId::parse(bad).unwrap_err();
+            assert!(e.message().starts_with(&format!("change id {bad:?} is invalid")), "{e}");
+        }
+    }
+
+    #[test]
+    fn decide_covers_every_reason() {
+        let snap = ChangeId::parse(&cid(50)).unwrap();
+        let d = |rec: Option<&str>, new| decide(rec, &snap, new);
+        assert_eq!(
+            d(Some(&cid(42)), false),
+            Decision { mode: SyncMode::Incremental, base_change_id: Some(cid(42)), reason: Reason::BaseRecorded }
+        );
+        assert_eq!(d(Some(&cid(50)), false).mode, SyncMode::Incremental);
+        assert_eq!(d(Some(&cid(42)), true).reason, Reason::TargetVolumeNew);
+        assert_eq!(d(None, false).reason, Reason::NoBase);
+        assert_eq!(d(Some("*"), false).reason, Reason::NoBase);
+        assert_eq!(d(Some(""), false).reason, Reason::NoBase);
+        assert_eq!(d(Some("garbage"), false).reason, Reason::UnparsableBase);
+        assert_eq!(d(Some("other-uuid/42"), false).reason, Reason::CbtUuidChanged);
+        assert_eq!(d(Some(&cid(51)), false).reason, Reason::BaseAheadOfSnapshot);
+        for r in [None, Some("*"), Some("garbage"), Some("other/1")] {
+            let x = d(r, false);
+            assert_eq!((x.mode, x.base_change_id), (SyncMode::Full, None));
+        }
+        let json = serde_json::to_string(&d(None, false)).unwrap();
+        assert_eq!(json, r#"{"mode":"full","base_change_id":null,"reason":"no_base"}"#);
+    }
+
+    fn entry(id: i64, change: &str, prev: Option<&str>, sync_type: &str) -> CbtEntry {
+        CbtEntry {
+            id,
+            vm_context_id: "c".into(),
+            job_id: Some(format!("j{id}")),
+            disk_id: "disk-2000".into(),
+            change_id: change.into(),
+            previous_change_id: prev.map(str::to_string),
+            sync_type: sync_type.into(),
+            blocks_changed: None,
+            bytes_transferred: None,
+            sync_duration_seconds: None,
+            sync_success: true,
+            created_at: Timestamp(id),
+        }
+    }
+
+    #[test]
+    fn lineage_reports_breaks() {
+        let good = [entry(1, &cid(1), None, "initial"), entry(2, &cid(5), Some(&cid(1)), "incremental")];
+        assert!(check_lineage("disk-2000", &good, Some(&cid(5))).is_empty());
+        let broken = [entry(1, &cid(1), None, "initial"), entry(2, &cid(5), Some(&cid(3)), "incremental")];
+        let b = check_lineage("disk-2000", &broken, Some(&cid(5)));
+        assert_eq!(b.len(), 1);
+        assert_eq!((b[0].history_id, b[0].expected.clone(), b[0].found.clone()), (Some(2), Some(cid(1)), Some(cid(3))));
+        let b = check_lineage("disk-2000", &good, Some(&cid(9)));
+        assert_eq!(b.len(), 1);
+        assert!(b[0].problem.contains("recorded change id"));
+        let full_restart = [entry(1, &cid(1), None, "initial"), entry(2, "other/3", Some(&cid(1)), "full")];
+        assert!(
+            check_lineage("disk-2000", &full_restart, Some("other/3")).is_empty(),
+            "a full copy starts a new chain"
+        );
+    }
+}
