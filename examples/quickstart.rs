@@ -1,13 +1,21 @@
-//! Quickstart: open (or create) a libsendense database file, check it, and print what it holds.
+//! Quickstart: a replication lifecycle on a libsendense database file.
 //!
 //! ```sh
 //! cargo run --example quickstart              # uses ./sendense-quickstart.db
 //! cargo run --example quickstart -- /path/to/state.db
 //! ```
+//!
+//! It adds two VMs with two disks each (or finds them, when the file already has them), runs
+//! an initial replication with progress updates, records each disk's change id, decides and
+//! runs an incremental, shows the CBT lineage, fails a job, deletes it, and prints the
+//! contexts with their counters and a line per table group. Run it twice: the second run
+//! continues from what the first one recorded.
 
 use std::collections::BTreeMap;
 
-use sendense::{OpenOptions, Store};
+use sendense::{
+    ChangeId, ContextFilter, DiskSpec, JobStatus, NewContext, OpenOptions, Progress, StartJob, Store, SyncMode,
+};
 
 fn main() {
     let path = std::env::args().nth(1).unwrap_or_else(|| "sendense-quickstart.db".to_string());
@@ -17,29 +25,132 @@ fn main() {
     }
 }
 
+/// The CBT epoch of a disk, as VMware would report it (stable for this example).
+fn epoch(vm: &str, disk: &str) -> String {
+    format!("52 {vm} {disk}-8f 11 22 33")
+}
+
 fn run(path: &str) -> sendense::Result<()> {
     let store = Store::open(path, OpenOptions::default())?;
-    println!("libsendense {} — database {path}", env!("CARGO_PKG_VERSION"));
-    println!("schema version {}", store.schema_version()?);
+    println!("libsendense {} — database {path}, schema version {}", env!("CARGO_PKG_VERSION"), store.schema_version()?);
 
-    let report = store.integrity_check()?;
+    // 1. Two VMs with two disks each: found by their VMware identity, or created.
+    let mut vms = Vec::new();
+    for name in ["web-01", "db-01"] {
+        let vmware_id = format!("4210-{name}");
+        let id = match store.context_find(&vmware_id, "vcenter.example")? {
+            Some(ctx) => ctx.context_id,
+            None => store.context_create(&NewContext::new(
+                name,
+                &vmware_id,
+                format!("/DC1/vm/{name}"),
+                "vcenter.example",
+                "DC1",
+            ))?,
+        };
+        let disks: Vec<DiskSpec> = (0..2)
+            .map(|i| DiskSpec::new(format!("disk-{}", 2000 + i), format!("[ds1] {name}/{name}_{i}.vmdk"), 40))
+            .collect();
+        println!("VM {name}: context {id}");
+        vms.push((name, id, disks));
+    }
+
+    // 2. Replicate both VMs: the first run is an initial copy, later ones are incremental.
+    for (name, ctx, disks) in &vms {
+        replicate(&store, name, ctx, disks)?;
+    }
+
+    // 3. Decide and run one more incremental of web-01, then show its CBT lineage.
+    let (name, ctx, disks) = &vms[0];
+    replicate(&store, name, ctx, disks)?;
+    for entry in store.cbt_history(ctx, None, None)? {
+        println!(
+            "  cbt {} {:<11} {} <- {}",
+            entry.disk_id,
+            entry.sync_type,
+            entry.change_id,
+            entry.previous_change_id.as_deref().unwrap_or("(none)")
+        );
+    }
+    let lineage = store.cbt_verify_lineage(ctx)?;
     println!(
-        "integrity: {} ({} integrity errors, {} foreign-key violations)",
-        if report.ok { "ok" } else { "PROBLEMS FOUND" },
-        report.integrity_errors.len(),
-        report.foreign_key_violations.len()
+        "CBT lineage of {name}: {} ({} entries on {} disks)",
+        if lineage.ok { "ok" } else { "BROKEN" },
+        lineage.entries_checked,
+        lineage.disks_checked
     );
 
-    // One line per table group: total rows and the rows per table.
-    let mut groups: BTreeMap<usize, (&str, i64, Vec<String>)> = BTreeMap::new();
+    // 4. A job of db-01 fails, and is then deleted: its disks keep their change ids.
+    let (name, ctx, disks) = &vms[1];
+    let job = store.replication_start(&StartJob::new(ctx.as_str(), disks.clone()))?;
+    store.replication_set_status(&job, JobStatus::Snapshotting, None)?;
+    store.replication_set_status(&job, JobStatus::Failed, Some("datastore ds1 unreachable"))?;
+    println!("{name}: job {job} failed; context is {}", store.context_get(ctx)?.current_status);
+    store.replication_delete(&job)?;
+    println!(
+        "{name}: failed job deleted; disk change ids kept: {}",
+        store.replication_disks(ctx)?.iter().all(|d| d.disk_change_id.is_some())
+    );
+
+    // 5. The contexts with their counters, and what the file holds.
+    for c in store.context_list(&ContextFilter::default())? {
+        println!(
+            "context {:<7} {:<18} jobs {:>3} ok {:>3} failed {:>3} last good {}",
+            c.vm_name,
+            c.current_status.as_str(),
+            c.total_jobs_run,
+            c.successful_jobs,
+            c.failed_jobs,
+            c.last_successful_job_id.as_deref().unwrap_or("-")
+        );
+    }
+    let mut groups: BTreeMap<usize, (&str, i64)> = BTreeMap::new();
     for count in store.table_counts()? {
         let order = sendense::TABLE_GROUPS.iter().position(|(g, _)| *g == count.group).unwrap_or(usize::MAX);
-        let entry = groups.entry(order).or_insert((count.group, 0, Vec::new()));
-        entry.1 += count.rows;
-        entry.2.push(format!("{} {}", count.table, count.rows));
+        groups.entry(order).or_insert((count.group, 0)).1 += count.rows;
     }
-    for (group, total, tables) in groups.values() {
-        println!("{group:<27} {total:>7} rows: {}", tables.join(", "));
+    let summary: Vec<String> = groups.values().map(|(g, n)| format!("{g} {n}")).collect();
+    println!("rows per table group: {}", summary.join(", "));
+    println!("integrity: {}", if store.integrity_check()?.ok { "ok" } else { "PROBLEMS FOUND" });
+    Ok(())
+}
+
+/// One replication of a VM: decide per disk, start (auto type), walk the job's statuses with
+/// progress, record each disk's change id, complete.
+fn replicate(store: &Store, name: &str, ctx: &str, disks: &[DiskSpec]) -> sendense::Result<()> {
+    let mut snapshots = Vec::new();
+    for d in disks {
+        let recorded =
+            store.replication_disks(ctx)?.into_iter().find(|r| r.disk_id == d.disk_id).and_then(|r| r.disk_change_id);
+        let next_seq = recorded.as_deref().and_then(|c| ChangeId::parse(c).ok()).map_or(1, |c| c.sequence + 7);
+        let snapshot = format!("{}/{next_seq}", epoch(name, &d.disk_id));
+        let decision = store.cbt_decide(ctx, &d.disk_id, &snapshot, false)?;
+        let base = decision.base_change_id.as_deref().unwrap_or("-");
+        println!("  {name} {}: {} ({}, base {base})", d.disk_id, decision.mode, decision.reason);
+        assert!(decision.mode == SyncMode::Full || recorded.is_some());
+        snapshots.push(snapshot);
     }
+    let job = store.replication_start(&StartJob::new(ctx, disks.to_vec()))?;
+    for status in [JobStatus::Initializing, JobStatus::Snapshotting, JobStatus::Replicating] {
+        store.replication_set_status(&job, status, None)?;
+    }
+    let total: i64 = disks.iter().map(|d| d.size_gb << 30).sum();
+    for percent in [25.0, 50.0, 75.0, 100.0] {
+        let bytes = (total as f64 * percent / 100.0) as i64;
+        let p = Progress {
+            percent,
+            bytes_transferred: bytes,
+            total_bytes: total,
+            speed_bps: 200 << 20,
+            current_operation: Some("Copying Data".into()),
+        };
+        store.replication_progress(&job, &p)?;
+    }
+    for (d, snapshot) in disks.iter().zip(&snapshots) {
+        store.cbt_record(&job, &d.disk_id, snapshot, d.size_gb << 30)?;
+    }
+    store.replication_set_status(&job, JobStatus::Finalizing, None)?;
+    let done = store.replication_set_status(&job, JobStatus::Completed, None)?;
+    println!("{name}: {} job {} completed ({} bytes)", done.replication_type, done.id, done.bytes_transferred);
     Ok(())
 }

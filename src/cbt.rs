@@ -232,7 +232,8 @@ impl Store {
     ) -> Result<Decision> {
         check_disk_id(disk_id)?;
         let snapshot = ChangeId::parse(snapshot_change_id).map_err(|e| e.context("the snapshot's change id"))?;
-        self.read(|tx| {
+        // One statement, so no explicit transaction: this read runs at every job start.
+        self.autocommit(|tx| {
             let recorded: Option<Option<String>> = tx
                 .prepare_cached("SELECT disk_change_id FROM vm_disks WHERE vm_context_id = ?1 AND disk_id = ?2")?
                 .query_row([context_id, disk_id], |r| r.get(0))

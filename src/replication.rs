@@ -45,6 +45,10 @@ string_enum! {
 pub(crate) const ACTIVE_STATUSES_SQL: &str = "('pending', 'initializing', 'analyzing', 'provisioning', 'attaching', \
      'configuring', 'ready_for_sync', 'snapshotting', 'replicating', 'finalizing')";
 
+/// The terminal statuses as an SQL list: `status NOT IN` this list is the active set in the
+/// hot-path updates (three comparisons instead of ten; equivalent under the column's CHECK).
+pub(crate) const TERMINAL_STATUSES_SQL: &str = "('completed', 'failed', 'cancelled')";
+
 impl JobStatus {
     /// Every active (non-terminal) status, in lifecycle order.
     pub const ACTIVE: &'static [JobStatus] = &[
@@ -631,7 +635,8 @@ impl Store {
             }
             if !ctx.current_status.can_move_to(ContextStatus::Replicating) {
                 return Err(Error::invalid_state(format!(
-                    "context {} is {}; a replication job can start only from discovered, ready_for_failover or failed",
+                    "context {} cannot move from {} to replicating: a replication job can start only from \
+                     discovered, ready_for_failover or failed",
                     ctx.context_id, ctx.current_status
                 )));
             }
@@ -650,11 +655,15 @@ impl Store {
                 }
                 None => new_id(),
             };
+            let recorded: Vec<(String, Option<String>)> = tx
+                .prepare_cached("SELECT disk_id, disk_change_id FROM vm_disks WHERE vm_context_id = ?1")?
+                .query_map([&ctx.context_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
             let mut usable_bases = 0;
             let mut missing_base = None;
             for d in &start.disks {
-                let base = load_disk(tx, &ctx.context_id, &d.disk_id)?.and_then(|row| row.disk_change_id);
-                if base.as_deref().is_some_and(|b| ChangeId::parse(b).is_ok()) {
+                let base = recorded.iter().find(|(id, _)| *id == d.disk_id).and_then(|(_, c)| c.as_deref());
+                if base.is_some_and(|b| ChangeId::parse(b).is_ok()) {
                     usable_bases += 1;
                 } else if missing_base.is_none() {
                     missing_base = Some(d.disk_id.clone());
@@ -751,10 +760,11 @@ impl Store {
                     ctx.vmware_vm_id,
                 ])?;
             }
-            context::move_status(tx, &ctx, ContextStatus::Replicating, now)?;
-            // The counters after inserting one job: the same values a recompute gives.
+            // Into replicating (the edge was checked above), pointing at the job, with the
+            // counters a recompute gives after inserting one job.
             tx.prepare_cached(
-                "UPDATE vm_replication_contexts SET current_job_id = ?2, total_jobs_run = total_jobs_run + 1, \
+                "UPDATE vm_replication_contexts SET current_status = 'replicating', last_status_change = ?3, \
+                 current_job_id = ?2, total_jobs_run = total_jobs_run + 1, \
                  first_job_at = CASE WHEN first_job_at IS NULL OR first_job_at > ?3 THEN ?3 ELSE first_job_at END, \
                  last_job_at = CASE WHEN last_job_at IS NULL OR last_job_at < ?3 THEN ?3 ELSE last_job_at END, \
                  updated_at = ?3 WHERE context_id = ?1",
@@ -835,7 +845,7 @@ impl Store {
                 .prepare_cached(&format!(
                     "UPDATE replication_jobs SET progress_percent = ?2, bytes_transferred = ?3, total_bytes = ?4, \
                      transfer_speed_bps = ?5, current_operation = COALESCE(?6, current_operation), updated_at = ?7 \
-                     WHERE id = ?1 AND status IN {ACTIVE_STATUSES_SQL}"
+                     WHERE id = ?1 AND status NOT IN {TERMINAL_STATUSES_SQL}"
                 ))?
                 .execute(params![
                     job_id,
@@ -868,7 +878,7 @@ impl Store {
                      vma_error_details = COALESCE(?7, vma_error_details), \
                      setup_progress_percent = COALESCE(?8, setup_progress_percent), \
                      vma_last_poll_at = ?9, updated_at = ?9 \
-                     WHERE id = ?1 AND status IN {ACTIVE_STATUSES_SQL}"
+                     WHERE id = ?1 AND status NOT IN {TERMINAL_STATUSES_SQL}"
                 ))?
                 .execute(params![
                     job_id,
@@ -911,7 +921,7 @@ impl Store {
                     "UPDATE vm_disks SET sync_progress_percent = ?3, bytes_synced = ?4, \
                      sync_status = COALESCE(?5, sync_status), updated_at = ?6 \
                      WHERE job_id = ?1 AND disk_id = ?2 \
-                     AND EXISTS (SELECT 1 FROM replication_jobs WHERE id = ?1 AND status IN {ACTIVE_STATUSES_SQL})"
+                     AND EXISTS (SELECT 1 FROM replication_jobs WHERE id = ?1 AND status NOT IN {TERMINAL_STATUSES_SQL})"
                 ))?
                 .execute(params![job_id, disk_id, percent, bytes_synced, sync_status, now])?;
             if n == 0 {
@@ -1027,6 +1037,9 @@ mod tests {
     fn active_set_is_every_non_terminal_status_and_matches_the_sql_list() {
         let non_terminal: Vec<JobStatus> = JobStatus::ALL.iter().copied().filter(|s| !s.is_terminal()).collect();
         assert_eq!(non_terminal, JobStatus::ACTIVE);
+        let terminal: Vec<String> =
+            JobStatus::ALL.iter().filter(|s| s.is_terminal()).map(|s| format!("'{s}'")).collect();
+        assert_eq!(TERMINAL_STATUSES_SQL.split_whitespace().collect::<String>(), format!("({})", terminal.join(",")));
         let sql: Vec<String> = JobStatus::ACTIVE.iter().map(|s| format!("'{s}'")).collect();
         assert_eq!(ACTIVE_STATUSES_SQL.split_whitespace().collect::<String>(), format!("({})", sql.join(",")));
         let schema = include_str!("store/sql/v1.sql").split_whitespace().collect::<String>();
