@@ -1,54 +1,49 @@
-//! Benchmarks: each hot path through the store API next to the same SQL done directly with
-//! rusqlite on the same schema and pragmas (the floor), in the same run, as a ratio.
-//! The machines are noisy: read the ratios, not the absolute times.
+//! Benchmarks: each hot path through the Rust API and through the C ABI, next to the minimal
+//! equivalent SQL done directly with rusqlite on the same schema and pragmas (the floor), in
+//! the same run, as ratios. The machines are noisy: read the ratios, not the absolute times.
 //!
-//! `cargo bench` runs everything; `cargo bench -- NAME` runs the benchmarks whose name
-//! contains NAME.
+//! `cargo bench` runs everything; `cargo bench -- NAME` runs the benchmarks whose key contains
+//! NAME (open, update, progress, decide, start).
+//!
+//! Writes go to one database file per side (same content), so no side pays for another's
+//! writes (page-cache invalidation, checkpoints); rounds rotate which side goes first.
 
-use std::path::Path;
+use std::ffi::{c_char, CString};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use sendense::ffi::{self, sendense_store};
 use sendense::rusqlite::{params, Connection, TransactionBehavior};
-use sendense::{OpenOptions, Store, Synchronous};
+use sendense::{DiskSpec, JobStatus, NewContext, OpenOptions, Progress, StartJob, Store, Synchronous};
 
-/// Median time per operation of `ours` and of `floor`, over `rounds` rounds of `per_round`
-/// operations each. Rounds alternate between the two, so drift (WAL growth, checkpoints, other
-/// load on the machine) hits both alike.
-fn compare(
-    rounds: usize,
-    per_round: usize,
-    mut ours: impl FnMut(usize),
-    mut floor: impl FnMut(usize),
-) -> (Duration, Duration) {
-    let time = |op: &mut dyn FnMut(usize), round: usize| {
-        let start = Instant::now();
-        for i in 0..per_round {
-            op(round * per_round + i);
-        }
-        start.elapsed() / per_round as u32
-    };
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+/// Median time per operation of each side, over `rounds` rounds of `per_round` operations;
+/// operation numbers are unique across rounds, so a side may use them as row indexes.
+fn compare(rounds: usize, per_round: usize, sides: &mut [&mut dyn FnMut(usize)]) -> Vec<Duration> {
+    let mut samples = vec![Vec::new(); sides.len()];
     for round in 0..rounds {
-        // Alternate which goes first too: the second connection to write after the other one
-        // tends to be faster.
-        if round % 2 == 0 {
-            a.push(time(&mut ours, round));
-            b.push(time(&mut floor, round));
-        } else {
-            b.push(time(&mut floor, round));
-            a.push(time(&mut ours, round));
+        for k in 0..sides.len() {
+            let side = (round + k) % sides.len();
+            let start = Instant::now();
+            for i in 0..per_round {
+                (sides[side])(round * per_round + i);
+            }
+            samples[side].push(start.elapsed() / per_round as u32);
         }
     }
-    let median = |mut v: Vec<Duration>| {
-        v.sort();
-        v[v.len() / 2]
-    };
-    (median(a), median(b))
+    samples
+        .into_iter()
+        .map(|mut v| {
+            v.sort();
+            v[v.len() / 2]
+        })
+        .collect()
 }
 
+/// One line of the report: the store API, the C ABI (when measured) and the floor.
 struct Row {
     name: String,
-    ours: Duration,
+    api: Duration,
+    c: Option<Duration>,
     floor: Duration,
 }
 
@@ -61,13 +56,20 @@ fn fmt_duration(d: Duration) -> String {
     }
 }
 
+fn sync_pragma(sync: Synchronous) -> &'static str {
+    match sync {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    }
+}
+
 /// Open a connection the way the store does (same pragmas), without the store.
-fn direct_open(path: &Path, sync: &str) -> Connection {
+fn direct_open(path: &Path, sync: Synchronous) -> Connection {
     let conn = Connection::open(path).unwrap();
     conn.busy_timeout(Duration::from_millis(5_000)).unwrap();
     conn.pragma_update(None, "foreign_keys", true).unwrap();
     let _: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).unwrap();
-    conn.pragma_update(None, "synchronous", sync).unwrap();
+    conn.pragma_update(None, "synchronous", sync_pragma(sync)).unwrap();
     let _: (i64, i64) = conn
         .query_row(
             "SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version)",
@@ -78,31 +80,78 @@ fn direct_open(path: &Path, sync: &str) -> Connection {
     conn
 }
 
+/// A C ABI handle on `path`, as a C caller would open it.
+struct CStore(*mut sendense_store);
+
+impl CStore {
+    fn open(path: &Path, sync: Synchronous) -> CStore {
+        let mut options = ffi::sendense_open_options_default();
+        options.synchronous = match sync {
+            Synchronous::Full => ffi::SENDENSE_SYNCHRONOUS_FULL,
+            Synchronous::Normal => ffi::SENDENSE_SYNCHRONOUS_NORMAL,
+        };
+        let c_path = CString::new(path.to_str().unwrap()).unwrap();
+        let mut store = std::ptr::null_mut();
+        let status = unsafe { ffi::sendense_store_open(c_path.as_ptr(), &options, &mut store, std::ptr::null_mut()) };
+        assert_eq!(status, ffi::SENDENSE_STATUS_OK);
+        CStore(store)
+    }
+}
+
+impl Drop for CStore {
+    fn drop(&mut self) {
+        unsafe { ffi::sendense_store_free(self.0) }
+    }
+}
+
+fn c(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+fn ok(status: ffi::sendense_status) {
+    assert_eq!(status, ffi::SENDENSE_STATUS_OK, "{}", unsafe {
+        std::ffi::CStr::from_ptr(ffi::sendense_status_name(status)).to_string_lossy()
+    });
+}
+
+fn free_string(s: *mut c_char) {
+    unsafe { ffi::sendense_string_free(s) }
+}
+
 fn bench_open(dir: &Path) -> Row {
     let path = dir.join("open.db");
     drop(Store::open(&path, OpenOptions::default()).unwrap());
-    let (ours, floor) = compare(
+    let t = compare(
         15,
         20,
-        |_| drop(Store::open(&path, OpenOptions::default()).unwrap()),
-        |_| drop(direct_open(&path, "FULL")),
+        &mut [
+            &mut |_| drop(Store::open(&path, OpenOptions::default()).unwrap()),
+            &mut |_| drop(CStore::open(&path, Synchronous::Full)),
+            &mut |_| drop(direct_open(&path, Synchronous::Full)),
+        ],
     );
-    Row { name: "open an existing store".into(), ours, floor }
+    Row { name: "open an existing store".into(), api: t[0], c: Some(t[1]), floor: t[2] }
+}
+
+fn new_vm(i: usize) -> NewContext {
+    NewContext::new(format!("vm-{i:05}"), format!("4210-{i:05}"), format!("/DC/vm/vm-{i:05}"), "vc.bench", "DC")
+}
+
+/// Three files with the same content made by `seed`: one per side (API, C ABI, floor).
+fn three_files(dir: &Path, name: &str, sync: Synchronous, mut seed: impl FnMut(&Store)) -> [PathBuf; 3] {
+    ["api", "c", "direct"].map(|side| {
+        let path = dir.join(format!("{name}-{side}.db"));
+        seed(&Store::open(&path, OpenOptions::default().synchronous(sync)).unwrap());
+        path
+    })
 }
 
 const GROUPS: usize = 1_000;
 const UPDATE_SQL: &str = "UPDATE vm_machine_groups SET priority = ?1, updated_at = ?2 WHERE id = ?3";
 
 fn bench_update(dir: &Path, sync: Synchronous) -> Row {
-    let (label, pragma) = match sync {
-        Synchronous::Full => ("FULL", "FULL"),
-        Synchronous::Normal => ("NORMAL", "NORMAL"),
-    };
-    // Each side gets its own file with the same content, so neither pays for the other's
-    // writes (page-cache invalidation, checkpoints).
-    let seeded = |name: &str| {
-        let path = dir.join(format!("update-{label}-{name}.db"));
-        let store = Store::open(&path, OpenOptions::default().synchronous(sync)).unwrap();
+    let label = sync_pragma(sync);
+    let [api_path, _, direct_path] = three_files(dir, &format!("update-{label}"), sync, |store| {
         store
             .write(|tx| {
                 let mut stmt = tx.prepare(
@@ -113,36 +162,268 @@ fn bench_update(dir: &Path, sync: Synchronous) -> Row {
                 }
                 Ok(())
             })
-            .unwrap();
-        (path, store)
-    };
-    let (_, store) = seeded("store");
-    let (direct_path, seeding_store) = seeded("direct");
-    drop(seeding_store);
+            .unwrap()
+    });
+    let store = Store::open(&api_path, OpenOptions::default().synchronous(sync)).unwrap();
+    let mut conn = direct_open(&direct_path, sync);
     let ids: Vec<String> = (0..GROUPS).map(|i| format!("group-{i}")).collect();
-    let mut conn = direct_open(&direct_path, pragma);
-    let (rounds, per_round) = match sync {
-        Synchronous::Full => (9, 100),
-        Synchronous::Normal => (15, 500),
-    };
-    let (ours, floor) = compare(
+    let (rounds, per_round) = if sync == Synchronous::Full { (9, 100) } else { (15, 500) };
+    let t = compare(
         rounds,
         per_round,
-        |i| {
-            store
-                .write(|tx| {
-                    tx.prepare_cached(UPDATE_SQL)?.execute(params![i as i64, i as i64, ids[i % GROUPS]])?;
-                    Ok(())
-                })
-                .unwrap();
-        },
-        |i| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
-            tx.prepare_cached(UPDATE_SQL).unwrap().execute(params![i as i64, i as i64, ids[i % GROUPS]]).unwrap();
-            tx.commit().unwrap();
-        },
+        &mut [
+            &mut |i| {
+                store
+                    .write(|tx| {
+                        tx.prepare_cached(UPDATE_SQL)?.execute(params![i as i64, i as i64, ids[i % GROUPS]])?;
+                        Ok(())
+                    })
+                    .unwrap()
+            },
+            &mut |i| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+                tx.prepare_cached(UPDATE_SQL).unwrap().execute(params![i as i64, i as i64, ids[i % GROUPS]]).unwrap();
+                tx.commit().unwrap();
+            },
+        ],
     );
-    Row { name: format!("single-row update, synchronous={label}"), ours, floor }
+    Row { name: format!("transaction with one update, synchronous={label}"), api: t[0], c: None, floor: t[1] }
+}
+
+fn four_disks() -> Vec<DiskSpec> {
+    (0..4).map(|d| DiskSpec::new(format!("disk-{}", 2000 + d), format!("[ds] vm/disk{d}.vmdk"), 100)).collect()
+}
+
+const PROGRESS_SQL: &str = "UPDATE replication_jobs SET progress_percent = ?2, bytes_transferred = ?3, \
+    total_bytes = ?4, transfer_speed_bps = ?5, current_operation = ?6, updated_at = ?7 WHERE id = ?1";
+
+fn bench_progress(dir: &Path, sync: Synchronous) -> Row {
+    let label = sync_pragma(sync);
+    const JOBS: usize = 200;
+    let [api_path, c_path, direct_path] = three_files(dir, &format!("progress-{label}"), sync, |store| {
+        for i in 0..JOBS {
+            let ctx = store.context_create(&new_vm(i)).unwrap();
+            let mut start = StartJob::new(ctx, four_disks());
+            start.id = Some(format!("job-{i}"));
+            store.replication_start(&start).unwrap();
+            store.replication_set_status(&format!("job-{i}"), JobStatus::Replicating, None).unwrap();
+        }
+    });
+    let store = Store::open(&api_path, OpenOptions::default().synchronous(sync)).unwrap();
+    let cstore = CStore::open(&c_path, sync);
+    let conn = direct_open(&direct_path, sync);
+    let ids: Vec<String> = (0..JOBS).map(|i| format!("job-{i}")).collect();
+    let c_ids: Vec<CString> = ids.iter().map(|s| c(s)).collect();
+    let op = c("Copying Data");
+    let total = 400i64 << 30;
+    let bytes = |i: usize| (i as i64 * 4096) % total;
+    let percent = |i: usize| (bytes(i) as f64 / total as f64) * 100.0;
+    let (rounds, per_round) = if sync == Synchronous::Full { (15, 60) } else { (25, 400) };
+    let t = compare(
+        rounds,
+        per_round,
+        &mut [
+            &mut |i| {
+                let p = Progress {
+                    percent: percent(i),
+                    bytes_transferred: bytes(i),
+                    total_bytes: total,
+                    speed_bps: 200 << 20,
+                    current_operation: Some("Copying Data".into()),
+                };
+                store.replication_progress(&ids[i % JOBS], &p).unwrap();
+            },
+            &mut |i| {
+                ok(unsafe {
+                    ffi::sendense_replication_progress(
+                        cstore.0,
+                        c_ids[i % JOBS].as_ptr(),
+                        percent(i),
+                        bytes(i),
+                        total,
+                        200 << 20,
+                        op.as_ptr(),
+                        std::ptr::null_mut(),
+                    )
+                })
+            },
+            &mut |i| {
+                conn.prepare_cached(PROGRESS_SQL)
+                    .unwrap()
+                    .execute(params![
+                        ids[i % JOBS],
+                        percent(i),
+                        bytes(i),
+                        total,
+                        200i64 << 20,
+                        "Copying Data",
+                        i as i64
+                    ])
+                    .unwrap();
+            },
+        ],
+    );
+    Row { name: format!("progress update, synchronous={label}"), api: t[0], c: Some(t[1]), floor: t[2] }
+}
+
+const UUID: &str = "52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77";
+
+/// 1,000 contexts with 2 disks each (2,000 disks) and 500 cbt_history rows per disk
+/// (1,000,000 rows); each disk's recorded change id is its last history entry.
+fn seed_cbt_history(store: &Store) {
+    store
+        .write(|tx| {
+            let mut ctx = tx.prepare(
+                "INSERT INTO vm_replication_contexts (context_id, vm_name, vmware_vm_id, vm_path, vcenter_host, \
+                 datacenter, created_at, updated_at) VALUES (?1, ?1, ?1, '/p', 'vc', 'dc', 0, 0)",
+            )?;
+            let mut disk = tx.prepare(
+                "INSERT INTO vm_disks (vm_context_id, disk_id, vm_dk_path, size_gb, disk_change_id, created_at, \
+                 updated_at) VALUES (?1, ?2, 'p', 1, ?3, 0, 0)",
+            )?;
+            let mut hist = tx.prepare(
+                "INSERT INTO cbt_history (vm_context_id, disk_id, change_id, previous_change_id, sync_type, \
+                 sync_success, created_at) VALUES (?1, ?2, ?3, ?4, 'incremental', 1, ?5)",
+            )?;
+            for c in 0..1_000 {
+                let id = format!("ctx-{c:04}");
+                ctx.execute([&id])?;
+                for d in 0..2 {
+                    let disk_id = format!("disk-{}", 2000 + d);
+                    for seq in 1..=500i64 {
+                        hist.execute(params![
+                            id,
+                            disk_id,
+                            format!("{UUID}/{seq}"),
+                            format!("{UUID}/{}", seq - 1),
+                            seq
+                        ])?;
+                    }
+                    disk.execute(params![id, disk_id, format!("{UUID}/500")])?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn bench_decide(dir: &Path) -> Row {
+    let path = dir.join("decide.db");
+    seed_cbt_history(&Store::open(&path, OpenOptions::default().synchronous(Synchronous::Normal)).unwrap());
+    let history: i64 =
+        Connection::open(&path).unwrap().query_row("SELECT count(*) FROM cbt_history", [], |r| r.get(0)).unwrap();
+    assert_eq!(history, 1_000_000);
+    // Reads only: the three sides can share the file.
+    let store = Store::open(&path, OpenOptions::default()).unwrap();
+    let cstore = CStore::open(&path, Synchronous::Full);
+    let conn = direct_open(&path, Synchronous::Full);
+    let ctx = |i: usize| format!("ctx-{:04}", (i * 7919) % 1_000);
+    let disk = |i: usize| format!("disk-{}", 2000 + i % 2);
+    let snapshot = format!("{UUID}/600");
+    let c_ctx: Vec<CString> = (0..1_000).map(|i| c(&format!("ctx-{i:04}"))).collect();
+    let c_disk = [c("disk-2000"), c("disk-2001")];
+    let c_snapshot = c(&snapshot);
+    let t = compare(
+        15,
+        1_000,
+        &mut [
+            &mut |i| {
+                let d = store.cbt_decide(&ctx(i), &disk(i), &snapshot, false).unwrap();
+                assert_eq!(d.mode, sendense::SyncMode::Incremental);
+            },
+            &mut |i| {
+                let mut json = std::ptr::null_mut();
+                ok(unsafe {
+                    ffi::sendense_cbt_decide(
+                        cstore.0,
+                        c_ctx[(i * 7919) % 1_000].as_ptr(),
+                        c_disk[i % 2].as_ptr(),
+                        c_snapshot.as_ptr(),
+                        false,
+                        &mut json,
+                        std::ptr::null_mut(),
+                    )
+                });
+                free_string(json);
+            },
+            &mut |i| {
+                let base: Option<String> = conn
+                    .prepare_cached("SELECT disk_change_id FROM vm_disks WHERE vm_context_id = ?1 AND disk_id = ?2")
+                    .unwrap()
+                    .query_row(params![ctx(i), disk(i)], |r| r.get(0))
+                    .unwrap();
+                assert!(base.is_some());
+            },
+        ],
+    );
+    Row { name: "CBT decide (1M history rows, 2,000 disks)".into(), api: t[0], c: Some(t[1]), floor: t[2] }
+}
+
+const START_JOB_SQL: &str = "INSERT INTO replication_jobs (id, vm_context_id, source_vm_id, source_vm_name, \
+    source_vm_path, v_center_host, datacenter, replication_type, status, created_at, updated_at) \
+    VALUES (?1, ?2, ?3, ?4, ?5, 'vc.bench', 'DC', 'initial', 'pending', ?6, ?6)";
+const UPSERT_DISK_SQL: &str = "INSERT INTO vm_disks (vm_context_id, job_id, disk_id, vm_dk_path, size_gb, created_at, \
+    updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (vm_context_id, disk_id) DO UPDATE SET \
+    job_id = excluded.job_id, vm_dk_path = excluded.vm_dk_path, size_gb = excluded.size_gb, \
+    updated_at = excluded.updated_at";
+const POINT_CONTEXT_SQL: &str = "UPDATE vm_replication_contexts SET current_status = 'replicating', \
+    current_job_id = ?2, total_jobs_run = total_jobs_run + 1, last_job_at = ?3, last_status_change = ?3, \
+    updated_at = ?3 WHERE context_id = ?1";
+
+fn bench_start(dir: &Path) -> Row {
+    let (rounds, per_round) = (9, 200);
+    let n = rounds * per_round;
+    let sync = Synchronous::Normal;
+    let mut ctx_ids: Vec<Vec<String>> = Vec::new();
+    let paths = three_files(dir, "start", sync, |store| {
+        ctx_ids.push((0..n).map(|i| store.context_create(&new_vm(i)).unwrap()).collect());
+    });
+    let store = Store::open(&paths[0], OpenOptions::default().synchronous(sync)).unwrap();
+    let cstore = CStore::open(&paths[1], sync);
+    let mut conn = direct_open(&paths[2], sync);
+    let disks = four_disks();
+    let c_json: Vec<CString> = ctx_ids[1]
+        .iter()
+        .map(|ctx| {
+            let disks: Vec<String> = disks
+                .iter()
+                .map(|d| {
+                    format!(r#"{{"disk_id":"{}","vm_dk_path":"{}","size_gb":{}}}"#, d.disk_id, d.vm_dk_path, d.size_gb)
+                })
+                .collect();
+            c(&format!(r#"{{"context_id":"{ctx}","disks":[{}]}}"#, disks.join(",")))
+        })
+        .collect();
+    let t = compare(
+        rounds,
+        per_round,
+        &mut [
+            &mut |i| {
+                store.replication_start(&StartJob::new(ctx_ids[0][i].as_str(), disks.clone())).unwrap();
+            },
+            &mut |i| {
+                let mut job = std::ptr::null_mut();
+                ok(unsafe {
+                    ffi::sendense_replication_start(cstore.0, c_json[i].as_ptr(), &mut job, std::ptr::null_mut())
+                });
+                free_string(job);
+            },
+            &mut |i| {
+                let ctx = &ctx_ids[2][i];
+                let job = format!("job-{i}");
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+                tx.prepare_cached(START_JOB_SQL).unwrap().execute(params![job, ctx, ctx, ctx, ctx, i as i64]).unwrap();
+                let mut upsert = tx.prepare_cached(UPSERT_DISK_SQL).unwrap();
+                for d in &disks {
+                    upsert.execute(params![ctx, job, d.disk_id, d.vm_dk_path, d.size_gb, i as i64]).unwrap();
+                }
+                drop(upsert);
+                tx.prepare_cached(POINT_CONTEXT_SQL).unwrap().execute(params![ctx, job, i as i64]).unwrap();
+                tx.commit().unwrap();
+            },
+        ],
+    );
+    Row { name: "job start with 4 disks, synchronous=NORMAL".into(), api: t[0], c: Some(t[1]), floor: t[2] }
 }
 
 fn main() {
@@ -153,14 +434,29 @@ fn main() {
         ("open", Box::new(bench_open)),
         ("update_full", Box::new(|d: &Path| bench_update(d, Synchronous::Full))),
         ("update_normal", Box::new(|d: &Path| bench_update(d, Synchronous::Normal))),
+        ("progress_full", Box::new(|d: &Path| bench_progress(d, Synchronous::Full))),
+        ("progress_normal", Box::new(|d: &Path| bench_progress(d, Synchronous::Normal))),
+        ("decide", Box::new(bench_decide)),
+        ("start", Box::new(bench_start)),
     ];
-    println!("{:<44} {:>12} {:>12} {:>7}", "benchmark (median per operation)", "store API", "rusqlite", "ratio");
+    println!(
+        "{:<46} {:>10} {:>10} {:>10} {:>9} {:>7}",
+        "benchmark (median per operation)", "Rust API", "C ABI", "rusqlite", "API ratio", "C ratio"
+    );
     for (key, bench) in benches {
         if filter.as_deref().is_some_and(|f| !key.contains(f)) {
             continue;
         }
         let row = bench(dir.path());
-        let ratio = row.ours.as_secs_f64() / row.floor.as_secs_f64();
-        println!("{:<44} {:>12} {:>12} {:>7.2}", row.name, fmt_duration(row.ours), fmt_duration(row.floor), ratio);
+        let ratio = |d: Duration| d.as_secs_f64() / row.floor.as_secs_f64();
+        println!(
+            "{:<46} {:>10} {:>10} {:>10} {:>9.2} {:>7}",
+            row.name,
+            fmt_duration(row.api),
+            row.c.map_or("-".to_string(), fmt_duration),
+            fmt_duration(row.floor),
+            ratio(row.api),
+            row.c.map_or("-".to_string(), |c| format!("{:.2}", ratio(c)))
+        );
     }
 }

@@ -61,10 +61,25 @@
 #define SENDENSE_ABI_VERSION 1
 
 /**
+ * A read-only snapshot of one context record, made by `sendense_context_get` and freed with
+ * `sendense_context_free`. Its getters accept NULL (and then answer NULL, 0 or false); the
+ * strings they return are borrowed from the snapshot and valid until it is freed.
+ */
+typedef struct sendense_context sendense_context;
+
+/**
  * Details of a failed call: a status and a message naming the problem. Owned by the caller,
  * who frees it with `sendense_error_free`.
  */
 typedef struct sendense_error sendense_error;
+
+/**
+ * A read-only snapshot of one replication job record, made by `sendense_replication_get` and
+ * freed with `sendense_replication_job_free`. Its getters accept NULL (and then answer NULL,
+ * 0 or false); the strings they return are borrowed from the snapshot and valid until it is
+ * freed.
+ */
+typedef struct sendense_replication_job sendense_replication_job;
 
 /**
  * An open libsendense database. Thread-safe: one handle may be shared by any number of
@@ -198,6 +213,475 @@ void sendense_string_free(char *s);
  * a code this library does not know.
  */
 const char *sendense_status_name(sendense_status status);
+
+/**
+ * Decide whether a disk (`disk-<device key>`) of a context must be copied in full or
+ * incrementally from a snapshot whose change id is `snapshot_change_id`
+ * (`<uuid part>/<sequence>`; an invalid one is INVALID_ARGUMENT). `target_is_new` tells that
+ * the target volume was just created. `*decision_json_out` receives
+ * `{"mode":"full"|"incremental","base_change_id":…|null,"reason":…}` with reason one of
+ * base_recorded, no_base, unparsable_base, cbt_uuid_changed, base_ahead_of_snapshot,
+ * target_volume_new. The base is the change id recorded by the last successful sync of that
+ * disk of that context. NOT_FOUND when the context does not exist.
+ */
+sendense_status sendense_cbt_decide(sendense_store *s,
+                                    const char *context_id,
+                                    const char *disk_id,
+                                    const char *snapshot_change_id,
+                                    bool target_is_new,
+                                    char **decision_json_out,
+                                    sendense_error **err);
+
+/**
+ * Record the change id of a disk whose copy in the active job `job_id` succeeded: in one
+ * transaction it becomes the disk's base for the next incremental and a cbt_history row is
+ * appended whose previous_change_id is the base the copy started from. An invalid change id
+ * is INVALID_ARGUMENT; a disk that is not one of the job's is NOT_FOUND; a finished job is
+ * INVALID_STATE. Recording the same change id again is a no-op; a different one for a disk
+ * already recorded in this job is CONFLICT.
+ */
+sendense_status sendense_cbt_record(sendense_store *s,
+                                    const char *job_id,
+                                    const char *disk_id,
+                                    const char *change_id,
+                                    int64_t bytes_transferred,
+                                    sendense_error **err);
+
+/**
+ * The CBT history of a context, of one disk or (`disk_id` NULL) of all its disks, by disk
+ * then oldest first, as a JSON array of objects whose keys are the column names of
+ * `cbt_history`. NOT_FOUND when the context does not exist.
+ */
+sendense_status sendense_cbt_history_json(sendense_store *s,
+                                          const char *context_id,
+                                          const char *disk_id,
+                                          char **json_out,
+                                          sendense_error **err);
+
+/**
+ * Verify a context's CBT lineage: every successful incremental started from its disk's prior
+ * recorded change id, and every disk's recorded change id is the last one of its history.
+ * `*report_json_out` receives `{"ok":bool,"context_id":…,"disks_checked":n,
+ * "entries_checked":n,"breaks":[{"disk_id":…,"history_id":…,"job_id":…,"expected":…,
+ * "found":…,"problem":…}]}`; breaks are reported with status OK, never repaired. NOT_FOUND
+ * when the context does not exist.
+ */
+sendense_status sendense_cbt_verify_lineage(sendense_store *s,
+                                            const char *context_id,
+                                            char **report_json_out,
+                                            sendense_error **err);
+
+/**
+ * Create a context for a VM. `json` is an object with the columns of the same name:
+ * `vm_name`, `vmware_vm_id`, `vm_path`, `vcenter_host` and `datacenter` are required;
+ * `cpu_count`, `memory_mb`, `os_type`, `power_state`, `vm_tools_version`, `auto_added`,
+ * `scheduler_enabled` (default true), `credential_id`, `ossea_config_id` and
+ * `last_operation_summary` are optional; an unknown key is INVALID_ARGUMENT naming it.
+ * `*context_id_out` receives the new id (free it with `sendense_string_free`). A context with
+ * the same (vmware_vm_id, vcenter_host) or (vm_name, vcenter_host) is ALREADY_EXISTS naming
+ * the existing context id.
+ */
+sendense_status sendense_context_create(sendense_store *s,
+                                        const char *json,
+                                        char **context_id_out,
+                                        sendense_error **err);
+
+/**
+ * The context `context_id` as a JSON object whose keys are the column names of
+ * `vm_replication_contexts` (timestamps as RFC 3339 UTC strings). NOT_FOUND when there is none.
+ */
+sendense_status sendense_context_get_json(sendense_store *s,
+                                          const char *context_id,
+                                          char **json_out,
+                                          sendense_error **err);
+
+/**
+ * The context of a VMware VM, found by its identity (vmware_vm_id, vcenter_host), as JSON (as
+ * `sendense_context_get_json`). NOT_FOUND when the VM has no context.
+ */
+sendense_status sendense_context_find_json(sendense_store *s,
+                                           const char *vmware_vm_id,
+                                           const char *vcenter_host,
+                                           char **json_out,
+                                           sendense_error **err);
+
+/**
+ * The contexts matching `filter_json` as a JSON array of context objects, ordered by vm_name,
+ * then context_id. `filter_json` may be NULL (every context, up to the default limit) or an
+ * object with the optional keys `status`, `vcenter_host`, `name_prefix`, `scheduler_enabled`,
+ * `limit` (default 1000) and `offset`.
+ */
+sendense_status sendense_context_list_json(sendense_store *s,
+                                           const char *filter_json,
+                                           char **json_out,
+                                           sendense_error **err);
+
+/**
+ * Change a context's mutable attributes. `json` is an object with any of `vm_name` (a rename
+ * keeps the context), `vm_path`, `datacenter`, `cpu_count`, `memory_mb`, `os_type`,
+ * `power_state`, `vm_tools_version`, `auto_added`, `scheduler_enabled`, `next_scheduled_at`,
+ * `last_scheduled_job_id`, `credential_id`, `ossea_config_id` and `last_operation_summary`; an
+ * absent key leaves the column alone, `null` clears a nullable column. The identity, status,
+ * counters and pointers are maintained by the library and are not accepted here. When
+ * `json_out` is not NULL, `*json_out` receives the updated record as JSON.
+ */
+sendense_status sendense_context_update(sendense_store *s,
+                                        const char *context_id,
+                                        const char *json,
+                                        char **json_out,
+                                        sendense_error **err);
+
+/**
+ * Move a context along an edge of its status machine that replication jobs do not drive
+ * (failover, rollback, commit, cleanup). `status` is one of discovered, replicating,
+ * ready_for_failover, failed_over_test, failed_over_live, completed, failed,
+ * cleanup_required; a forbidden edge, or one into or out of replicating, is INVALID_STATE
+ * naming from and to. Setting the current status changes nothing.
+ */
+sendense_status sendense_context_set_status(sendense_store *s,
+                                            const char *context_id,
+                                            const char *status,
+                                            sendense_error **err);
+
+/**
+ * Delete a context and everything it owns (jobs, disks, CBT history, and the rest that
+ * SCHEMA.md cascades). NOT_FOUND when there is none.
+ */
+sendense_status sendense_context_delete(sendense_store *s,
+                                        const char *context_id,
+                                        sendense_error **err);
+
+/**
+ * A typed, read-only snapshot of the context `context_id`; `*out` receives a new object that
+ * the caller frees with `sendense_context_free`. NOT_FOUND when there is none.
+ */
+sendense_status sendense_context_get(sendense_store *s,
+                                     const char *context_id,
+                                     sendense_context **out,
+                                     sendense_error **err);
+
+/**
+ * Free a context snapshot (its borrowed strings become invalid). NULL is a no-op.
+ */
+void sendense_context_free(sendense_context *c);
+
+/**
+ * The context id; NULL for a NULL snapshot.
+ */
+const char *sendense_context_id(const sendense_context *c);
+
+/**
+ * The VM's name in vCenter; NULL for a NULL snapshot.
+ */
+const char *sendense_context_vm_name(const sendense_context *c);
+
+/**
+ * The VM's VMware id (with vcenter_host, the context's identity); NULL for a NULL snapshot.
+ */
+const char *sendense_context_vmware_vm_id(const sendense_context *c);
+
+/**
+ * The VM's inventory path; NULL for a NULL snapshot.
+ */
+const char *sendense_context_vm_path(const sendense_context *c);
+
+/**
+ * The vCenter the VM belongs to; NULL for a NULL snapshot.
+ */
+const char *sendense_context_vcenter_host(const sendense_context *c);
+
+/**
+ * The VM's datacenter; NULL for a NULL snapshot.
+ */
+const char *sendense_context_datacenter(const sendense_context *c);
+
+/**
+ * The context status (`current_status`: discovered, replicating, ready_for_failover, ...);
+ * NULL for a NULL snapshot.
+ */
+const char *sendense_context_status(const sendense_context *c);
+
+/**
+ * The id of the active replication job; NULL when no job is active or for a NULL snapshot.
+ */
+const char *sendense_context_current_job_id(const sendense_context *c);
+
+/**
+ * The id of the last completed replication job; NULL when there is none or for a NULL
+ * snapshot.
+ */
+const char *sendense_context_last_successful_job_id(const sendense_context *c);
+
+/**
+ * The number of replication jobs of the context; 0 for a NULL snapshot.
+ */
+int64_t sendense_context_total_jobs_run(const sendense_context *c);
+
+/**
+ * The number of its completed jobs; 0 for a NULL snapshot.
+ */
+int64_t sendense_context_successful_jobs(const sendense_context *c);
+
+/**
+ * The number of its failed jobs; 0 for a NULL snapshot.
+ */
+int64_t sendense_context_failed_jobs(const sendense_context *c);
+
+/**
+ * When the context was created, in milliseconds since the Unix epoch (UTC); 0 for a NULL
+ * snapshot.
+ */
+int64_t sendense_context_created_at_ms(const sendense_context *c);
+
+/**
+ * When the context was last changed, in milliseconds since the Unix epoch (UTC); 0 for a
+ * NULL snapshot.
+ */
+int64_t sendense_context_updated_at_ms(const sendense_context *c);
+
+/**
+ * Whether the scheduler may start jobs for this context; false for a NULL snapshot.
+ */
+bool sendense_context_scheduler_enabled(const sendense_context *c);
+
+/**
+ * When the context's first job was created: true and `*out_ms` (milliseconds since the Unix
+ * epoch; not written when `out_ms` is NULL) when it has jobs, false (and `*out_ms` untouched)
+ * when not or for a NULL snapshot.
+ */
+bool sendense_context_first_job_at_ms(const sendense_context *c, int64_t *out_ms);
+
+/**
+ * When the context's latest job was created; as `sendense_context_first_job_at_ms`.
+ */
+bool sendense_context_last_job_at_ms(const sendense_context *c, int64_t *out_ms);
+
+/**
+ * When the context status last changed; as `sendense_context_first_job_at_ms`.
+ */
+bool sendense_context_last_status_change_ms(const sendense_context *c, int64_t *out_ms);
+
+/**
+ * Start a replication job. `json` is an object: `context_id` and `disks` (at least one, each
+ * `{"disk_id":"disk-<device key>","vm_dk_path":…,"size_gb":…}` with the optional `datastore`,
+ * `unit_number`, `label`, `capacity_bytes`, `provisioning_type`, `ossea_volume_id`,
+ * `network_config`) are required; `id` (generated when absent), `replication_type` (initial,
+ * incremental or auto, the default: incremental when a disk has a recorded change id),
+ * `target_network`, `snapshot_id`, `nbd_port`, `nbd_export_name`, `target_device`,
+ * `ossea_config_id`, `schedule_execution_id`, `scheduled_by` and `vm_group_id` are optional.
+ * In one transaction the disk rows are upserted (keeping their change ids), the job is
+ * inserted as pending and the context moves to replicating pointing at it. `*job_id_out`
+ * receives the job id. A context that already has an active job is CONFLICT naming it; a
+ * taken job id is ALREADY_EXISTS.
+ */
+sendense_status sendense_replication_start(sendense_store *s,
+                                           const char *json,
+                                           char **job_id_out,
+                                           sendense_error **err);
+
+/**
+ * The job `job_id` as a JSON object whose keys are the column names of `replication_jobs`
+ * (timestamps as RFC 3339 UTC strings). NOT_FOUND when there is none.
+ */
+sendense_status sendense_replication_get_json(sendense_store *s,
+                                              const char *job_id,
+                                              char **json_out,
+                                              sendense_error **err);
+
+/**
+ * The jobs matching `filter_json` as a JSON array of job objects, newest first.
+ * `filter_json` may be NULL (every job, up to the default limit) or an object with the
+ * optional keys `context_id`, `status`, `limit` (default 100) and `offset`.
+ */
+sendense_status sendense_replication_list_json(sendense_store *s,
+                                               const char *filter_json,
+                                               char **json_out,
+                                               sendense_error **err);
+
+/**
+ * Move a job along its status machine: pending, initializing, analyzing, provisioning,
+ * attaching, configuring, ready_for_sync, snapshotting, replicating, finalizing, completed
+ * (forward only; steps may be skipped), or from any active status to failed or cancelled.
+ * Terminal statuses are final; a forbidden edge is INVALID_STATE naming from and to.
+ * `error_message` may be NULL; when given it is stored (the reason of a failure). A terminal
+ * status releases the context in the same transaction and updates its counters. Setting the
+ * status the job already has changes nothing.
+ */
+sendense_status sendense_replication_set_status(sendense_store *s,
+                                                const char *job_id,
+                                                const char *status,
+                                                const char *error_message,
+                                                sendense_error **err);
+
+/**
+ * Record the progress of an active job (the hot path: one single-row update). `percent` is
+ * 0 to 100 (NaN is refused); `bytes_transferred`, `total_bytes` (0 = unknown) and `speed_bps`
+ * are not negative, and `bytes_transferred` is at most `total_bytes` when that is known.
+ * `operation` may be NULL to keep the current operation label. A finished job is
+ * INVALID_STATE: a late report never changes it.
+ */
+sendense_status sendense_replication_progress(sendense_store *s,
+                                              const char *job_id,
+                                              double percent,
+                                              int64_t bytes_transferred,
+                                              int64_t total_bytes,
+                                              int64_t speed_bps,
+                                              const char *operation,
+                                              sendense_error **err);
+
+/**
+ * Record what the capture appliance (VMA) reported for an active job. `json` is an object
+ * with any of `vma_sync_type` (initial, incremental, full), `vma_current_phase`,
+ * `vma_throughput_mbps`, `vma_eta_seconds`, `vma_error_classification`,
+ * `vma_error_details` and `setup_progress_percent` (0-100); absent keys keep their values.
+ * Stamps vma_last_poll_at. A finished job is INVALID_STATE.
+ */
+sendense_status sendense_replication_vma_progress(sendense_store *s,
+                                                  const char *job_id,
+                                                  const char *json,
+                                                  sendense_error **err);
+
+/**
+ * Record the progress of one disk (`disk-<device key>`) of an active job: `percent` 0 to 100,
+ * `bytes_synced` not negative, `sync_status` one of pending, syncing, completed, failed, or
+ * NULL to leave it unchanged. NOT_FOUND when the job does not exist or has no such disk.
+ */
+sendense_status sendense_replication_disk_progress(sendense_store *s,
+                                                   const char *job_id,
+                                                   const char *disk_id,
+                                                   double percent,
+                                                   int64_t bytes_synced,
+                                                   const char *sync_status,
+                                                   sendense_error **err);
+
+/**
+ * The disk rows of a context (they belong to the context and survive job deletion), ordered
+ * by disk_id, as a JSON array of objects whose keys are the column names of `vm_disks`.
+ * NOT_FOUND when the context does not exist.
+ */
+sendense_status sendense_replication_disks_json(sendense_store *s,
+                                                const char *context_id,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * Delete a finished job. Its disk rows and their change ids stay, its CBT history stays
+ * (unlinked), and the context's counters and pointers are recomputed. An active job is
+ * CONFLICT (fail or cancel it first); NOT_FOUND when there is none.
+ */
+sendense_status sendense_replication_delete(sendense_store *s,
+                                            const char *job_id,
+                                            sendense_error **err);
+
+/**
+ * The active jobs whose last update (progress or status) is more than `older_than_ms`
+ * milliseconds old, oldest first, as a JSON array of job objects. A negative age is
+ * INVALID_ARGUMENT.
+ */
+sendense_status sendense_replication_stale_json(sendense_store *s,
+                                                int64_t older_than_ms,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * Fail every stale job (as `sendense_replication_stale_json` finds them) with `reason` as its
+ * error message, releasing their contexts, in one transaction. `*job_ids_json_out` receives a
+ * JSON array of the ids of the jobs failed.
+ */
+sendense_status sendense_replication_fail_stale(sendense_store *s,
+                                                int64_t older_than_ms,
+                                                const char *reason,
+                                                char **job_ids_json_out,
+                                                sendense_error **err);
+
+/**
+ * A typed, read-only snapshot of the job `job_id`; `*out` receives a new object that the
+ * caller frees with `sendense_replication_job_free`. NOT_FOUND when there is none.
+ */
+sendense_status sendense_replication_get(sendense_store *s,
+                                         const char *job_id,
+                                         sendense_replication_job **out,
+                                         sendense_error **err);
+
+/**
+ * Free a job snapshot (its borrowed strings become invalid). NULL is a no-op.
+ */
+void sendense_replication_job_free(sendense_replication_job *j);
+
+/**
+ * The job id; NULL for a NULL snapshot.
+ */
+const char *sendense_replication_job_id(const sendense_replication_job *j);
+
+/**
+ * The id of the job's context (`vm_context_id`); NULL for a NULL snapshot.
+ */
+const char *sendense_replication_job_context_id(const sendense_replication_job *j);
+
+/**
+ * The job status (pending, ..., completed, failed, cancelled); NULL for a NULL snapshot.
+ */
+const char *sendense_replication_job_status(const sendense_replication_job *j);
+
+/**
+ * The job type, initial or incremental (`auto` is resolved at start); NULL for a NULL
+ * snapshot.
+ */
+const char *sendense_replication_job_replication_type(const sendense_replication_job *j);
+
+/**
+ * The label of the job's current step; NULL when none was reported or for a NULL snapshot.
+ */
+const char *sendense_replication_job_current_operation(const sendense_replication_job *j);
+
+/**
+ * The job's error message; NULL when there is none or for a NULL snapshot.
+ */
+const char *sendense_replication_job_error_message(const sendense_replication_job *j);
+
+/**
+ * The progress, 0 to 100; 0 for a NULL snapshot.
+ */
+double sendense_replication_job_progress_percent(const sendense_replication_job *j);
+
+/**
+ * The bytes copied so far; 0 for a NULL snapshot.
+ */
+int64_t sendense_replication_job_bytes_transferred(const sendense_replication_job *j);
+
+/**
+ * The bytes expected (0 when unknown); 0 for a NULL snapshot.
+ */
+int64_t sendense_replication_job_total_bytes(const sendense_replication_job *j);
+
+/**
+ * The last reported throughput, bytes per second; 0 for a NULL snapshot.
+ */
+int64_t sendense_replication_job_transfer_speed_bps(const sendense_replication_job *j);
+
+/**
+ * When the job was created, in milliseconds since the Unix epoch (UTC); 0 for a NULL
+ * snapshot.
+ */
+int64_t sendense_replication_job_created_at_ms(const sendense_replication_job *j);
+
+/**
+ * When the job was last changed (status or progress), in milliseconds since the Unix epoch
+ * (UTC); 0 for a NULL snapshot.
+ */
+int64_t sendense_replication_job_updated_at_ms(const sendense_replication_job *j);
+
+/**
+ * When the job entered replicating: true and `*out_ms` (milliseconds since the Unix epoch;
+ * not written when `out_ms` is NULL) when it did, false (and `*out_ms` untouched) when not or
+ * for a NULL snapshot.
+ */
+bool sendense_replication_job_started_at_ms(const sendense_replication_job *j, int64_t *out_ms);
+
+/**
+ * When the job reached its terminal status; as `sendense_replication_job_started_at_ms`.
+ */
+bool sendense_replication_job_completed_at_ms(const sendense_replication_job *j, int64_t *out_ms);
 
 /**
  * The default open options: synchronous FULL, 5000 ms busy timeout, create if missing.

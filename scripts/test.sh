@@ -2,7 +2,8 @@
 # Runs every test suite of libsendense on a fresh machine: Rust unit and integration tests
 # (schema, store, migrations and fixtures, header), the C ABI programs (plain, under
 # AddressSanitizer + UndefinedBehaviorSanitizer, under valgrind), several processes on one
-# file, and the SIGKILL crash test. Installs the system tools it needs when they are missing.
+# file, the SIGKILL crash test, and the Go package (bindings/go: go vet, go test, the demo).
+# Installs the system tools it needs when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ command -v cc >/dev/null || missing+=(gcc)
 command -v c++ >/dev/null || missing+=(g++)
 command -v valgrind >/dev/null || missing+=(valgrind)
 command -v nm >/dev/null || missing+=(binutils)
+command -v go >/dev/null || missing+=(golang-go)
 if ((${#missing[@]})); then
     echo "installing: ${missing[*]}"
     sudo=""
@@ -26,3 +28,24 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cargo run --locked --quiet --example quickstart -- "$scratch/quickstart.db"
 cargo build --locked --quiet --benches
+
+# The Go package links the debug static library (target/debug/libsendense.a).
+cargo build --locked --quiet --lib
+if [ -z "${HOME:-}" ]; then
+    # Go keeps its build cache and module cache under $HOME; give it a scratch place.
+    export GOCACHE="$scratch/go-cache" GOPATH="$scratch/go-path"
+fi
+go_race=()
+case "$(go env GOARCH)" in amd64 | arm64) go_race=(-race) ;; esac
+go_started=$SECONDS
+(
+    cd bindings/go
+    go vet ./...
+    # -count=1: never reuse a cached result (the cache does not see a rebuilt libsendense.a).
+    go test -count=1 ./...
+    if ((${#go_race[@]})); then
+        go test -count=1 -short "${go_race[@]}" ./...
+    fi
+    go run ./cmd/sendense-demo "$scratch/demo.db"
+)
+echo "Go package: $((SECONDS - go_started)) s"

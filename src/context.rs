@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::replication::ACTIVE_STATUSES_SQL;
-use crate::store::Store;
+use crate::store::{require_row, Store};
 use crate::string_enum;
 use crate::value::{json_column, new_id, present, Timestamp};
 
@@ -234,17 +234,28 @@ impl NewContext {
         ] {
             non_empty(name, value)?;
         }
+        optional_text("os_type", self.os_type.as_deref())?;
+        optional_text("power_state", self.power_state.as_deref())?;
+        optional_text("vm_tools_version", self.vm_tools_version.as_deref())?;
         non_negative("cpu_count", self.cpu_count)?;
         non_negative("memory_mb", self.memory_mb)
     }
 }
 
+/// A text attribute: not empty (unknown is NULL, never ''), no control characters (a NUL
+/// would make two identities look alike to C callers).
 fn non_empty(name: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() {
-        Err(Error::invalid_argument(format!("{name} is empty")))
+        Err(Error::invalid_argument(format!("{name} is empty (use null for unknown)")))
+    } else if value.chars().any(char::is_control) {
+        Err(Error::invalid_argument(format!("{name} contains a control character")))
     } else {
         Ok(())
     }
+}
+
+fn optional_text(name: &str, value: Option<&str>) -> Result<()> {
+    value.map_or(Ok(()), |v| non_empty(name, v))
 }
 
 fn non_negative(name: &str, value: Option<i64>) -> Result<()> {
@@ -262,11 +273,11 @@ fn non_negative(name: &str, value: Option<i64>) -> Result<()> {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContextUpdate {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub vm_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub vm_path: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub datacenter: Option<String>,
     #[serde(default, deserialize_with = "present")]
     pub cpu_count: Option<Option<i64>>,
@@ -278,9 +289,9 @@ pub struct ContextUpdate {
     pub power_state: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     pub vm_tools_version: Option<Option<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub auto_added: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub scheduler_enabled: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     pub next_scheduled_at: Option<Option<Timestamp>>,
@@ -317,6 +328,7 @@ impl ContextUpdate {
             ("vm_tools_version", &self.vm_tools_version),
         ] {
             if let Some(v) = value {
+                optional_text(name, v.as_deref())?;
                 set.push((name, Box::new(v)));
             }
         }
@@ -358,7 +370,7 @@ pub struct ContextFilter {
     pub vcenter_host: Option<String>,
     #[serde(default)]
     pub name_prefix: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub scheduler_enabled: Option<bool>,
     /// At most this many (default 1000).
     #[serde(default)]
@@ -590,18 +602,11 @@ impl Store {
 
 /// The credential and target configuration a context refers to must exist.
 fn check_references(conn: &Connection, credential_id: Option<i64>, ossea_config_id: Option<i64>) -> Result<()> {
-    for (table, what, id) in
-        [("vmware_credentials", "credential", credential_id), ("ossea_configs", "ossea config", ossea_config_id)]
-    {
-        if let Some(id) = id {
-            let found: Option<i64> = conn
-                .prepare_cached(&format!("SELECT id FROM {table} WHERE id = ?1"))?
-                .query_row([id], |r| r.get(0))
-                .optional()?;
-            if found.is_none() {
-                return Err(Error::not_found(format!("{what} {id} does not exist")));
-            }
-        }
+    if let Some(id) = credential_id {
+        require_row(conn, "vmware_credentials", "id", &id, &format!("credential {id}"))?;
+    }
+    if let Some(id) = ossea_config_id {
+        require_row(conn, "ossea_configs", "id", &id, &format!("ossea config {id}"))?;
     }
     Ok(())
 }
@@ -670,7 +675,12 @@ mod tests {
         )
         .unwrap();
         assert!(c.scheduler_enabled);
-        assert_eq!(c.validate().unwrap_err().message(), "vm_name is empty");
+        assert_eq!(c.validate().unwrap_err().message(), "vm_name is empty (use null for unknown)");
+        let mut nul = NewContext::new("a", "vm-1\0", "/p", "vc", "dc");
+        assert_eq!(nul.validate().unwrap_err().message(), "vmware_vm_id contains a control character");
+        nul.vmware_vm_id = "vm-1".into();
+        nul.os_type = Some(String::new());
+        assert_eq!(nul.validate().unwrap_err().message(), "os_type is empty (use null for unknown)");
     }
 
     #[test]
@@ -680,6 +690,8 @@ mod tests {
         assert_eq!(u.memory_mb, None);
         let cols: Vec<&str> = u.assignments().unwrap().into_iter().map(|(c, _)| c).collect();
         assert_eq!(cols, ["vm_name", "cpu_count"]);
+        let e = serde_json::from_str::<ContextUpdate>(r#"{"vm_name":null}"#).unwrap_err();
+        assert!(e.to_string().contains("invalid type: null"), "{e}");
         let u: ContextUpdate = serde_json::from_str(r#"{"memory_mb":-1}"#).unwrap();
         assert_eq!(u.assignments().err().unwrap().message(), "memory_mb is negative (-1)");
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::cbt::ChangeId;
 use crate::context::{self, ContextStatus};
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{require_row, Store};
 use crate::string_enum;
 use crate::value::{check_id, json_column, new_id, Timestamp};
 
@@ -361,8 +361,8 @@ impl DiskSpec {
 
     fn validate(&self) -> Result<()> {
         check_disk_id(&self.disk_id)?;
-        if self.vm_dk_path.trim().is_empty() {
-            return Err(Error::invalid_argument(format!("{}: vm_dk_path is empty", self.disk_id)));
+        if self.vm_dk_path.trim().is_empty() || self.vm_dk_path.contains('\0') {
+            return Err(Error::invalid_argument(format!("{}: vm_dk_path is empty or contains a NUL", self.disk_id)));
         }
         if self.size_gb < 0 || self.capacity_bytes.is_some_and(|b| b < 0) {
             return Err(Error::invalid_argument(format!("{}: the disk size is negative", self.disk_id)));
@@ -640,6 +640,18 @@ impl Store {
                     ctx.context_id, ctx.current_status
                 )));
             }
+            if let Some(id) = start.ossea_config_id {
+                require_row(tx, "ossea_configs", "id", &id, &format!("ossea config {id}"))?;
+            }
+            if let Some(id) = &start.schedule_execution_id {
+                require_row(tx, "schedule_executions", "id", id, &format!("schedule execution {id:?}"))?;
+            }
+            if let Some(id) = &start.vm_group_id {
+                require_row(tx, "vm_machine_groups", "id", id, &format!("machine group {id:?}"))?;
+            }
+            for id in start.disks.iter().filter_map(|d| d.ossea_volume_id) {
+                require_row(tx, "ossea_volumes", "id", &id, &format!("ossea volume {id}"))?;
+            }
             let job_id = match &start.id {
                 Some(id) => {
                     let taken: Option<String> = tx
@@ -710,14 +722,7 @@ impl Store {
                 start.scheduled_by,
                 start.vm_group_id,
             ])
-            .map_err(|e| match e.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::ConstraintViolation) => Error::conflict(format!(
-                    "cannot start the job for context {}: a referenced row does not exist or another job \
-                     became active ({e})",
-                    ctx.context_id
-                )),
-                _ => e.into(),
-            })?;
+            ?;
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO vm_disks (vm_context_id, job_id, disk_id, vm_dk_path, size_gb, datastore, unit_number, \
                  label, capacity_bytes, provisioning_type, ossea_volume_id, network_config, sync_status, \
@@ -985,6 +990,9 @@ impl Store {
     /// Fail every stale job (see [`Store::replication_stale`]) with `reason`, releasing their
     /// contexts; one transaction. Returns the ids of the jobs failed.
     pub fn replication_fail_stale(&self, older_than_ms: i64, reason: &str) -> Result<Vec<String>> {
+        if reason.trim().is_empty() {
+            return Err(Error::invalid_argument("the reason is empty: say why the jobs are failed"));
+        }
         let stale: Vec<String> = self.replication_stale(older_than_ms)?.into_iter().map(|j| j.id).collect();
         let now = self.now_ms();
         let cutoff = now.saturating_sub(older_than_ms);

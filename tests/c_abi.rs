@@ -4,7 +4,8 @@
 //! LeakSanitizer, and under valgrind's memcheck with leak checking. Each program takes a
 //! scratch directory, prints one line per group of checks and closes with "N passed, M failed".
 //!
-//! Also checks that the header compiles on its own as C99 and as C++11.
+//! Also checks that the header compiles on its own as C99 and as C++11, and builds and runs the
+//! C example `examples/c/lifecycle.c` with the same flags.
 //!
 //! Needs `cc`, `c++` and `valgrind`; a missing tool fails the test (it is never skipped).
 
@@ -16,7 +17,7 @@ mod common;
 use common::static_lib;
 
 /// The C test programs: `tests/c/<name>.c`, each a complete program.
-const PROGRAMS: &[&str] = &["store_abi"];
+const PROGRAMS: &[&str] = &["store_abi", "replication_abi"];
 
 /// Warnings are errors: the header must be clean for strict C99 consumers.
 const CFLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-pthread", "-g"];
@@ -65,13 +66,18 @@ fn run_ok(cmd: &mut Command) -> Output {
 /// Compile `tests/c/<program>.c` with `extra` compiler flags against the static library into
 /// `out_dir`; returns the executable.
 fn compile(program: &str, out_dir: &Path, extra: &[&str]) -> PathBuf {
-    let exe = out_dir.join(program);
+    compile_source(&crate_dir().join("tests/c").join(format!("{program}.c")), out_dir, extra)
+}
+
+/// Compile the C program `source` (named after its file) like [`compile`].
+fn compile_source(source: &Path, out_dir: &Path, extra: &[&str]) -> PathBuf {
+    let exe = out_dir.join(source.file_stem().expect("a source file name"));
     let mut cmd = Command::new("cc");
     cmd.args(CFLAGS)
         .args(extra)
         .arg("-I")
         .arg(crate_dir().join("include"))
-        .arg(crate_dir().join("tests/c").join(format!("{program}.c")))
+        .arg(source)
         .arg(static_lib())
         .args(NATIVE_LIBS)
         .arg("-o")
@@ -180,4 +186,65 @@ fn header_compiles_standalone_as_c99_and_cpp11() {
     ] {
         run_ok(Command::new(compiler).args(flags).arg(&header));
     }
+}
+
+/// Run the C example on a new database file in a fresh directory; returns its output.
+fn run_lifecycle_example(exe: &Path, env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("lifecycle.db");
+    let mut cmd = command(exe, &[], env);
+    cmd.arg(&db);
+    let out = run_ok(&mut cmd);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(db.is_file(), "the example left no database at {}", db.display());
+    // It refuses a database that already exists rather than mixing runs.
+    let mut again = command(exe, &[], env);
+    again.arg(&db);
+    let out = output_of(&mut again);
+    assert_eq!(out.status.code(), Some(2), "a second run on the same file:\n{}", describe(&again, &out));
+    stdout
+}
+
+#[test]
+fn c_example_lifecycle_builds_and_runs() {
+    let build = tempfile::tempdir().expect("tempdir");
+    let source = crate_dir().join("examples/c/lifecycle.c");
+    let plain = compile_source(&source, build.path(), &[]);
+    let stdout = run_lifecycle_example(&plain, &[]);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.first().is_some_and(|l| l.starts_with("opened ") && l.ends_with(", schema version 1)")), "{stdout}");
+    for prefix in [
+        "added VM web-01: context ",
+        "added VM db-01: context ",
+        "web-01: initial job ",
+        "  progress 100%",
+        "web-01 disk-2000: {\"mode\":\"incremental\",\"base_change_id\":\"52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77/10\",\"reason\":\"base_recorded\"}",
+        "web-01: incremental job ",
+        "CBT lineage of web-01:",
+        "  disk-2000 incremental 52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77/25 <- 52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77/10",
+        "  lineage check: {\"ok\":true,",
+        "db-01: auto job ",
+        "db-01: a second start is refused: CONFLICT: context ",
+        "  db-01   failed              jobs 2 (1 completed, 1 failed), last good job ",
+        "db-01: cleaned up and deleted job ",
+    ] {
+        assert!(lines.iter().any(|l| l.starts_with(prefix)), "no line starting with {prefix:?} in:\n{stdout}");
+    }
+    let last_two: Vec<&str> =
+        lines.iter().rev().take(2).rev().map(|l| &l[..l.find(", last good job").unwrap_or(l.len())]).collect();
+    assert_eq!(
+        last_two,
+        [
+            "  web-01  ready_for_failover  jobs 2 (2 completed, 0 failed)",
+            "  db-01   ready_for_failover  jobs 1 (1 completed, 0 failed)"
+        ],
+        "{stdout}"
+    );
+
+    // The example frees everything it gets and has no undefined behaviour.
+    let sanitized_dir = build.path().join("sanitized");
+    std::fs::create_dir(&sanitized_dir).expect("mkdir");
+    let sanitized = compile_source(&source, &sanitized_dir, SANITIZE);
+    let env = [("ASAN_OPTIONS", "detect_leaks=1"), ("UBSAN_OPTIONS", "halt_on_error=1")];
+    assert_eq!(run_lifecycle_example(&sanitized, &env).lines().count(), lines.len());
 }

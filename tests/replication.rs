@@ -371,8 +371,8 @@ fn stale_jobs_are_found_and_failed() {
     let jb = start_running(&f, &b, 1);
     f.clock.advance(30_000);
     let stale: Vec<String> = f.store.replication_stale(60_000).unwrap().into_iter().map(|j| j.id).collect();
-    assert_eq!(stale, [ja.clone()]);
-    assert_eq!(f.store.replication_fail_stale(60_000, "no progress for 60 s").unwrap(), [ja.clone()]);
+    assert_eq!(stale, std::slice::from_ref(&ja));
+    assert_eq!(f.store.replication_fail_stale(60_000, "no progress for 60 s").unwrap(), std::slice::from_ref(&ja));
     let j = f.store.replication_get(&ja).unwrap();
     assert_eq!((j.status, j.error_message.as_deref()), (JobStatus::Failed, Some("no progress for 60 s")));
     assert_eq!(f.store.context_get(&a).unwrap().current_status, ContextStatus::Failed);

@@ -5,21 +5,35 @@
 //! - [`call`] runs the body inside `catch_unwind` (a panic becomes `SENDENSE_STATUS_PANIC`),
 //!   turns an [`Error`] into a status code and, when the caller passed a non-NULL `err`, a
 //!   caller-owned `sendense_error` object;
-//! - [`arg_str`], [`arg_ref`] and [`out_ptr`] check pointers and UTF-8 before any work is done;
-//! - [`Out::write`] is the last step of a body, so out-parameters are written only on success.
+//! - [`arg_str`], `arg_json`, [`arg_ref`] and [`out_ptr`] (and their `_opt` forms) check
+//!   pointers, UTF-8 and JSON input before any work is done;
+//! - [`Out::write`] (or `write_string`, `write_json`, `write_box`) is the last step of a body,
+//!   so out-parameters are written only on success;
+//! - read-only snapshot objects hand out borrowed fields through `field`, `field_str` and
+//!   `field_ms`, which answer NULL / 0 / false for a NULL object.
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+mod cbt;
+mod context;
+mod replication;
 mod store;
 mod version;
 
+pub use cbt::*;
+pub use context::*;
+pub use replication::*;
 pub use store::*;
 pub use version::*;
 
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use crate::error::{Error, Result, Status};
+use crate::value::{from_json, to_json, Timestamp};
 
 /// Result code of every fallible function: `SENDENSE_STATUS_OK` (0) or one of the
 /// `SENDENSE_STATUS_*` error codes. The set is append-only.
@@ -104,12 +118,32 @@ pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str
 ///
 /// # Safety
 /// As [`arg_str`].
-#[allow(dead_code)] // first used by the domain functions
 pub(crate) unsafe fn arg_opt_str<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
     if p.is_null() {
         Ok(None)
     } else {
         arg_str(p, name).map(Some)
+    }
+}
+
+/// A JSON input document parsed into `T`: NULL, invalid UTF-8, malformed JSON, wrong types and
+/// unknown keys are `INVALID_ARGUMENT` naming `name` and the problem.
+///
+/// # Safety
+/// As [`arg_str`].
+pub(crate) unsafe fn arg_json<T: DeserializeOwned>(p: *const c_char, name: &str) -> Result<T> {
+    from_json(name, arg_str(p, name)?)
+}
+
+/// An optional JSON input document: NULL is `None`.
+///
+/// # Safety
+/// As [`arg_str`].
+pub(crate) unsafe fn arg_opt_json<T: DeserializeOwned>(p: *const c_char, name: &str) -> Result<Option<T>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        arg_json(p, name).map(Some)
     }
 }
 
@@ -131,6 +165,11 @@ pub(crate) fn out_ptr<T>(p: *mut T, name: &str) -> Result<Out<T>> {
     } else {
         Ok(Out(p))
     }
+}
+
+/// An optional out-parameter: NULL means the caller does not want the value.
+pub(crate) fn out_opt_ptr<T>(p: *mut T) -> Option<Out<T>> {
+    (!p.is_null()).then_some(Out(p))
 }
 
 impl<T> Out<T> {
@@ -166,6 +205,60 @@ impl Out<*mut c_char> {
         let c = CString::new(s).map_err(|_| Error::internal("an output string contains a NUL byte"))?;
         self.write(c.into_raw());
         Ok(())
+    }
+
+    /// Store `value`'s JSON read-out (see [`crate::value::to_json`]) as an owned string.
+    pub(crate) fn write_json<T: Serialize>(self, value: &T) -> Result<()> {
+        self.write_string(to_json(value)?)
+    }
+}
+
+/// A text column copied once into a snapshot object, so that its getter can lend it to C.
+/// A value with a NUL byte cannot cross as a C string: `INTERNAL` naming the column (the
+/// record's JSON read-out carries it).
+pub(crate) fn c_column(column: &str, value: &str) -> Result<CString> {
+    CString::new(value).map_err(|_| {
+        Error::internal(format!("{column} contains a NUL byte, which a C string cannot carry (read the JSON instead)"))
+    })
+}
+
+/// A nullable text column copied into a snapshot object (see [`c_column`]).
+pub(crate) fn c_opt_column(column: &str, value: Option<&str>) -> Result<Option<CString>> {
+    value.map(|v| c_column(column, v)).transpose()
+}
+
+/// A field of a borrowed snapshot object; `none` when the object is NULL.
+///
+/// # Safety
+/// `obj` is NULL or points to a live object.
+pub(crate) unsafe fn field<T, R>(obj: *const T, none: R, get: impl FnOnce(&T) -> R) -> R {
+    obj.as_ref().map_or(none, get)
+}
+
+/// A string of a snapshot object, borrowed until the object is freed; NULL when the object or
+/// the value is NULL.
+///
+/// # Safety
+/// As [`field`].
+pub(crate) unsafe fn field_str<T>(obj: *const T, get: impl FnOnce(&T) -> Option<&CString>) -> *const c_char {
+    obj.as_ref().and_then(get).map_or(std::ptr::null(), |s| s.as_ptr())
+}
+
+/// An optional timestamp of a snapshot object: true, with the milliseconds since the Unix
+/// epoch stored in `*out_ms` (when `out_ms` is not NULL), if the object and the value are
+/// not NULL; false otherwise, leaving `*out_ms` alone.
+///
+/// # Safety
+/// As [`field`]; `out_ms` is NULL or writable.
+pub(crate) unsafe fn field_ms<T>(obj: *const T, out_ms: *mut i64, get: impl FnOnce(&T) -> Option<Timestamp>) -> bool {
+    match obj.as_ref().and_then(get) {
+        Some(t) => {
+            if let Some(out) = out_opt_ptr(out_ms) {
+                out.write(t.millis());
+            }
+            true
+        }
+        None => false,
     }
 }
 

@@ -153,8 +153,7 @@ pub unsafe extern "C" fn sendense_store_integrity_check(
     call(err, || {
         let store = &arg_ref(store, "store")?.store;
         let report_json_out = out_ptr(report_json_out, "report_json_out")?;
-        let report = store.integrity_check()?;
-        report_json_out.write_string(serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?)
+        report_json_out.write_json(&store.integrity_check()?)
     })
 }
 

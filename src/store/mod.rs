@@ -434,6 +434,24 @@ impl Store {
     }
 }
 
+/// `Ok` when `table` has a row whose `column` equals `value`, else NOT_FOUND "`what` does not
+/// exist". For references whose absence the caller must hear about by name, not as a
+/// foreign-key failure.
+pub(crate) fn require_row(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    value: &dyn rusqlite::ToSql,
+    what: &str,
+) -> Result<()> {
+    use rusqlite::OptionalExtension;
+    let found = conn
+        .prepare_cached(&format!("SELECT 1 FROM {table} WHERE {column} = ?1"))?
+        .query_row([value], |_| Ok(()))
+        .optional()?;
+    found.ok_or_else(|| Error::not_found(format!("{what} does not exist")))
+}
+
 /// Run `f` again while it fails with [`Status::Busy`], until `timeout` has passed.
 fn retry_while_busy<T>(timeout: Duration, mut f: impl FnMut() -> Result<T>) -> Result<T> {
     let deadline = Instant::now() + timeout;

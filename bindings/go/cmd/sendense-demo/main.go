@@ -1,0 +1,205 @@
+// Command sendense-demo walks the replication lifecycle on a libsendense database file: two
+// VMs with two disks each, an initial replication with progress updates, change ids recorded,
+// the CBT decision and an incremental, the CBT lineage, a failed job, a deleted job, and the
+// contexts with their counters.
+//
+//	go run ./cmd/sendense-demo [path]    (default ./sendense-demo.db; an existing file is reused)
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"libsendense/bindings/go/sendense"
+)
+
+func main() {
+	path := "sendense-demo.db"
+	if len(os.Args) > 1 {
+		path = os.Args[1]
+	}
+	if err := run(path, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "sendense-demo:", err)
+		os.Exit(1)
+	}
+}
+
+type vm struct {
+	name, vmwareID string
+	id             string
+}
+
+func run(path string, w io.Writer) error {
+	store, err := sendense.Open(path, nil)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	version, err := store.SchemaVersion()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "libsendense %s, database %s, schema version %d\n", sendense.Version(), path, version)
+
+	const vcenter = "vcenter.demo.local"
+	vms := []*vm{{name: "web-01", vmwareID: "vm-1001"}, {name: "db-01", vmwareID: "vm-1002"}}
+	for _, v := range vms {
+		v.id, err = store.CreateContext(sendense.NewContext{
+			VMName: v.name, VMwareVMID: v.vmwareID, VMPath: "/DC1/vm/" + v.name, VCenterHost: vcenter,
+			Datacenter: "DC1", CPUCount: sendense.Int64(4), MemoryMB: sendense.Int64(8192),
+		})
+		if errors.Is(err, sendense.ErrAlreadyExists) {
+			// Run again on the same file: reuse the context, start a new round of jobs.
+			var c *sendense.Context
+			if c, err = store.FindContext(v.vmwareID, vcenter); err != nil {
+				return err
+			}
+			v.id = c.ContextID
+			if c.CurrentStatus != sendense.ContextReadyForFailover && c.CurrentStatus != sendense.ContextDiscovered &&
+				c.CurrentStatus != sendense.ContextFailed {
+				return fmt.Errorf("context %s is %s; run the demo on a new file", v.name, c.CurrentStatus)
+			}
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "context %s: %s\n", v.name, v.id)
+	}
+	disks := func(name string) []sendense.DiskSpec {
+		return []sendense.DiskSpec{
+			{DiskID: "disk-2000", VMDKPath: "[ds1] " + name + "/" + name + ".vmdk", SizeGB: 40},
+			{DiskID: "disk-2001", VMDKPath: "[ds1] " + name + "/" + name + "_1.vmdk", SizeGB: 100},
+		}
+	}
+	epoch := map[string]string{
+		"disk-2000": "52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77",
+		"disk-2001": "52 aa bb cc dd ee ff 00-11 22 33 44 55 66 77 88",
+	}
+	seq := 100
+
+	// One replication: start, progress, per-disk CBT decision and change id, completion.
+	replicate := func(v *vm) (string, error) {
+		jobID, err := store.StartReplication(sendense.StartJob{ContextID: v.id, Disks: disks(v.name)})
+		if err != nil {
+			return "", err
+		}
+		job, err := store.Job(jobID)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(w, "%s: started %s job %s\n", v.name, job.ReplicationType, jobID)
+		seq += 50
+		for _, d := range disks(v.name) {
+			snapshot := fmt.Sprintf("%s/%d", epoch[d.DiskID], seq)
+			decision, err := store.DecideCBT(v.id, d.DiskID, snapshot, false)
+			if err != nil {
+				return "", err
+			}
+			base := "none"
+			if decision.BaseChangeID != nil {
+				base = *decision.BaseChangeID
+			}
+			fmt.Fprintf(w, "  %s: %s copy (reason %s, base %s)\n", d.DiskID, decision.Mode, decision.Reason, base)
+		}
+		if err := store.SetJobStatus(jobID, sendense.JobReplicating, ""); err != nil {
+			return "", err
+		}
+		const total = 140 << 30
+		fmt.Fprint(w, "  progress")
+		for pct := 0; pct <= 100; pct += 25 {
+			err := store.Progress(jobID, sendense.Progress{Percent: float64(pct), BytesTransferred: total / 100 * int64(pct),
+				TotalBytes: total, SpeedBps: 400 << 20, CurrentOperation: "transferring"})
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(w, " %d%%", pct)
+		}
+		fmt.Fprintln(w)
+		for _, d := range disks(v.name) {
+			change := fmt.Sprintf("%s/%d", epoch[d.DiskID], seq)
+			if err := store.RecordCBT(jobID, d.DiskID, change, d.SizeGB<<30); err != nil {
+				return "", err
+			}
+			fmt.Fprintf(w, "  %s: recorded change id %s\n", d.DiskID, change)
+		}
+		return jobID, store.SetJobStatus(jobID, sendense.JobCompleted, "")
+	}
+
+	web, db := vms[0], vms[1]
+	if _, err := replicate(web); err != nil { // initial (or incremental when the file is reused)
+		return err
+	}
+	if _, err := replicate(db); err != nil {
+		return err
+	}
+	if _, err := replicate(web); err != nil { // incremental from the recorded bases
+		return err
+	}
+
+	history, err := store.CBTHistory(web.id, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "CBT lineage of %s:\n", web.name)
+	for _, e := range history {
+		prev := "-"
+		if e.PreviousChangeID != nil {
+			prev = *e.PreviousChangeID
+		}
+		fmt.Fprintf(w, "  %s %-11s %s <- %s\n", e.DiskID, e.SyncType, e.ChangeID, prev)
+	}
+	report, err := store.VerifyLineage(web.id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "lineage ok: %v (%d disks, %d entries, %d breaks)\n", report.OK, report.DisksChecked, report.EntriesChecked, len(report.Breaks))
+
+	// A job that fails, and is then deleted.
+	failed, err := store.StartReplication(sendense.StartJob{ContextID: db.id, Disks: disks(db.name)})
+	if err != nil {
+		return err
+	}
+	if err := store.Progress(failed, sendense.Progress{Percent: 12, BytesTransferred: 1 << 30, TotalBytes: 8 << 30}); err != nil {
+		return err
+	}
+	if err := store.SetJobStatus(failed, sendense.JobFailed, "VMA unreachable"); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s: job %s failed\n", db.name, failed)
+	if err := printContexts(store, w); err != nil {
+		return err
+	}
+	if err := store.DeleteJob(failed); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s: deleted job %s\n", db.name, failed)
+	if err := printContexts(store, w); err != nil {
+		return err
+	}
+
+	integrity, err := store.IntegrityCheck()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "integrity ok: %v\n", integrity.OK)
+	return store.Close()
+}
+
+func printContexts(store *sendense.Store, w io.Writer) error {
+	contexts, err := store.ListContexts(sendense.ContextFilter{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  %-8s %-19s %5s %5s %6s  %s\n", "vm", "status", "jobs", "ok", "failed", "last successful job")
+	for _, c := range contexts {
+		last := "-"
+		if c.LastSuccessfulJobID != nil {
+			last = *c.LastSuccessfulJobID
+		}
+		fmt.Fprintf(w, "  %-8s %-19s %5d %5d %6d  %s\n", c.VMName, c.CurrentStatus, c.TotalJobsRun, c.SuccessfulJobs, c.FailedJobs, last)
+	}
+	fmt.Fprintln(w, "  "+strings.Repeat("-", 60))
+	return nil
+}

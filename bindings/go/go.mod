@@ -1,0 +1,3 @@
+module libsendense/bindings/go
+
+go 1.19
