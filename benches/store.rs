@@ -167,7 +167,7 @@ fn bench_update(dir: &Path, sync: Synchronous) -> Row {
     let store = Store::open(&api_path, OpenOptions::default().synchronous(sync)).unwrap();
     let mut conn = direct_open(&direct_path, sync);
     let ids: Vec<String> = (0..GROUPS).map(|i| format!("group-{i}")).collect();
-    let (rounds, per_round) = if sync == Synchronous::Full { (9, 100) } else { (15, 500) };
+    let (rounds, per_round) = if sync == Synchronous::Full { (41, 20) } else { (15, 500) };
     let t = compare(
         rounds,
         per_round,
@@ -218,7 +218,7 @@ fn bench_progress(dir: &Path, sync: Synchronous) -> Row {
     let total = 400i64 << 30;
     let bytes = |i: usize| (i as i64 * 4096) % total;
     let percent = |i: usize| (bytes(i) as f64 / total as f64) * 100.0;
-    let (rounds, per_round) = if sync == Synchronous::Full { (15, 60) } else { (25, 400) };
+    let (rounds, per_round) = if sync == Synchronous::Full { (41, 20) } else { (25, 400) };
     let t = compare(
         rounds,
         per_round,

@@ -1026,13 +1026,21 @@ fn release_context(conn: &Connection, job: &ReplicationJob, status: JobStatus, n
     if ctx.current_status == ContextStatus::Replicating {
         context::move_status(conn, &ctx, to, now)?;
     }
+    // last_successful_job_id is the newest completed job by (completed_at, created_at, id),
+    // the order the recompute uses; comparing with the current pointer keeps it so even when
+    // two jobs complete in the same millisecond.
     conn.prepare_cached(
         "UPDATE vm_replication_contexts SET current_job_id = NULL, \
          successful_jobs = successful_jobs + (?2 = 'completed'), failed_jobs = failed_jobs + (?2 = 'failed'), \
-         last_successful_job_id = CASE WHEN ?2 = 'completed' THEN ?3 ELSE last_successful_job_id END, \
+         last_successful_job_id = CASE \
+           WHEN ?2 <> 'completed' THEN last_successful_job_id \
+           WHEN last_successful_job_id IS NULL THEN ?3 \
+           WHEN (SELECT completed_at, created_at, id FROM replication_jobs WHERE id = last_successful_job_id) \
+                > (?4, ?5, ?3) THEN last_successful_job_id \
+           ELSE ?3 END, \
          updated_at = ?4 WHERE context_id = ?1",
     )?
-    .execute(params![ctx.context_id, status, job.id, now])?;
+    .execute(params![ctx.context_id, status, job.id, now, job.created_at])?;
     Ok(())
 }
 

@@ -525,3 +525,31 @@ fn deleting_a_context_removes_its_jobs_disks_and_history_only() {
     );
     assert_eq!(f.store.replication_disks(&b).unwrap().len(), 2);
 }
+
+#[test]
+fn missing_references_are_not_found_by_name_and_bad_text_is_refused() {
+    let f = fixture();
+    let ctx = f.store.context_create(&vm("a")).unwrap();
+    type Change = fn(&mut StartJob);
+    let cases: [(Change, &str); 4] = [
+        (|s| s.ossea_config_id = Some(999), "ossea config 999"),
+        (|s| s.schedule_execution_id = Some("exec-missing".into()), "schedule execution \"exec-missing\""),
+        (|s| s.vm_group_id = Some("group-missing".into()), "machine group \"group-missing\""),
+        (|s| s.disks[0].ossea_volume_id = Some(777), "ossea volume 777"),
+    ];
+    for (change, words) in cases {
+        let mut start = StartJob::new(&ctx, disks(1));
+        change(&mut start);
+        assert_refused(&f.store, Status::NotFound, &[words], || f.store.replication_start(&start));
+    }
+    let mut nul = vm("b");
+    nul.vmware_vm_id = "4210-a\0".into();
+    assert_refused(&f.store, Status::InvalidArgument, &["vmware_vm_id", "control character"], || {
+        f.store.context_create(&nul)
+    });
+    let e = from_json::<ContextUpdate>("update", r#"{"scheduler_enabled":null}"#).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    let empty: ContextUpdate = from_json("update", r#"{"os_type":""}"#).unwrap();
+    assert_refused(&f.store, Status::InvalidArgument, &["os_type is empty"], || f.store.context_update(&ctx, &empty));
+    assert_refused(&f.store, Status::InvalidArgument, &["reason"], || f.store.replication_fail_stale(0, " "));
+}

@@ -35,3 +35,35 @@ pub fn static_lib() -> &'static Path {
         lib
     })
 }
+
+/// xorshift64*: enough randomness for tests without a dependency. Print the seed you used.
+#[allow(dead_code)]
+pub struct Rng(u64);
+
+#[allow(dead_code)]
+impl Rng {
+    /// A generator for `seed` (any value; 0 is mapped to 1).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A seed from the clock, for runs that explore new cases each time.
+#[allow(dead_code)]
+pub fn time_seed() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000_007
+}
