@@ -1,9 +1,14 @@
 //! Several OS processes on one database file, and writers killed with SIGKILL.
 //!
 //! This test binary has its own `main` (harness = false): run without arguments it is the
-//! parent and runs the scenarios; run as `processes child-writer <db> <writer> <ms>` it is a
-//! writer process that commits one multi-row operation per transaction and prints
-//! `committed <id>` after each commit returns.
+//! parent and runs the scenarios; run with a child role as first argument it is one of the
+//! processes a scenario starts:
+//! - `child-writer <db> <writer> <ms>` commits one multi-row operation per transaction and
+//!   prints `committed <id>` after each commit returns;
+//! - `child-starter <db> <context> <unix ms>` waits until that instant, starts a job on the
+//!   context and prints `started <job>` or `refused <STATUS>`;
+//! - `child-completer <db> <context,...>` runs jobs to completion in a loop (start, record
+//!   both disks' change ids, complete) and prints `completed <job>` after each completion.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
@@ -11,19 +16,33 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod common;
+
+use common::Rng;
 use sendense::rusqlite::params;
-use sendense::{OpenOptions, Store};
+use sendense::{DiskSpec, JobStatus, NewContext, OpenOptions, StartJob, Status, Store};
 
 const DISKS_PER_OPERATION: i64 = 3;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("child-writer") {
-        let ms = args[4].parse().expect("duration in ms");
-        child_writer(Path::new(&args[2]), &args[3], Duration::from_millis(ms));
-        return;
+    match args.get(1).map(String::as_str) {
+        Some("child-writer") => {
+            let ms = args[4].parse().expect("duration in ms");
+            return child_writer(Path::new(&args[2]), &args[3], Duration::from_millis(ms));
+        }
+        Some("child-starter") => {
+            return child_starter(Path::new(&args[2]), &args[3], args[4].parse().expect("unix ms"))
+        }
+        Some("child-completer") => return child_completer(Path::new(&args[2]), &args[3]),
+        _ => {}
     }
-    let scenarios: [(&str, fn()); 2] = [
+    let scenarios: [(&str, fn()); 4] = [
+        ("six_processes_racing_to_start_one_job_one_wins", six_processes_racing_to_start_one_job_one_wins),
+        (
+            "completer_killed_twenty_times_leaves_whole_completions",
+            completer_killed_twenty_times_leaves_whole_completions,
+        ),
         ("four_processes_write_one_new_file_and_lose_nothing", four_processes_write_one_new_file_and_lose_nothing),
         (
             "writer_killed_twenty_times_loses_no_committed_operation",
@@ -93,13 +112,17 @@ fn child_writer(db: &Path, writer: &str, duration: Duration) {
     }
 }
 
-fn spawn_writer(db: &Path, writer: &str, duration_ms: u64) -> Child {
+fn spawn_child(args: &[&str]) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["child-writer", db.to_str().unwrap(), writer, &duration_ms.to_string()])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("spawning a writer process")
+        .expect("spawning a child process")
+}
+
+fn spawn_writer(db: &Path, writer: &str, duration_ms: u64) -> Child {
+    spawn_child(&["child-writer", db.to_str().unwrap(), writer, &duration_ms.to_string()])
 }
 
 /// The ids a writer reported as committed (reads until the pipe closes).
@@ -160,29 +183,13 @@ fn four_processes_write_one_new_file_and_lose_nothing() {
     println!("  4 writers committed {} operations ({per_writer:?})", all_reported.len());
 }
 
-/// xorshift64*: enough randomness for kill timing without a dependency; the seed is printed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo)
-    }
-}
-
 fn writer_killed_twenty_times_loses_no_committed_operation() {
     let seed = std::env::var("SENDENSE_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
     println!("  crash seed {seed} (set SENDENSE_CRASH_SEED to replay)");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
     let mut committed = BTreeSet::new();
@@ -198,7 +205,7 @@ fn writer_killed_twenty_times_loses_no_committed_operation() {
                     .collect::<Vec<_>>()
             })
         };
-        std::thread::sleep(Duration::from_millis(rng.between(5, 400)));
+        std::thread::sleep(Duration::from_millis(5 + rng.below(395)));
         child.kill().expect("SIGKILL the writer");
         let status = child.wait().unwrap();
         assert!(!status.success(), "round {round}: the writer must have been killed, not finished");
@@ -209,4 +216,137 @@ fn writer_killed_twenty_times_loses_no_committed_operation() {
     }
     assert!(!committed.is_empty(), "the writers committed nothing in 20 rounds");
     println!("  20 kills, {} committed operations all present", committed.len());
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn two_disks() -> Vec<DiskSpec> {
+    vec![DiskSpec::new("disk-2000", "[ds] vm/a.vmdk", 10), DiskSpec::new("disk-2001", "[ds] vm/b.vmdk", 20)]
+}
+
+/// Open the store, wait for the agreed instant, start a job, report the outcome.
+fn child_starter(db: &Path, context: &str, at_ms: i64) {
+    let store = Store::open(db, OpenOptions::default()).expect("opening the shared store");
+    while unix_ms() < at_ms {
+        std::hint::spin_loop();
+    }
+    match store.replication_start(&StartJob::new(context, two_disks())) {
+        Ok(job) => println!("started {job}"),
+        Err(e) => println!("refused {} {}", e.status(), e.message()),
+    }
+}
+
+fn six_processes_racing_to_start_one_job_one_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("race.db");
+    let store = Store::open(&db, OpenOptions::default()).unwrap();
+    let ctx = store.context_create(&NewContext::new("raced", "4210-raced", "/dc/vm/raced", "vc", "dc")).unwrap();
+    for round in 0..4 {
+        let at = (unix_ms() + 400).to_string();
+        let mut children: Vec<Child> =
+            (0..6).map(|_| spawn_child(&["child-starter", db.to_str().unwrap(), &ctx, &at])).collect();
+        let outcomes: Vec<String> = children.iter_mut().flat_map(reported_lines).collect();
+        for child in &mut children {
+            assert!(child.wait().unwrap().success(), "round {round}: a starter crashed");
+        }
+        let winners: Vec<&str> = outcomes.iter().filter_map(|l| l.strip_prefix("started ")).collect();
+        assert_eq!(winners.len(), 1, "round {round}: exactly one start wins: {outcomes:?}");
+        let conflicts = outcomes.iter().filter(|l| l.starts_with(&format!("refused {}", Status::Conflict))).count();
+        assert_eq!(conflicts, 5, "round {round}: every other start is CONFLICT: {outcomes:?}");
+        let c = store.context_get(&ctx).unwrap();
+        assert_eq!(c.current_job_id.as_deref(), Some(winners[0]), "round {round}");
+        assert_eq!(c.total_jobs_run, round + 1, "round {round}: one job per round, nothing else");
+        assert!(common::inconsistent_contexts(&store).is_empty(), "round {round}");
+        store.replication_set_status(winners[0], JobStatus::Completed, None).unwrap();
+    }
+}
+
+/// Every line a child printed (reads until its stdout closes).
+fn reported_lines(child: &mut Child) -> Vec<String> {
+    let stdout = child.stdout.take().expect("piped stdout");
+    BufReader::new(stdout).lines().map_while(|l| l.ok()).collect()
+}
+
+/// Run jobs to completion on the contexts in turn, forever (until killed). A job left active
+/// by a killed predecessor is failed first, as an appliance recovering from a crash would.
+fn child_completer(db: &Path, contexts: &str) {
+    let store = Store::open(db, OpenOptions::default()).expect("opening the store");
+    let contexts: Vec<&str> = contexts.split(',').collect();
+    let stdout = std::io::stdout();
+    for n in 0.. {
+        let ctx = contexts[n % contexts.len()];
+        if let Some(stale) = store.context_get(ctx).unwrap().current_job_id {
+            store.replication_set_status(&stale, JobStatus::Failed, Some("owner process died")).unwrap();
+        }
+        let job = store.replication_start(&StartJob::new(ctx, two_disks())).unwrap();
+        store.replication_set_status(&job, JobStatus::Replicating, None).unwrap();
+        for (i, disk) in ["disk-2000", "disk-2001"].iter().enumerate() {
+            store.cbt_record(&job, disk, &format!("epoch-{i}/{}", unix_ms() * 10 + i as i64), 100).unwrap();
+        }
+        store.replication_set_status(&job, JobStatus::Completed, None).unwrap();
+        let mut out = stdout.lock();
+        writeln!(out, "completed {job}").and_then(|()| out.flush()).expect("reporting to the parent");
+    }
+}
+
+fn completer_killed_twenty_times_leaves_whole_completions() {
+    let seed = common::time_seed();
+    println!("  crash seed {seed}");
+    let mut rng = Rng::new(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("completions.db");
+    let contexts: Vec<String> = {
+        let store = Store::open(&db, OpenOptions::default()).unwrap();
+        (0..3)
+            .map(|i| {
+                store.context_create(&NewContext::new(format!("vm-{i}"), format!("id-{i}"), "/p", "vc", "dc")).unwrap()
+            })
+            .collect()
+    };
+    let mut reported = Vec::new();
+    for round in 0..20 {
+        let mut child = spawn_child(&["child-completer", db.to_str().unwrap(), &contexts.join(",")]);
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(|l| l.ok())
+                .filter_map(|l| l.strip_prefix("completed ").map(str::to_string))
+                .collect::<Vec<_>>()
+        });
+        std::thread::sleep(Duration::from_millis(20 + rng.below(300)));
+        child.kill().expect("SIGKILL the completer");
+        assert!(!child.wait().unwrap().success(), "round {round}: the completer must have been killed");
+        reported.extend(reader.join().unwrap());
+
+        let store = Store::open(&db, OpenOptions::default()).expect("the database reopens");
+        assert!(store.integrity_check().unwrap().ok, "round {round}");
+        assert!(common::inconsistent_contexts(&store).is_empty(), "round {round}: counters disagree with the jobs");
+        for job in &reported {
+            let j = store.replication_get(job).unwrap();
+            assert_eq!(j.status, JobStatus::Completed, "round {round}: reported completion {job} is missing");
+        }
+        // Every completed job is whole: completed_at and both disks' CBT rows.
+        for ctx in &contexts {
+            let mut cbt_rows: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+            for e in store.cbt_history(ctx, None, None).unwrap() {
+                *cbt_rows.entry(e.job_id.unwrap_or_default()).or_default() += 1;
+            }
+            let filter =
+                sendense::JobFilter { context_id: Some(ctx.clone()), limit: Some(100_000), ..Default::default() };
+            for j in store.replication_list(&filter).unwrap() {
+                if j.status == JobStatus::Completed {
+                    assert!(j.completed_at.is_some(), "round {round}: {} has no completed_at", j.id);
+                    let rows = cbt_rows.get(&j.id).copied().unwrap_or(0);
+                    assert_eq!(rows, 2, "round {round}: completed job {} has {rows} CBT rows", j.id);
+                }
+            }
+            let lineage = store.cbt_verify_lineage(ctx).unwrap();
+            assert!(lineage.ok, "round {round}: {lineage:?}");
+        }
+    }
+    assert!(!reported.is_empty(), "no completion in 20 rounds");
+    println!("  20 kills, {} reported completions all whole", reported.len());
 }

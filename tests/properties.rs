@@ -232,27 +232,7 @@ impl World {
 
     fn check_invariants(&mut self, what: &str) {
         let store = &self.store;
-        let mismatches: Vec<String> = store
-            .read(|tx| {
-                let mut stmt = tx.prepare(
-                    "SELECT c.context_id FROM vm_replication_contexts c WHERE \
-                       c.total_jobs_run IS NOT (SELECT count(*) FROM replication_jobs j WHERE j.vm_context_id = c.context_id) \
-                    OR c.successful_jobs IS NOT (SELECT count(*) FROM replication_jobs j WHERE j.vm_context_id = c.context_id AND j.status = 'completed') \
-                    OR c.failed_jobs IS NOT (SELECT count(*) FROM replication_jobs j WHERE j.vm_context_id = c.context_id AND j.status = 'failed') \
-                    OR c.first_job_at IS NOT (SELECT min(created_at) FROM replication_jobs j WHERE j.vm_context_id = c.context_id) \
-                    OR c.last_job_at IS NOT (SELECT max(created_at) FROM replication_jobs j WHERE j.vm_context_id = c.context_id) \
-                    OR c.last_successful_job_id IS NOT (SELECT id FROM replication_jobs j WHERE j.vm_context_id = c.context_id \
-                         AND j.status = 'completed' ORDER BY completed_at DESC, created_at DESC, id DESC LIMIT 1) \
-                    OR c.current_job_id IS NOT (SELECT id FROM replication_jobs j WHERE j.vm_context_id = c.context_id \
-                         AND j.status NOT IN ('completed', 'failed', 'cancelled')) \
-                    OR (SELECT count(*) FROM replication_jobs j WHERE j.vm_context_id = c.context_id \
-                         AND j.status NOT IN ('completed', 'failed', 'cancelled')) > 1 \
-                    OR (c.current_status = 'replicating') <> (c.current_job_id IS NOT NULL)",
-                )?;
-                let ids = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-                Ok(ids)
-            })
-            .unwrap();
+        let mismatches = common::inconsistent_contexts(store);
         assert!(
             mismatches.is_empty(),
             "after {what}: contexts whose counters/pointers/status disagree with their jobs: {mismatches:?}"
