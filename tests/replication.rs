@@ -553,3 +553,26 @@ fn missing_references_are_not_found_by_name_and_bad_text_is_refused() {
     assert_refused(&f.store, Status::InvalidArgument, &["os_type is empty"], || f.store.context_update(&ctx, &empty));
     assert_refused(&f.store, Status::InvalidArgument, &["reason"], || f.store.replication_fail_stale(0, " "));
 }
+
+#[test]
+fn the_stale_job_query_and_the_disk_lookup_are_served_by_indexes() {
+    let f = fixture();
+    let plan = |sql: &str| -> String {
+        f.store
+            .read(|tx| {
+                let mut stmt = tx.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(3))?.collect::<Result<Vec<_>, _>>()?;
+                Ok(rows.join("; "))
+            })
+            .unwrap()
+    };
+    let stale = plan(
+        "SELECT id FROM replication_jobs WHERE status IN ('pending', 'initializing', 'analyzing', 'provisioning', \
+         'attaching', 'configuring', 'ready_for_sync', 'snapshotting', 'replicating', 'finalizing') AND updated_at < 5",
+    );
+    assert!(stale.contains("USING INDEX idx_replication_jobs_status_updated_at"), "{stale}");
+    let decide = plan("SELECT disk_change_id FROM vm_disks WHERE vm_context_id = 'c' AND disk_id = 'disk-2000'");
+    assert!(decide.contains("USING INDEX sqlite_autoindex_vm_disks"), "{decide}");
+    let history = plan("SELECT id FROM cbt_history WHERE vm_context_id = 'c' AND disk_id = 'disk-2000' ORDER BY created_at");
+    assert!(history.contains("idx_cbt_history_vm_context_id_disk_id_created_at") && !history.contains("TEMP B-TREE"), "{history}");
+}
