@@ -28,6 +28,7 @@ pub mod context;
 pub mod error;
 pub mod ffi;
 pub mod replication;
+pub mod repository;
 pub mod store;
 pub mod value;
 

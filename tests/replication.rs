@@ -573,6 +573,10 @@ fn the_stale_job_query_and_the_disk_lookup_are_served_by_indexes() {
     assert!(stale.contains("USING INDEX idx_replication_jobs_status_updated_at"), "{stale}");
     let decide = plan("SELECT disk_change_id FROM vm_disks WHERE vm_context_id = 'c' AND disk_id = 'disk-2000'");
     assert!(decide.contains("USING INDEX sqlite_autoindex_vm_disks"), "{decide}");
-    let history = plan("SELECT id FROM cbt_history WHERE vm_context_id = 'c' AND disk_id = 'disk-2000' ORDER BY created_at");
-    assert!(history.contains("idx_cbt_history_vm_context_id_disk_id_created_at") && !history.contains("TEMP B-TREE"), "{history}");
+    let history =
+        plan("SELECT id FROM cbt_history WHERE vm_context_id = 'c' AND disk_id = 'disk-2000' ORDER BY created_at");
+    assert!(
+        history.contains("idx_cbt_history_vm_context_id_disk_id_created_at") && !history.contains("TEMP B-TREE"),
+        "{history}"
+    );
 }
