@@ -29,6 +29,7 @@ pub mod error;
 pub mod ffi;
 pub mod replication;
 pub mod repository;
+pub mod retention;
 pub mod store;
 pub mod value;
 
