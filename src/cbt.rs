@@ -210,12 +210,21 @@ pub fn check_lineage(disk_id: &str, entries: &[CbtEntry], recorded: Option<&str>
     breaks
 }
 
+/// A context's history (optionally one disk's), by disk, then in the order it was recorded:
+/// the rowid, not created_at, because the wall clock may step back between two records.
 fn history(conn: &Connection, context_id: &str, disk_id: Option<&str>, limit: Option<u32>) -> Result<Vec<CbtEntry>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {HISTORY_COLUMNS} FROM cbt_history WHERE vm_context_id = ?1 AND (?2 IS NULL OR disk_id = ?2) \
-         ORDER BY disk_id, created_at, id LIMIT ?3"
-    ))?;
-    let rows = stmt.query_map(params![context_id, disk_id, limit.map_or(-1, i64::from)], CbtEntry::from_row)?;
+    let limit = limit.map_or(-1, i64::from);
+    // Two statements rather than `?2 IS NULL OR disk_id = ?2`, whose plan depends on the
+    // binding and would be re-prepared on every call.
+    let mut stmt = match disk_id {
+        Some(_) => conn.prepare_cached(&format!(
+            "SELECT {HISTORY_COLUMNS} FROM cbt_history WHERE vm_context_id = ?1 AND disk_id = ?2 ORDER BY id LIMIT ?3"
+        ))?,
+        None => conn.prepare_cached(&format!(
+            "SELECT {HISTORY_COLUMNS} FROM cbt_history WHERE vm_context_id = ?1 ORDER BY disk_id, id LIMIT ?3"
+        ))?,
+    };
+    let rows = stmt.query_map(params![context_id, disk_id, limit], CbtEntry::from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
@@ -324,7 +333,7 @@ impl Store {
         })
     }
 
-    /// The CBT history of a context (optionally one disk), by disk then oldest first.
+    /// The CBT history of a context (optionally one disk), by disk, then in recording order.
     pub fn cbt_history(&self, context_id: &str, disk_id: Option<&str>, limit: Option<u32>) -> Result<Vec<CbtEntry>> {
         if let Some(d) = disk_id {
             check_disk_id(d)?;

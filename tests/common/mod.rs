@@ -36,15 +36,19 @@ pub fn static_lib() -> &'static Path {
     })
 }
 
-/// xorshift64*: enough randomness for tests without a dependency. Print the seed you used.
+/// xorshift64* seeded through splitmix64 (neighbouring seeds diverge at once): enough
+/// randomness for tests without a dependency. Print the seed you used.
 #[allow(dead_code)]
 pub struct Rng(u64);
 
 #[allow(dead_code)]
 impl Rng {
-    /// A generator for `seed` (any value; 0 is mapped to 1).
+    /// A generator for `seed` (any value).
     pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Rng((z ^ (z >> 31)) | 1)
     }
 
     /// The next 64 random bits.
@@ -58,6 +62,16 @@ impl Rng {
     /// A number in `0..n` (`n > 0`).
     pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
+    }
+
+    /// True with the given probability in percent.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    /// One of `items` (not empty).
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
     }
 }
 
