@@ -22,6 +22,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod cbt;
 pub mod clock;
 pub mod context;

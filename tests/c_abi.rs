@@ -212,7 +212,8 @@ fn c_example_lifecycle_builds_and_runs() {
     let plain = compile_source(&source, build.path(), &[]);
     let stdout = run_lifecycle_example(&plain, &[]);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert!(lines.first().is_some_and(|l| l.starts_with("opened ") && l.ends_with(", schema version 1)")), "{stdout}");
+    let opened = format!(", schema version {})", sendense::SCHEMA_VERSION);
+    assert!(lines.first().is_some_and(|l| l.starts_with("opened ") && l.ends_with(&opened)), "{stdout}");
     for prefix in [
         "added VM web-01: context ",
         "added VM db-01: context ",

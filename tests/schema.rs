@@ -209,7 +209,10 @@ const TABLES: &[(&str, &[&str])] = &[
     ),
     (
         "backup_policies",
-        &["id", "name", "enabled", "primary_repository_id", "retention_days", "created_at", "updated_at"],
+        &[
+            "id", "name", "enabled", "primary_repository_id", "retention_days", "created_at", "updated_at",
+            "keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly",
+        ],
     ),
     (
         "backup_copy_rules",
@@ -225,6 +228,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "backup_type", "status", "repository_path", "parent_backup_id", "change_id", "bytes_transferred",
             "total_bytes", "compression_enabled", "error_message", "created_at", "started_at", "completed_at",
             "current_phase", "transfer_speed_bps", "eta_seconds", "progress_percent", "last_telemetry_at",
+            "backup_group_id", "protected", "size_bytes",
         ],
     ),
     (
@@ -391,7 +395,7 @@ fn open_db() -> Db {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("schema.db");
     let store = Store::open(&path, OpenOptions::default()).expect("Store::open creates the schema");
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), sendense::SCHEMA_VERSION);
     drop(store);
     let conn = Connection::open(&path).unwrap();
     conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
