@@ -2,6 +2,9 @@
 //! refusal (which must change nothing), chain counters after completions and deletions, and
 //! restore chains across generations.
 
+mod common;
+
+use common::assert_refused;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -33,43 +36,6 @@ fn fixture() -> Fixture {
 
 fn local(name: &str) -> NewRepository {
     NewRepository::new(name, RepositoryType::Local, json!({"path": format!("/srv/{name}")}))
-}
-
-/// Everything that a refused operation must leave unchanged.
-fn snapshot(store: &Store) -> String {
-    store
-        .read(|tx| {
-            let mut out = String::new();
-            for table in ["backup_repositories", "backup_policies", "backup_jobs", "backup_chains"] {
-                let mut stmt = tx.prepare(&format!("SELECT * FROM {table} ORDER BY 1"))?;
-                let n = stmt.column_count();
-                let rows = stmt.query_map([], |r| {
-                    (0..n)
-                        .map(|i| r.get::<_, sendense::rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
-                        .collect::<Result<Vec<_>, _>>()
-                })?;
-                for row in rows {
-                    out += &format!("{table}: {}\n", row?.join("|"));
-                }
-            }
-            Ok(out)
-        })
-        .unwrap()
-}
-
-fn assert_refused<T: std::fmt::Debug>(
-    store: &Store,
-    status: Status,
-    words: &[&str],
-    op: impl FnOnce() -> sendense::Result<T>,
-) {
-    let before = snapshot(store);
-    let err = op().expect_err("the operation must be refused");
-    assert_eq!(err.status(), status, "{err}");
-    for w in words {
-        assert!(err.message().contains(w), "message {:?} lacks {w:?}", err.message());
-    }
-    assert_eq!(snapshot(store), before, "a refused operation changed the database: {err}");
 }
 
 impl Fixture {

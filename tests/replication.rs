@@ -1,6 +1,9 @@
 //! The replication core through the Rust API on real database files: contexts, jobs, disks
 //! and CBT, each rule and each refusal (which must change nothing).
 
+mod common;
+
+use common::assert_refused;
 use std::sync::Arc;
 
 use sendense::value::from_json;
@@ -37,43 +40,6 @@ fn disks(n: usize) -> Vec<DiskSpec> {
 
 fn cid(seq: u64) -> String {
     format!("{UUID}/{seq}")
-}
-
-/// Everything that a refused operation must leave unchanged.
-fn snapshot(store: &Store) -> String {
-    store
-        .read(|tx| {
-            let mut out = String::new();
-            for table in ["vm_replication_contexts", "replication_jobs", "vm_disks", "cbt_history"] {
-                let mut stmt = tx.prepare(&format!("SELECT * FROM {table} ORDER BY 1"))?;
-                let n = stmt.column_count();
-                let rows = stmt.query_map([], |r| {
-                    (0..n)
-                        .map(|i| r.get::<_, sendense::rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
-                        .collect::<Result<Vec<_>, _>>()
-                })?;
-                for row in rows {
-                    out += &format!("{table}: {}\n", row?.join("|"));
-                }
-            }
-            Ok(out)
-        })
-        .unwrap()
-}
-
-fn assert_refused<T: std::fmt::Debug>(
-    store: &Store,
-    status: Status,
-    words: &[&str],
-    op: impl FnOnce() -> sendense::Result<T>,
-) {
-    let before = snapshot(store);
-    let err = op().expect_err("the operation must be refused");
-    assert_eq!(err.status(), status, "{err}");
-    for w in words {
-        assert!(err.message().contains(w), "message {:?} lacks {w:?}", err.message());
-    }
-    assert_eq!(snapshot(store), before, "a refused operation changed the database: {err}");
 }
 
 /// Start a job and run it to `replicating`.

@@ -1,6 +1,9 @@
 //! Backup repositories, policies and copy rules through the Rust API on real database files:
 //! each rule and each refusal (which must change nothing).
 
+mod common;
+
+use common::assert_refused;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -25,50 +28,6 @@ fn fixture() -> Fixture {
     let clock = ManualClock::new(T0);
     let store = Store::open(dir.path().join("b.db"), OpenOptions::default().clock(Arc::new(clock.clone()))).unwrap();
     Fixture { store, clock, _dir: dir }
-}
-
-/// Everything that a refused operation must leave unchanged.
-fn snapshot(store: &Store) -> String {
-    store
-        .read(|tx| {
-            let mut out = String::new();
-            for table in [
-                "backup_repositories",
-                "backup_policies",
-                "backup_copy_rules",
-                "backup_jobs",
-                "backup_copies",
-                "backup_chains",
-            ] {
-                let mut stmt = tx.prepare(&format!("SELECT * FROM {table} ORDER BY 1"))?;
-                let n = stmt.column_count();
-                let rows = stmt.query_map([], |r| {
-                    (0..n)
-                        .map(|i| r.get::<_, sendense::rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
-                        .collect::<Result<Vec<_>, _>>()
-                })?;
-                for row in rows {
-                    out += &format!("{table}: {}\n", row?.join("|"));
-                }
-            }
-            Ok(out)
-        })
-        .unwrap()
-}
-
-fn assert_refused<T: std::fmt::Debug>(
-    store: &Store,
-    status: Status,
-    words: &[&str],
-    op: impl FnOnce() -> sendense::Result<T>,
-) {
-    let before = snapshot(store);
-    let err = op().expect_err("the operation must be refused");
-    assert_eq!(err.status(), status, "{err}");
-    for w in words {
-        assert!(err.message().contains(w), "message {:?} lacks {w:?}", err.message());
-    }
-    assert_eq!(snapshot(store), before, "a refused operation changed the database: {err}");
 }
 
 fn local(name: &str) -> NewRepository {
