@@ -684,6 +684,124 @@ bool sendense_replication_job_started_at_ms(const sendense_replication_job *j, i
 bool sendense_replication_job_completed_at_ms(const sendense_replication_job *j, int64_t *out_ms);
 
 /**
+ * Create a backup repository. `json` is an object with `name`, `repository_type` (local, nfs,
+ * cifs, smb, s3 or azure) and `config` (validated per type: local needs an absolute `path`;
+ * nfs `server` and `export_path`; cifs/smb `server` and `share`; s3 `region` and `bucket`;
+ * azure `account` and `container`; unknown keys are refused), and optionally `id`,
+ * `enabled`, `is_immutable` with `immutable_config` (`grace_period_days`, `apply_to_fulls`,
+ * `apply_to_incrementals`, `min_retention_days`) and `min_retention_days`.
+ * `*repository_id_out` receives the id. A taken id or name is ALREADY_EXISTS naming it.
+ */
+sendense_status sendense_repository_create(sendense_store *s,
+                                           const char *json,
+                                           char **repository_id_out,
+                                           sendense_error **err);
+
+/**
+ * The repository `repository_id` as a JSON object whose keys are the column names of
+ * `backup_repositories` (`config` and `immutable_config` embedded as JSON). NOT_FOUND when
+ * there is none.
+ */
+sendense_status sendense_repository_get_json(sendense_store *s,
+                                             const char *repository_id,
+                                             char **json_out,
+                                             sendense_error **err);
+
+/**
+ * The repositories matching `filter_json` (`{"repository_type"?:…, "enabled"?:…}`; NULL
+ * for all) as a JSON array.
+ */
+sendense_status sendense_repository_list_json(sendense_store *s,
+                                              const char *filter_json,
+                                              char **json_out,
+                                              sendense_error **err);
+
+/**
+ * Change a repository's name, config (re-validated against its type), immutable settings or
+ * min_retention_days; an absent key leaves the column alone. When `json_out` is not NULL it
+ * receives the updated record as JSON.
+ */
+sendense_status sendense_repository_update(sendense_store *s,
+                                           const char *repository_id,
+                                           const char *json,
+                                           char **json_out,
+                                           sendense_error **err);
+
+/**
+ * Enable or disable a repository (a disabled repository takes no new backups).
+ */
+sendense_status sendense_repository_set_enabled(sendense_store *s,
+                                                const char *repository_id,
+                                                bool enabled,
+                                                sendense_error **err);
+
+/**
+ * Record a repository's capacity figures in bytes (all >= 0; used + available at most total
+ * when total > 0); stamps last_check_at.
+ */
+sendense_status sendense_repository_record_capacity(sendense_store *s,
+                                                    const char *repository_id,
+                                                    int64_t total_bytes,
+                                                    int64_t used_bytes,
+                                                    int64_t available_bytes,
+                                                    sendense_error **err);
+
+/**
+ * Delete a repository. CONFLICT, naming how many, while it holds backups or copies, and
+ * naming the policy while a policy writes to it.
+ */
+sendense_status sendense_repository_delete(sendense_store *s,
+                                           const char *repository_id,
+                                           sendense_error **err);
+
+/**
+ * Create a backup policy and its copy rules in one transaction. `json` holds the policy
+ * columns (`name`, `primary_repository_id`, optional `id`, `enabled`, `retention_days`) plus
+ * `"copy_rules": [{"destination_repository_id":…, "priority":…, "copy_mode"?:…, "enabled"?:…,
+ * "verify_after_copy"?:…}]`: each destination must exist and differ from the primary, no
+ * destination twice, priority >= 1. `*policy_id_out` receives the id.
+ */
+sendense_status sendense_policy_create(sendense_store *s,
+                                       const char *json,
+                                       char **policy_id_out,
+                                       sendense_error **err);
+
+/**
+ * The policy `policy_id` with its copy rules (`"copy_rules": [...]`, by priority) as JSON.
+ */
+sendense_status sendense_policy_get_json(sendense_store *s,
+                                         const char *policy_id,
+                                         char **json_out,
+                                         sendense_error **err);
+
+/**
+ * The policies matching `filter_json` (`{"enabled"?:…, "repository_id"?:…}`; NULL for all)
+ * as a JSON array, each with its copy rules.
+ */
+sendense_status sendense_policy_list_json(sendense_store *s,
+                                          const char *filter_json,
+                                          char **json_out,
+                                          sendense_error **err);
+
+/**
+ * Change a policy (name, enabled, retention_days, primary repository) and, when `copy_rules`
+ * is present, replace its copy rules, all in one transaction. When `json_out` is not NULL it
+ * receives the updated policy as JSON.
+ */
+sendense_status sendense_policy_update(sendense_store *s,
+                                       const char *policy_id,
+                                       const char *json,
+                                       char **json_out,
+                                       sendense_error **err);
+
+/**
+ * Delete a policy and its copy rules; backups that named it keep existing without a policy.
+ */
+sendense_status sendense_policy_delete(sendense_store *s,
+                                       const char *policy_id,
+                                       sendense_error **err);
+
+/**
  * The default open options: synchronous FULL, 5000 ms busy timeout, create if missing.
  */
 sendense_open_options sendense_open_options_default(void);

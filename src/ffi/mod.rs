@@ -17,12 +17,14 @@
 mod cbt;
 mod context;
 mod replication;
+mod repository;
 mod store;
 mod version;
 
 pub use cbt::*;
 pub use context::*;
 pub use replication::*;
+pub use repository::*;
 pub use store::*;
 pub use version::*;
 

@@ -1,0 +1,223 @@
+//! C ABI of backup repositories and backup policies with their copy rules.
+
+use std::ffi::c_char;
+
+use super::{
+    arg_json, arg_opt_json, arg_ref, arg_str, call, out_opt_ptr, out_ptr, sendense_error, sendense_status,
+    sendense_store,
+};
+use crate::repository::{NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter, RepositoryUpdate};
+
+/// Create a backup repository. `json` is an object with `name`, `repository_type` (local, nfs,
+/// cifs, smb, s3 or azure) and `config` (validated per type: local needs an absolute `path`;
+/// nfs `server` and `export_path`; cifs/smb `server` and `share`; s3 `region` and `bucket`;
+/// azure `account` and `container`; unknown keys are refused), and optionally `id`,
+/// `enabled`, `is_immutable` with `immutable_config` (`grace_period_days`, `apply_to_fulls`,
+/// `apply_to_incrementals`, `min_retention_days`) and `min_retention_days`.
+/// `*repository_id_out` receives the id. A taken id or name is ALREADY_EXISTS naming it.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_repository_create(
+    s: *mut sendense_store,
+    json: *const c_char,
+    repository_id_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let new: NewRepository = arg_json(json, "json")?;
+        let repository_id_out = out_ptr(repository_id_out, "repository_id_out")?;
+        repository_id_out.write_string(store.repository_create(&new)?)
+    })
+}
+
+/// The repository `repository_id` as a JSON object whose keys are the column names of
+/// `backup_repositories` (`config` and `immutable_config` embedded as JSON). NOT_FOUND when
+/// there is none.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_repository_get_json(
+    s: *mut sendense_store,
+    repository_id: *const c_char,
+    json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let repository_id = arg_str(repository_id, "repository_id")?;
+        let json_out = out_ptr(json_out, "json_out")?;
+        json_out.write_json(&store.repository_get(repository_id)?)
+    })
+}
+
+/// The repositories matching `filter_json` (`{"repository_type"?:…, "enabled"?:…}`; NULL
+/// for all) as a JSON array.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_repository_list_json(
+    s: *mut sendense_store,
+    filter_json: *const c_char,
+    json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let filter: RepositoryFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
+        let json_out = out_ptr(json_out, "json_out")?;
+        json_out.write_json(&store.repository_list(&filter)?)
+    })
+}
+
+/// Change a repository's name, config (re-validated against its type), immutable settings or
+/// min_retention_days; an absent key leaves the column alone. When `json_out` is not NULL it
+/// receives the updated record as JSON.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_repository_update(
+    s: *mut sendense_store,
+    repository_id: *const c_char,
+    json: *const c_char,
+    json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let repository_id = arg_str(repository_id, "repository_id")?;
+        let update: RepositoryUpdate = arg_json(json, "json")?;
+        let json_out = out_opt_ptr(json_out);
+        let updated = store.repository_update(repository_id, &update)?;
+        json_out.map_or(Ok(()), |out| out.write_json(&updated))
+    })
+}
+
+/// Enable or disable a repository (a disabled repository takes no new backups).
+#[no_mangle]
+pub unsafe extern "C" fn sendense_repository_set_enabled(
+    s: *mut sendense_store,
+    repository_id: *const c_char,
+    enabled: bool,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let repository_id = arg_str(repository_id, "repository_id")?;
+        store.repository_set_enabled(repository_id, enabled).map(drop)
+    })
+}
+
+/// Record a repository's capacity figures in bytes (all >= 0; used + available at most total
+/// when total > 0); stamps last_check_at.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_repository_record_capacity(
+    s: *mut sendense_store,
+    repository_id: *const c_char,
+    total_bytes: i64,
+    used_bytes: i64,
+    available_bytes: i64,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let repository_id = arg_str(repository_id, "repository_id")?;
+        store.repository_record_capacity(repository_id, total_bytes, used_bytes, available_bytes).map(drop)
+    })
+}
+
+/// Delete a repository. CONFLICT, naming how many, while it holds backups or copies, and
+/// naming the policy while a policy writes to it.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_repository_delete(
+    s: *mut sendense_store,
+    repository_id: *const c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let repository_id = arg_str(repository_id, "repository_id")?;
+        store.repository_delete(repository_id)
+    })
+}
+
+/// Create a backup policy and its copy rules in one transaction. `json` holds the policy
+/// columns (`name`, `primary_repository_id`, optional `id`, `enabled`, `retention_days`) plus
+/// `"copy_rules": [{"destination_repository_id":…, "priority":…, "copy_mode"?:…, "enabled"?:…,
+/// "verify_after_copy"?:…}]`: each destination must exist and differ from the primary, no
+/// destination twice, priority >= 1. `*policy_id_out` receives the id.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_policy_create(
+    s: *mut sendense_store,
+    json: *const c_char,
+    policy_id_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let new: NewPolicy = arg_json(json, "json")?;
+        let policy_id_out = out_ptr(policy_id_out, "policy_id_out")?;
+        policy_id_out.write_string(store.policy_create(&new)?)
+    })
+}
+
+/// The policy `policy_id` with its copy rules (`"copy_rules": [...]`, by priority) as JSON.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_policy_get_json(
+    s: *mut sendense_store,
+    policy_id: *const c_char,
+    json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let policy_id = arg_str(policy_id, "policy_id")?;
+        let json_out = out_ptr(json_out, "json_out")?;
+        json_out.write_json(&store.policy_get(policy_id)?)
+    })
+}
+
+/// The policies matching `filter_json` (`{"enabled"?:…, "repository_id"?:…}`; NULL for all)
+/// as a JSON array, each with its copy rules.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_policy_list_json(
+    s: *mut sendense_store,
+    filter_json: *const c_char,
+    json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let filter: PolicyFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
+        let json_out = out_ptr(json_out, "json_out")?;
+        json_out.write_json(&store.policy_list(&filter)?)
+    })
+}
+
+/// Change a policy (name, enabled, retention_days, primary repository) and, when `copy_rules`
+/// is present, replace its copy rules, all in one transaction. When `json_out` is not NULL it
+/// receives the updated policy as JSON.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_policy_update(
+    s: *mut sendense_store,
+    policy_id: *const c_char,
+    json: *const c_char,
+    json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let policy_id = arg_str(policy_id, "policy_id")?;
+        let update: PolicyUpdate = arg_json(json, "json")?;
+        let json_out = out_opt_ptr(json_out);
+        let updated = store.policy_update(policy_id, &update)?;
+        json_out.map_or(Ok(()), |out| out.write_json(&updated))
+    })
+}
+
+/// Delete a policy and its copy rules; backups that named it keep existing without a policy.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_policy_delete(
+    s: *mut sendense_store,
+    policy_id: *const c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let policy_id = arg_str(policy_id, "policy_id")?;
+        store.policy_delete(policy_id)
+    })
+}
