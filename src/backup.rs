@@ -711,7 +711,7 @@ impl Store {
                     ])?;
                 }
             }
-            Ok(())
+            crate::copy::fan_out(tx, &b, now)
         })
     }
 

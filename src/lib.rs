@@ -26,6 +26,7 @@ pub mod backup;
 pub mod cbt;
 pub mod clock;
 pub mod context;
+pub mod copy;
 pub mod error;
 pub mod ffi;
 pub mod replication;

@@ -8,7 +8,10 @@
 //! - `child-starter <db> <context> <unix ms>` waits until that instant, starts a job on the
 //!   context and prints `started <job>` or `refused <STATUS>`;
 //! - `child-completer <db> <context,...>` runs jobs to completion in a loop (start, record
-//!   both disks' change ids, complete) and prints `completed <job>` after each completion.
+//!   both disks' change ids, complete) and prints `completed <job>` after each completion;
+//! - `child-claimer <db> <worker> <unix ms>` waits until that instant, then claims backup
+//!   copies until none is pending, printing `claimed <copy>` after each claim and taking each
+//!   copy through verifying to completed (with a short pause standing for the copy itself).
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
@@ -19,8 +22,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod common;
 
 use common::Rng;
+use sendense::backup::{BackupType, StartBackup};
+use sendense::copy::{CopyFilter, CopyStatus, VerificationStatus};
+use sendense::repository::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
 use sendense::rusqlite::params;
 use sendense::{DiskSpec, JobStatus, NewContext, OpenOptions, StartJob, Status, Store};
+use serde_json::json;
 
 const DISKS_PER_OPERATION: i64 = 3;
 
@@ -35,10 +42,14 @@ fn main() {
             return child_starter(Path::new(&args[2]), &args[3], args[4].parse().expect("unix ms"))
         }
         Some("child-completer") => return child_completer(Path::new(&args[2]), &args[3]),
+        Some("child-claimer") => {
+            return child_claimer(Path::new(&args[2]), &args[3], args[4].parse().expect("unix ms"))
+        }
         _ => {}
     }
-    let scenarios: [(&str, fn()); 4] = [
+    let scenarios: [(&str, fn()); 5] = [
         ("six_processes_racing_to_start_one_job_one_wins", six_processes_racing_to_start_one_job_one_wins),
+        ("five_processes_claiming_copies_never_claim_one_twice", five_processes_claiming_copies_never_claim_one_twice),
         (
             "completer_killed_twenty_times_leaves_whole_completions",
             completer_killed_twenty_times_leaves_whole_completions,
@@ -68,12 +79,18 @@ fn main() {
 
 /// One operation = a context, a job, its disks and the context's pointer to the job, in one
 /// transaction, so a half-applied operation is visible as a context without its job or disks.
+/// At least this many operations per writer, however long the lock waits take on a loaded
+/// machine (SQLite's lock waits are not fair, so one writer may wait for most of the run).
+const MIN_OPERATIONS: u64 = 20;
+
 fn child_writer(db: &Path, writer: &str, duration: Duration) {
-    let store = Store::open(db, OpenOptions::default()).unwrap_or_else(|e| panic!("writer {writer}: {e}"));
+    // A long busy timeout: this test is about losing nothing, not about lock latency.
+    let options = OpenOptions::default().busy_timeout(Duration::from_secs(60));
+    let store = Store::open(db, options).unwrap_or_else(|e| panic!("writer {writer}: {e}"));
     let stdout = std::io::stdout();
     let deadline = Instant::now() + duration;
     let mut seq = 0u64;
-    while Instant::now() < deadline {
+    while Instant::now() < deadline || seq < MIN_OPERATIONS {
         seq += 1;
         let id = format!("{writer}-{seq}");
         let now = store.now_ms();
@@ -349,4 +366,83 @@ fn completer_killed_twenty_times_leaves_whole_completions() {
     }
     assert!(!reported.is_empty(), "no completion in 20 rounds");
     println!("  20 kills, {} reported completions all whole", reported.len());
+}
+
+/// Claim copies until none is pending, reporting each claim as soon as it is committed, and
+/// take each through verifying to completed (so claims race with other writes).
+fn child_claimer(db: &Path, worker: &str, at_ms: i64) {
+    let store = Store::open(db, OpenOptions::default()).expect("opening the shared store");
+    let stdout = std::io::stdout();
+    while unix_ms() < at_ms {
+        std::hint::spin_loop();
+    }
+    while let Some(copy) = store.copy_claim(worker).unwrap_or_else(|e| panic!("worker {worker}: {e}")) {
+        assert_eq!(copy.status, CopyStatus::Copying, "worker {worker}");
+        {
+            let mut out = stdout.lock();
+            writeln!(out, "claimed {}", copy.id).and_then(|()| out.flush()).expect("reporting to the parent");
+        }
+        // The copy itself, outside any transaction: the other workers claim meanwhile.
+        std::thread::sleep(Duration::from_millis(2));
+        let path = format!("/mnt/copies/{worker}/{}", copy.id);
+        store.copy_set_verifying(&copy.id, &path, 1).unwrap_or_else(|e| panic!("worker {worker}: {e}"));
+        store.copy_complete(&copy.id, VerificationStatus::Passed).unwrap_or_else(|e| panic!("worker {worker}: {e}"));
+    }
+}
+
+fn five_processes_claiming_copies_never_claim_one_twice() {
+    const POINTS: usize = 100; // x 2 copy rules = 200 pending copies
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("copies.db");
+    let store = Store::open(&db, OpenOptions::default()).unwrap();
+    let ctx = store.context_create(&NewContext::new("copied", "4210-copied", "/dc/vm/copied", "vc", "dc")).unwrap();
+    let repo = |name: &str| {
+        store.repository_create(&NewRepository::new(
+            name,
+            RepositoryType::Local,
+            json!({"path": format!("/srv/{name}")}),
+        ))
+    };
+    let primary = repo("primary").unwrap();
+    let mut policy = NewPolicy::new("copied", &primary);
+    policy.copy_rules = vec![NewCopyRule::new(repo("offsite").unwrap(), 1), NewCopyRule::new(repo("tape").unwrap(), 2)];
+    let policy = store.policy_create(&policy).unwrap();
+    for i in 0..POINTS {
+        let mut start = StartBackup::new(&ctx, 0, &primary, BackupType::Full, format!("/srv/primary/{i}"));
+        start.policy_id = Some(policy.clone());
+        let id = store.backup_start(&start).unwrap();
+        store.backup_set_running(&id).unwrap();
+        store.backup_complete(&id, None, 1, 1).unwrap();
+    }
+    let all_pending = |s: &Store| -> BTreeSet<String> {
+        let filter = CopyFilter { status: Some(CopyStatus::Pending), limit: Some(100_000), ..Default::default() };
+        s.copy_list(&filter).unwrap().into_iter().map(|c| c.id).collect()
+    };
+    let expected = all_pending(&store);
+    assert_eq!(expected.len(), 2 * POINTS, "the fan-out queued one copy per point and rule");
+
+    let at = (unix_ms() + 400).to_string();
+    let mut children: Vec<Child> =
+        (0..5).map(|w| spawn_child(&["child-claimer", db.to_str().unwrap(), &format!("worker-{w}"), &at])).collect();
+    let per_worker: Vec<Vec<String>> = children
+        .iter_mut()
+        .map(|c| reported_lines(c).into_iter().filter_map(|l| l.strip_prefix("claimed ").map(str::to_string)).collect())
+        .collect();
+    let statuses: Vec<_> = children.iter_mut().map(|c| c.wait().unwrap()).collect();
+    let mut seen = BTreeSet::new();
+    let mut twice = Vec::new();
+    for id in per_worker.iter().flatten() {
+        if !seen.insert(id.clone()) {
+            twice.push(id.clone());
+        }
+    }
+    assert!(twice.is_empty(), "copies claimed more than once: {twice:?}");
+    assert!(statuses.iter().all(|s| s.success()), "a claimer crashed: {statuses:?}");
+    assert_eq!(seen, expected, "every pending copy was claimed exactly once");
+    assert!(all_pending(&store).is_empty());
+    let filter = CopyFilter { status: Some(CopyStatus::Completed), limit: Some(100_000), ..Default::default() };
+    assert_eq!(store.copy_list(&filter).unwrap().len(), 2 * POINTS, "every claimed copy completed");
+    let counts: Vec<usize> = per_worker.iter().map(Vec::len).collect();
+    assert!(counts.iter().filter(|&&n| n > 0).count() >= 2, "the claimers did not actually race: {counts:?}");
+    println!("  5 claimers took {} copies {counts:?}", seen.len());
 }

@@ -1,0 +1,426 @@
+//! Copies of completed backup points to other repositories (DOMAIN.md section 4, "Copies").
+//!
+//! Rules enforced here:
+//! - fan-out ([`fan_out`]): when a point completes, in the same transaction as its
+//!   completion, every ENABLED copy rule of the point's policy (when it names one) gets a
+//!   pending `backup_copies` row, unique per (backup, destination repository): the insert is
+//!   `ON CONFLICT DO NOTHING`, so running the fan-out again never duplicates a copy. A rule
+//!   whose destination is the repository the point already lives in is skipped (a copy onto
+//!   itself protects nothing). The policy's own `enabled` flag and the rule's `copy_mode` are
+//!   not consulted: they decide when backups and copies are scheduled, not whether a completed
+//!   point is owed its copies;
+//! - the copy status machine ([`CopyStatus::check_move`]): pending -> copying -> verifying ->
+//!   completed | failed, and copying -> failed; completed and failed are final;
+//! - a worker claims the oldest pending copy (by created_at, then id) atomically
+//!   ([`Store::copy_claim`]): one immediate transaction whose guarded update
+//!   (`WHERE id = ? AND status = 'pending'`) must change exactly one row, so two workers, in
+//!   one process or several, never get the same copy. The worker id is validated and named in
+//!   messages but NOT persisted: the schema has no column for it, and the library adds none
+//!   (callers log it next to the returned copy id);
+//! - every refusal (unknown id, forbidden transition, bad value) changes nothing.
+//!
+//! The destination path: a new copy's `file_path` is [`destination_path`], i.e.
+//! `{destination repository id}/{context id}/disk-{disk index}/{backup id}`, relative to the
+//! destination repository's root. It is deterministic (the same point and destination always
+//! give the same path) and is replaced by the path the worker actually wrote when it reports
+//! the copy done ([`Store::copy_set_verifying`]).
+
+use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
+use serde::{Deserialize, Serialize};
+
+use crate::backup::BackupJob;
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::string_enum;
+use crate::value::{check_id, new_id, Timestamp};
+
+string_enum! {
+    /// Lifecycle state of a backup copy (`backup_copies.status`).
+    #[allow(missing_docs)]
+    pub enum CopyStatus: "copy status" {
+        Pending = "pending",
+        Copying = "copying",
+        Verifying = "verifying",
+        Completed = "completed",
+        Failed = "failed",
+    }
+}
+
+impl CopyStatus {
+    /// completed and failed are terminal: final.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, CopyStatus::Completed | CopyStatus::Failed)
+    }
+
+    /// Whether the machine has the edge `self -> to`: pending -> copying -> verifying ->
+    /// completed | failed, and copying -> failed.
+    pub fn can_move_to(self, to: CopyStatus) -> bool {
+        use CopyStatus::*;
+        matches!(
+            (self, to),
+            (Pending, Copying) | (Copying, Verifying) | (Verifying, Completed) | (Copying | Verifying, Failed)
+        )
+    }
+
+    /// `Ok` when the machine has the edge, else INVALID_STATE naming from and to.
+    pub fn check_move(self, to: CopyStatus) -> Result<()> {
+        if self.can_move_to(to) {
+            Ok(())
+        } else if self.is_terminal() {
+            Err(Error::invalid_state(format!("a backup copy cannot move from {self} to {to}: {self} is final")))
+        } else {
+            Err(Error::invalid_state(format!(
+                "a backup copy cannot move from {self} to {to}: pending -> copying -> verifying -> completed or \
+                 failed, and copying -> failed"
+            )))
+        }
+    }
+}
+
+string_enum! {
+    /// Result of the checksum verification of a copy (`backup_copies.verification_status`).
+    #[allow(missing_docs)]
+    pub enum VerificationStatus: "verification status" {
+        Pending = "pending",
+        Passed = "passed",
+        Failed = "failed",
+    }
+}
+
+/// A `backup_copies` row. JSON keys are the column names (SCHEMA.md section 9).
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackupCopy {
+    pub id: String,
+    pub source_backup_id: String,
+    pub repository_id: String,
+    pub copy_rule_id: Option<String>,
+    pub status: CopyStatus,
+    pub file_path: String,
+    pub size_bytes: i64,
+    pub copy_started_at: Option<Timestamp>,
+    pub copy_completed_at: Option<Timestamp>,
+    pub verified_at: Option<Timestamp>,
+    pub verification_status: VerificationStatus,
+    pub error_message: Option<String>,
+    pub created_at: Timestamp,
+}
+
+const COPY_COLUMNS: &str = "id, source_backup_id, repository_id, copy_rule_id, status, file_path, size_bytes, \
+    copy_started_at, copy_completed_at, verified_at, verification_status, error_message, created_at";
+
+impl BackupCopy {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<BackupCopy> {
+        Ok(BackupCopy {
+            id: r.get("id")?,
+            source_backup_id: r.get("source_backup_id")?,
+            repository_id: r.get("repository_id")?,
+            copy_rule_id: r.get("copy_rule_id")?,
+            status: r.get("status")?,
+            file_path: r.get("file_path")?,
+            size_bytes: r.get("size_bytes")?,
+            copy_started_at: r.get("copy_started_at")?,
+            copy_completed_at: r.get("copy_completed_at")?,
+            verified_at: r.get("verified_at")?,
+            verification_status: r.get("verification_status")?,
+            error_message: r.get("error_message")?,
+            created_at: r.get("created_at")?,
+        })
+    }
+}
+
+/// Which copies [`Store::copy_list`] returns; oldest first (created_at, then id), the claim
+/// order.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyFilter {
+    /// Only the copies of this backup point.
+    #[serde(default)]
+    pub backup_id: Option<String>,
+    /// Only copies in this status.
+    #[serde(default)]
+    pub status: Option<CopyStatus>,
+    /// Only copies to this destination repository.
+    #[serde(default)]
+    pub repository_id: Option<String>,
+    /// At most this many (default 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Skip this many first.
+    #[serde(default)]
+    pub offset: Option<u32>,
+}
+
+/// The destination path of a new copy of `backup` in `destination_repository_id`, relative to
+/// that repository's root: `{repository}/{context}/disk-{disk index}/{backup id}`.
+pub fn destination_path(destination_repository_id: &str, backup: &BackupJob) -> String {
+    format!("{destination_repository_id}/{}/disk-{}/{}", backup.vm_context_id, backup.disk_id, backup.id)
+}
+
+/// Queue the copies a completed point is owed: one pending row per enabled copy rule of its
+/// policy (none without a policy), skipping a destination that already has a copy of the
+/// point and the point's own repository. Runs inside the completion's transaction.
+pub(crate) fn fan_out(conn: &Connection, backup: &BackupJob, now: i64) -> Result<()> {
+    let Some(policy_id) = &backup.policy_id else {
+        return Ok(());
+    };
+    let rules: Vec<(String, String)> = conn
+        .prepare_cached(
+            "SELECT id, destination_repository_id FROM backup_copy_rules \
+             WHERE policy_id = ?1 AND enabled = 1 AND destination_repository_id <> ?2 ORDER BY priority, id",
+        )?
+        .query_map(params![policy_id, backup.repository_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO backup_copies (id, source_backup_id, repository_id, copy_rule_id, status, file_path, \
+         size_bytes, verification_status, created_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, 0, 'pending', ?6) \
+         ON CONFLICT (source_backup_id, repository_id) DO NOTHING",
+    )?;
+    for (rule_id, destination) in rules {
+        insert.execute(params![
+            new_id(),
+            backup.id,
+            destination,
+            rule_id,
+            destination_path(&destination, backup),
+            now
+        ])?;
+    }
+    Ok(())
+}
+
+/// Load a copy inside a transaction; NOT_FOUND naming the id.
+pub(crate) fn load_copy(conn: &Connection, id: &str) -> Result<BackupCopy> {
+    conn.prepare_cached(&format!("SELECT {COPY_COLUMNS} FROM backup_copies WHERE id = ?1"))?
+        .query_row([id], BackupCopy::from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("backup copy {id:?} does not exist")))
+}
+
+fn check_file_path(file_path: &str) -> Result<()> {
+    if file_path.trim().is_empty() || file_path.contains('\0') {
+        return Err(Error::invalid_argument("file_path is empty or contains a NUL"));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Claim the oldest pending copy (by created_at, then id) for `worker_id`: it moves to
+    /// copying with copy_started_at, in one immediate transaction whose guarded update must
+    /// change exactly that row, so no two workers (or processes) ever get the same copy.
+    /// `None` when nothing is pending. The worker id must be a valid id; it is not stored (the
+    /// schema has no column for it).
+    pub fn copy_claim(&self, worker_id: &str) -> Result<Option<BackupCopy>> {
+        check_id("worker id", worker_id)?;
+        let now = self.now_ms();
+        self.write(|tx| {
+            let oldest: Option<String> = tx
+                .prepare_cached(
+                    "SELECT id FROM backup_copies WHERE status = 'pending' ORDER BY created_at, id LIMIT 1",
+                )?
+                .query_row([], |r| r.get(0))
+                .optional()?;
+            let Some(id) = oldest else {
+                return Ok(None);
+            };
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE backup_copies SET status = 'copying', copy_started_at = ?2 \
+                     WHERE id = ?1 AND status = 'pending'",
+                )?
+                .execute(params![id, now])?;
+            if changed != 1 {
+                // Cannot happen inside one immediate transaction; refuse rather than hand out
+                // a copy someone else may hold.
+                return Err(Error::internal(format!(
+                    "worker {worker_id}: backup copy {id} changed under the claim ({changed} rows)"
+                )));
+            }
+            load_copy(tx, &id).map(Some)
+        })
+    }
+
+    /// A claimed copy was written: copying -> verifying, recording the path actually written
+    /// (replacing the planned one), its size and copy_completed_at.
+    pub fn copy_set_verifying(&self, id: &str, file_path: &str, size_bytes: i64) -> Result<BackupCopy> {
+        check_file_path(file_path)?;
+        if size_bytes < 0 {
+            return Err(Error::invalid_argument(format!("size_bytes is negative ({size_bytes})")));
+        }
+        let now = self.now_ms();
+        self.write(|tx| {
+            let c = load_copy(tx, id)?;
+            c.status.check_move(CopyStatus::Verifying).map_err(|e| e.context(format!("backup copy {id}")))?;
+            tx.prepare_cached(
+                "UPDATE backup_copies SET status = 'verifying', file_path = ?2, size_bytes = ?3, \
+                 copy_completed_at = ?4 WHERE id = ?1",
+            )?
+            .execute(params![id, file_path, size_bytes, now])?;
+            load_copy(tx, id)
+        })
+    }
+
+    /// Record the verification of a copy in verifying, stamping verified_at: `passed` ->
+    /// completed; `failed` -> failed with an error message saying so. `pending` is not a
+    /// result (INVALID_ARGUMENT).
+    pub fn copy_complete(&self, id: &str, verification: VerificationStatus) -> Result<BackupCopy> {
+        let to = match verification {
+            VerificationStatus::Passed => CopyStatus::Completed,
+            VerificationStatus::Failed => CopyStatus::Failed,
+            VerificationStatus::Pending => {
+                return Err(Error::invalid_argument(
+                    "verification pending is not a result: a copy completes with passed or failed",
+                ))
+            }
+        };
+        let now = self.now_ms();
+        self.write(|tx| {
+            let c = load_copy(tx, id)?;
+            if c.status != CopyStatus::Verifying {
+                // Only verifying records a verification (copying -> failed is copy_fail).
+                let reason = if c.status.is_terminal() {
+                    format!("{} is final", c.status)
+                } else {
+                    "a verification result is recorded only for a copy in verifying".to_string()
+                };
+                return Err(Error::invalid_state(format!(
+                    "backup copy {id}: a backup copy cannot move from {} to {to}: {reason}",
+                    c.status
+                )));
+            }
+            let message =
+                (to == CopyStatus::Failed).then_some("verification failed: the copy does not match its source");
+            tx.prepare_cached(
+                "UPDATE backup_copies SET status = ?2, verification_status = ?3, verified_at = ?4, \
+                 error_message = COALESCE(?5, error_message) WHERE id = ?1",
+            )?
+            .execute(params![id, to, verification, now, message])?;
+            load_copy(tx, id)
+        })
+    }
+
+    /// Fail a copy in copying or verifying with `message` (its reason).
+    pub fn copy_fail(&self, id: &str, message: &str) -> Result<BackupCopy> {
+        if message.trim().is_empty() {
+            return Err(Error::invalid_argument("the error message is empty: say why the copy failed"));
+        }
+        self.write(|tx| {
+            let c = load_copy(tx, id)?;
+            c.status.check_move(CopyStatus::Failed).map_err(|e| e.context(format!("backup copy {id}")))?;
+            tx.prepare_cached("UPDATE backup_copies SET status = 'failed', error_message = ?2 WHERE id = ?1")?
+                .execute(params![id, message])?;
+            load_copy(tx, id)
+        })
+    }
+
+    /// The copy with this id.
+    pub fn copy_get(&self, id: &str) -> Result<BackupCopy> {
+        self.read(|tx| load_copy(tx, id))
+    }
+
+    /// Copies matching `filter`, oldest first (created_at, then id).
+    pub fn copy_list(&self, filter: &CopyFilter) -> Result<Vec<BackupCopy>> {
+        let mut sql = format!("SELECT {COPY_COLUMNS} FROM backup_copies WHERE 1 = 1");
+        let mut args: Vec<Box<dyn ToSql + '_>> = Vec::new();
+        for (column, value) in [("source_backup_id", &filter.backup_id), ("repository_id", &filter.repository_id)] {
+            if let Some(v) = value {
+                args.push(Box::new(v));
+                sql += &format!(" AND {column} = ?{}", args.len());
+            }
+        }
+        if let Some(s) = filter.status {
+            args.push(Box::new(s));
+            sql += &format!(" AND status = ?{}", args.len());
+        }
+        sql += &format!(
+            " ORDER BY created_at, id LIMIT {} OFFSET {}",
+            filter.limit.unwrap_or(100),
+            filter.offset.unwrap_or(0)
+        );
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), BackupCopy::from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CopyStatus::*;
+
+    #[test]
+    fn status_machine_edges_are_exactly_the_documented_ones() {
+        let allowed =
+            [(Pending, Copying), (Copying, Verifying), (Verifying, Completed), (Verifying, Failed), (Copying, Failed)];
+        for from in CopyStatus::ALL {
+            for to in CopyStatus::ALL {
+                assert_eq!(from.can_move_to(*to), allowed.contains(&(*from, *to)), "{from} -> {to}");
+            }
+        }
+        for terminal in [Completed, Failed] {
+            assert!(terminal.is_terminal());
+            assert!(CopyStatus::ALL.iter().all(|to| !terminal.can_move_to(*to)), "{terminal} is final");
+        }
+        assert!(!Pending.is_terminal() && !Copying.is_terminal() && !Verifying.is_terminal());
+        let e = Completed.check_move(Copying).unwrap_err();
+        assert_eq!(e.status(), crate::Status::InvalidState);
+        assert_eq!(e.message(), "a backup copy cannot move from completed to copying: completed is final");
+        let e = Pending.check_move(Failed).unwrap_err();
+        assert!(e.message().starts_with("a backup copy cannot move from pending to failed: "), "{e}");
+        assert!(Pending.check_move(Copying).is_ok());
+    }
+
+    #[test]
+    fn values_parse_from_their_column_text() {
+        assert_eq!(CopyStatus::parse("verifying").unwrap(), Verifying);
+        assert!(CopyStatus::parse("done").unwrap_err().message().contains("not a valid copy status"));
+        assert_eq!(VerificationStatus::parse("passed").unwrap(), VerificationStatus::Passed);
+        let f: CopyFilter = crate::value::from_json("filter", r#"{"status":"pending","backup_id":"b"}"#).unwrap();
+        assert_eq!((f.status, f.backup_id.as_deref()), (Some(Pending), Some("b")));
+        let e = crate::value::from_json::<CopyFilter>("filter", r#"{"state":"pending"}"#).unwrap_err();
+        assert!(e.message().contains("unknown field `state`"), "{e}");
+    }
+
+    #[test]
+    fn running_the_fan_out_again_queues_nothing_more() {
+        use crate::backup::{BackupType, StartBackup};
+        use crate::repository::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("f.db"), crate::OpenOptions::default()).unwrap();
+        let ctx = store.context_create(&crate::NewContext::new("vm", "id", "/p", "vc", "dc")).unwrap();
+        let repo = |n: &str| {
+            let config = serde_json::json!({"path": format!("/srv/{n}")});
+            store.repository_create(&NewRepository::new(n, RepositoryType::Local, config)).unwrap()
+        };
+        let (primary, offsite) = (repo("primary"), repo("offsite"));
+        let mut policy = NewPolicy::new("p", &primary);
+        policy.copy_rules = vec![NewCopyRule::new(&offsite, 1)];
+        let policy = store.policy_create(&policy).unwrap();
+        let mut start = StartBackup::new(&ctx, 3, &primary, BackupType::Full, "/x");
+        start.policy_id = Some(policy);
+        let id = store.backup_start(&start).unwrap();
+        store.backup_set_running(&id).unwrap();
+        store.backup_complete(&id, None, 1, 1).unwrap();
+        let before = store.copy_list(&CopyFilter::default()).unwrap();
+        assert_eq!(before.len(), 1);
+        assert_eq!(before[0].file_path, format!("{offsite}/{ctx}/disk-3/{id}"));
+        store
+            .write(|tx| {
+                let b = crate::backup::load_backup(tx, &id)?;
+                assert_eq!(destination_path(&offsite, &b), before[0].file_path, "deterministic");
+                fan_out(tx, &b, 42)?;
+                fan_out(tx, &b, 43)
+            })
+            .unwrap();
+        assert_eq!(store.copy_list(&CopyFilter::default()).unwrap(), before, "nothing duplicated or changed");
+    }
+
+    #[test]
+    fn file_paths_are_checked() {
+        assert!(check_file_path("/srv/copy/a.qcow2").is_ok());
+        assert!(check_file_path(" ").is_err());
+        assert!(check_file_path("a\0b").is_err());
+    }
+}

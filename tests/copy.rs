@@ -1,0 +1,300 @@
+//! Backup copies through the Rust API on real database files: fan-out of a completed point
+//! to its policy's enabled copy rules, the claim order, the copy lifecycle, and every refusal
+//! (which must change nothing).
+
+mod common;
+
+use common::assert_refused;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use sendense::backup::{BackupType, StartBackup};
+use sendense::copy::{BackupCopy, CopyFilter, CopyStatus, VerificationStatus};
+use sendense::repository::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
+use sendense::{ManualClock, NewContext, OpenOptions, Status, Store, Timestamp};
+
+const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
+
+struct Fixture {
+    store: Store,
+    clock: ManualClock,
+    ctx: String,
+    repo: String,
+    /// Copy destinations: `dest[0]` and `dest[1]` have enabled rules, `dest[2]` a disabled one.
+    dest: Vec<String>,
+    policy: String,
+    _dir: tempfile::TempDir,
+}
+
+fn local(name: &str) -> NewRepository {
+    NewRepository::new(name, RepositoryType::Local, json!({"path": format!("/srv/{name}")}))
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let store = Store::open(dir.path().join("c.db"), OpenOptions::default().clock(Arc::new(clock.clone()))).unwrap();
+    let ctx = store.context_create(&NewContext::new("web-01", "vm-1", "/dc/vm/web-01", "vc", "dc")).unwrap();
+    let repo = store.repository_create(&local("main")).unwrap();
+    let dest: Vec<String> =
+        ["offsite", "tape", "cold"].iter().map(|n| store.repository_create(&local(n)).unwrap()).collect();
+    let mut policy = NewPolicy::new("daily", &repo);
+    // Priorities deliberately not in destination order.
+    policy.copy_rules = vec![NewCopyRule::new(&dest[0], 2), NewCopyRule::new(&dest[1], 1), {
+        let mut r = NewCopyRule::new(&dest[2], 3);
+        r.enabled = false;
+        r
+    }];
+    let policy = store.policy_create(&policy).unwrap();
+    Fixture { store, clock, ctx, repo, dest, policy, _dir: dir }
+}
+
+impl Fixture {
+    /// Start, run and complete a full point of disk `disk`, with or without the policy.
+    fn backup(&self, disk: i64, id: &str, with_policy: bool) -> String {
+        self.clock.advance(1000);
+        let mut s = StartBackup::new(&self.ctx, disk, &self.repo, BackupType::Full, format!("/srv/main/{id}.qcow2"));
+        s.id = Some(id.to_string());
+        if with_policy {
+            s.policy_id = Some(self.policy.clone());
+        }
+        let id = self.store.backup_start(&s).unwrap_or_else(|e| panic!("start {id}: {e}"));
+        self.store.backup_set_running(&id).unwrap();
+        self.clock.advance(1000);
+        self.store.backup_complete(&id, None, 10, 100).unwrap();
+        id
+    }
+
+    fn copies_of(&self, backup: &str) -> Vec<BackupCopy> {
+        self.store.copy_list(&CopyFilter { backup_id: Some(backup.to_string()), ..Default::default() }).unwrap()
+    }
+
+    fn count(&self) -> i64 {
+        self.store.read(|tx| Ok(tx.query_row("SELECT count(*) FROM backup_copies", [], |r| r.get(0))?)).unwrap()
+    }
+}
+
+#[test]
+fn a_completed_point_fans_out_to_the_enabled_rules_only() {
+    let f = fixture();
+    let s = &f.store;
+    f.clock.advance(1000);
+    let mut start = StartBackup::new(&f.ctx, 0, &f.repo, BackupType::Full, "/srv/main/p1.qcow2");
+    start.id = Some("p1".into());
+    start.policy_id = Some(f.policy.clone());
+    s.backup_start(&start).unwrap();
+    s.backup_set_running("p1").unwrap();
+    assert_eq!(f.count(), 0, "nothing is copied before the point completes");
+    f.clock.advance(1000);
+    s.backup_complete("p1", None, 10, 100).unwrap();
+
+    let copies = f.copies_of("p1");
+    let mut dests: Vec<&str> = copies.iter().map(|c| c.repository_id.as_str()).collect();
+    dests.sort();
+    let mut expected = vec![f.dest[0].as_str(), f.dest[1].as_str()];
+    expected.sort();
+    assert_eq!(dests, expected, "one copy per enabled rule; the disabled rule gets none");
+    let policy = s.policy_get(&f.policy).unwrap();
+    for c in &copies {
+        assert_eq!(c.status, CopyStatus::Pending);
+        assert_eq!(c.verification_status, VerificationStatus::Pending);
+        assert_eq!(c.source_backup_id, "p1");
+        assert_eq!(c.created_at, Timestamp(T0 + 2000), "created in the completion's transaction");
+        assert_eq!(c.file_path, format!("{}/{}/disk-0/p1", c.repository_id, f.ctx), "deterministic path");
+        assert_eq!((c.size_bytes, c.copy_started_at, c.copy_completed_at, c.verified_at), (0, None, None, None));
+        assert_eq!(c.error_message, None);
+        let rule = policy.copy_rules.iter().find(|r| r.destination_repository_id == c.repository_id).unwrap();
+        assert_eq!(c.copy_rule_id.as_deref(), Some(rule.id.as_str()));
+        assert_eq!(uuid::Uuid::parse_str(&c.id).unwrap().get_version_num(), 7, "UUIDv7 id");
+        assert_eq!(s.copy_get(&c.id).unwrap(), *c);
+    }
+    // JSON keys are the column names.
+    let v = serde_json::to_value(&copies[0]).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    for k in [
+        "id",
+        "source_backup_id",
+        "repository_id",
+        "copy_rule_id",
+        "status",
+        "file_path",
+        "size_bytes",
+        "copy_started_at",
+        "copy_completed_at",
+        "verified_at",
+        "verification_status",
+        "error_message",
+        "created_at",
+    ] {
+        assert!(keys.contains(&k), "{k} missing from {v}");
+    }
+    assert_eq!(keys.len(), 13);
+    assert_eq!(v["status"], "pending");
+}
+
+#[test]
+fn points_without_a_policy_or_that_fail_are_not_copied() {
+    let f = fixture();
+    f.backup(0, "plain", false);
+    assert_eq!(f.count(), 0, "no policy, no copies");
+    f.clock.advance(1000);
+    let mut start = StartBackup::new(&f.ctx, 1, &f.repo, BackupType::Full, "/x");
+    start.policy_id = Some(f.policy.clone());
+    let id = f.store.backup_start(&start).unwrap();
+    f.store.backup_fail(&id, "disk read error").unwrap();
+    assert_eq!(f.count(), 0, "a failed point is not copied");
+}
+
+#[test]
+fn fan_out_is_retry_safe_and_unique_per_backup_and_destination() {
+    let f = fixture();
+    let s = &f.store;
+    f.clock.advance(1000);
+    let mut start = StartBackup::new(&f.ctx, 0, &f.repo, BackupType::Full, "/x");
+    start.id = Some("p1".into());
+    start.policy_id = Some(f.policy.clone());
+    s.backup_start(&start).unwrap();
+    s.backup_set_running("p1").unwrap();
+    // A copy to dest[0] already exists (queued by an earlier attempt): the fan-out keeps it.
+    s.write(|tx| {
+        tx.execute(
+            "INSERT INTO backup_copies (id, source_backup_id, repository_id, file_path, created_at) \
+             VALUES ('earlier', 'p1', ?1, '/earlier', 1)",
+            [&f.dest[0]],
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    s.backup_complete("p1", None, 10, 100).unwrap();
+    let copies = f.copies_of("p1");
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    assert_eq!((copies[0].id.as_str(), copies[0].file_path.as_str()), ("earlier", "/earlier"), "kept as it was");
+    assert_eq!(copies[1].repository_id, f.dest[1]);
+    // A second completion is refused and queues nothing more.
+    assert_refused(s, Status::InvalidState, &["completed"], || s.backup_complete("p1", None, 1, 1));
+    assert_eq!(f.count(), 2);
+}
+
+#[test]
+fn workers_claim_the_oldest_pending_copy_first() {
+    let f = fixture();
+    let s = &f.store;
+    assert_eq!(s.copy_claim("w1").unwrap(), None, "nothing pending");
+    f.backup(0, "a", true);
+    f.backup(1, "b", true);
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for p in ["a", "b"] {
+        let mut cs = f.copies_of(p);
+        cs.sort_by(|x, y| x.id.cmp(&y.id));
+        expected.extend(cs.into_iter().map(|c| (c.source_backup_id, c.id)));
+    }
+    f.clock.advance(500);
+    let mut claimed = Vec::new();
+    while let Some(c) = s.copy_claim("w1").unwrap() {
+        assert_eq!(c.status, CopyStatus::Copying);
+        assert_eq!(c.copy_started_at, Some(Timestamp(s.now_ms())));
+        claimed.push((c.source_backup_id, c.id));
+    }
+    assert_eq!(claimed, expected, "oldest first: by created_at, then id");
+    assert_eq!(s.copy_claim("w2").unwrap(), None, "all claimed");
+    let copying = s.copy_list(&CopyFilter { status: Some(CopyStatus::Copying), ..Default::default() }).unwrap();
+    assert_eq!(copying.len(), 4);
+    let to_dest0 = s.copy_list(&CopyFilter { repository_id: Some(f.dest[0].clone()), ..Default::default() }).unwrap();
+    assert_eq!(to_dest0.iter().map(|c| c.source_backup_id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert_refused(s, Status::InvalidArgument, &["worker id is empty"], || s.copy_claim(""));
+}
+
+#[test]
+fn a_copy_goes_through_its_whole_lifecycle() {
+    let f = fixture();
+    let s = &f.store;
+    f.backup(0, "p1", true);
+    f.clock.advance(1000);
+    let c = s.copy_claim("worker-7").unwrap().unwrap();
+    assert_eq!((c.status, c.copy_started_at), (CopyStatus::Copying, Some(Timestamp(T0 + 3000))));
+    f.clock.advance(1000);
+    let c = s.copy_set_verifying(&c.id, "/mnt/offsite/p1.qcow2", 4096).unwrap();
+    assert_eq!(c.status, CopyStatus::Verifying);
+    assert_eq!((c.file_path.as_str(), c.size_bytes), ("/mnt/offsite/p1.qcow2", 4096));
+    assert_eq!(c.copy_completed_at, Some(Timestamp(T0 + 4000)));
+    f.clock.advance(1000);
+    let c = s.copy_complete(&c.id, VerificationStatus::Passed).unwrap();
+    assert_eq!((c.status, c.verification_status), (CopyStatus::Completed, VerificationStatus::Passed));
+    assert_eq!((c.verified_at, c.error_message.clone()), (Some(Timestamp(T0 + 5000)), None));
+    assert_eq!(s.copy_get(&c.id).unwrap(), c, "persisted");
+
+    // The second copy fails its verification.
+    let d = s.copy_claim("worker-7").unwrap().unwrap();
+    s.copy_set_verifying(&d.id, "/mnt/tape/p1", 10).unwrap();
+    let d = s.copy_complete(&d.id, VerificationStatus::Failed).unwrap();
+    assert_eq!((d.status, d.verification_status), (CopyStatus::Failed, VerificationStatus::Failed));
+    assert!(d.error_message.as_deref().unwrap().contains("verification failed"), "{d:?}");
+    assert!(d.verified_at.is_some());
+}
+
+#[test]
+fn a_copy_can_fail_while_copying_or_verifying() {
+    let f = fixture();
+    let s = &f.store;
+    f.backup(0, "p1", true);
+    let a = s.copy_claim("w").unwrap().unwrap();
+    let a = s.copy_fail(&a.id, "destination unreachable").unwrap();
+    assert_eq!((a.status, a.error_message.as_deref()), (CopyStatus::Failed, Some("destination unreachable")));
+    assert_eq!(a.verification_status, VerificationStatus::Pending);
+    let b = s.copy_claim("w").unwrap().unwrap();
+    s.copy_set_verifying(&b.id, "/p", 1).unwrap();
+    let b = s.copy_fail(&b.id, "checksum tool crashed").unwrap();
+    assert_eq!(b.status, CopyStatus::Failed);
+}
+
+#[test]
+fn every_refusal_names_its_reason_and_changes_nothing() {
+    let f = fixture();
+    let s = &f.store;
+    f.backup(0, "p1", true);
+    f.backup(1, "p2", true);
+    let pending = f.copies_of("p2")[0].id.clone();
+    let c = s.copy_claim("w").unwrap().unwrap(); // a copy of p1, now copying
+    let id = c.id.as_str();
+
+    // Unknown ids.
+    for op in [
+        Box::new(|| s.copy_get("nope")) as Box<dyn Fn() -> sendense::Result<BackupCopy>>,
+        Box::new(|| s.copy_set_verifying("nope", "/p", 1)),
+        Box::new(|| s.copy_complete("nope", VerificationStatus::Passed)),
+        Box::new(|| s.copy_fail("nope", "x")),
+    ] {
+        assert_refused(s, Status::NotFound, &["backup copy \"nope\" does not exist"], op);
+    }
+    // Bad values.
+    assert_refused(s, Status::InvalidArgument, &["file_path"], || s.copy_set_verifying(id, " ", 1));
+    assert_refused(s, Status::InvalidArgument, &["size_bytes is negative (-1)"], || s.copy_set_verifying(id, "/p", -1));
+    assert_refused(s, Status::InvalidArgument, &["pending is not a result"], || {
+        s.copy_complete(id, VerificationStatus::Pending)
+    });
+    assert_refused(s, Status::InvalidArgument, &["error message is empty"], || s.copy_fail(id, "  "));
+    assert_refused(s, Status::InvalidArgument, &["worker id"], || s.copy_claim("bad\nworker"));
+    // Forbidden transitions, naming from and to.
+    assert_refused(s, Status::InvalidState, &["from copying to completed"], || {
+        s.copy_complete(id, VerificationStatus::Passed)
+    });
+    assert_refused(s, Status::InvalidState, &["from pending to verifying"], || s.copy_set_verifying(&pending, "/p", 1));
+    assert_refused(s, Status::InvalidState, &["from pending to failed"], || s.copy_fail(&pending, "x"));
+    s.copy_set_verifying(id, "/p", 1).unwrap();
+    assert_refused(s, Status::InvalidState, &["from verifying to verifying"], || s.copy_set_verifying(id, "/p", 2));
+    s.copy_complete(id, VerificationStatus::Passed).unwrap();
+    assert_refused(s, Status::InvalidState, &["from completed to failed", "completed is final"], || {
+        s.copy_fail(id, "late")
+    });
+    assert_refused(s, Status::InvalidState, &["from completed to failed", "final"], || {
+        s.copy_complete(id, VerificationStatus::Failed)
+    });
+    assert_refused(s, Status::InvalidState, &["from completed to verifying", "final"], || {
+        s.copy_set_verifying(id, "/p", 1)
+    });
+    // A bad filter is refused by the JSON reader.
+    let e = sendense::value::from_json::<CopyFilter>("copy filter", r#"{"status":"done"}"#).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(e.message().contains("not a valid copy status"), "{e}");
+}
