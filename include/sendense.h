@@ -215,6 +215,108 @@ void sendense_string_free(char *s);
 const char *sendense_status_name(sendense_status status);
 
 /**
+ * Start a backup point of one disk. `json`: `context_id`, `disk_id` (the disk's index in the
+ * VM: 0, 1, ...), `repository_id`, `backup_type` (full, incremental or differential),
+ * `repository_path`, and optionally `id`, `policy_id`, `backup_group_id` (shared by the
+ * per-disk points of one VM backup) and `vm_name`. The parent of an incremental (the chain's
+ * latest completed point) or a differential (the chain's full) is found by the library; when
+ * there is none the start is INVALID_STATE with the reason. `*backup_id_out` receives the id.
+ */
+sendense_status sendense_backup_start(sendense_store *s,
+                                      const char *json,
+                                      char **backup_id_out,
+                                      sendense_error **err);
+
+/**
+ * Mark a pending point running (the transfer began; the first heartbeat).
+ */
+sendense_status sendense_backup_set_running(sendense_store *s,
+                                            const char *backup_id,
+                                            sendense_error **err);
+
+/**
+ * Complete a point: its change id (`<uuid part>/<sequence>`, or NULL), the bytes
+ * transferred and the size of its file. In the same transaction its chain is created or
+ * updated (a full starts a new generation; other points append) and its policy's enabled
+ * copy rules fan out as pending copies.
+ */
+sendense_status sendense_backup_complete(sendense_store *s,
+                                         const char *backup_id,
+                                         const char *change_id,
+                                         int64_t bytes_transferred,
+                                         int64_t size_bytes,
+                                         sendense_error **err);
+
+/**
+ * Fail an active point with `error_message` (required).
+ */
+sendense_status sendense_backup_fail(sendense_store *s,
+                                     const char *backup_id,
+                                     const char *error_message,
+                                     sendense_error **err);
+
+/**
+ * Cancel an active point.
+ */
+sendense_status sendense_backup_cancel(sendense_store *s,
+                                       const char *backup_id,
+                                       sendense_error **err);
+
+/**
+ * The point `backup_id` as a JSON object whose keys are the column names of `backup_jobs`.
+ */
+sendense_status sendense_backup_get_json(sendense_store *s,
+                                         const char *backup_id,
+                                         char **json_out,
+                                         sendense_error **err);
+
+/**
+ * The points matching `filter_json` (context, repository, status, group, paging; NULL for
+ * all), newest first, as a JSON array.
+ */
+sendense_status sendense_backup_list_json(sendense_store *s,
+                                          const char *filter_json,
+                                          char **json_out,
+                                          sendense_error **err);
+
+/**
+ * The restore chain of a point: a JSON array of the points from its full to itself, in
+ * order. INVALID_STATE naming the link when one is missing or not completed.
+ */
+sendense_status sendense_backup_restore_chain_json(sendense_store *s,
+                                                   const char *backup_id,
+                                                   char **json_out,
+                                                   sendense_error **err);
+
+/**
+ * Delete a point. Refused, changing nothing, while it is active (CONFLICT), protected
+ * (INVALID_STATE), depended on by another point (CONFLICT naming it) or inside its
+ * repository's min_retention_days (INVALID_STATE); otherwise its chain is updated with it.
+ */
+sendense_status sendense_backup_delete(sendense_store *s,
+                                       const char *backup_id,
+                                       sendense_error **err);
+
+/**
+ * The chains of a context (one per disk and repository) as a JSON array of
+ * `backup_chains` rows.
+ */
+sendense_status sendense_chain_list_json(sendense_store *s,
+                                         const char *context_id,
+                                         char **json_out,
+                                         sendense_error **err);
+
+/**
+ * Claim the oldest pending copy for worker `worker_id`, atomically (two workers or two
+ * processes never get the same copy), moving it to copying. `*copy_json_out` receives the
+ * copy as JSON, or NULL when no copy is pending.
+ */
+sendense_status sendense_copy_claim(sendense_store *s,
+                                    const char *worker_id,
+                                    char **copy_json_out,
+                                    sendense_error **err);
+
+/**
  * Decide whether a disk (`disk-<device key>`) of a context must be copied in full or
  * incrementally from a snapshot whose change id is `snapshot_change_id`
  * (`<uuid part>/<sequence>`; an invalid one is INVALID_ARGUMENT). `target_is_new` tells that

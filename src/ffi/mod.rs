@@ -14,6 +14,7 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+mod backup;
 mod cbt;
 mod context;
 mod replication;
@@ -21,6 +22,7 @@ mod repository;
 mod store;
 mod version;
 
+pub use backup::*;
 pub use cbt::*;
 pub use context::*;
 pub use replication::*;

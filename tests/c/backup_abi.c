@@ -153,6 +153,74 @@ static void test_policies(sendense_store *s) {
     sendense_string_free(copy);
 }
 
+static void test_backups(sendense_store *s) {
+    char *out = SENTINEL;
+    char *repo = local_repository(s, "points");
+    char *ctx = NULL, *full = NULL, *incr = NULL, *json = NULL;
+    char start[1024];
+    sendense_error *err = NULL;
+
+    CHECK_STATUS(sendense_context_create(s,
+                                         "{\"vm_name\":\"bk-01\",\"vmware_vm_id\":\"4210-bk\",\"vm_path\":\"/dc/vm/bk-01\","
+                                         "\"vcenter_host\":\"vc\",\"datacenter\":\"dc\"}",
+                                         &ctx, &err),
+                 SENDENSE_STATUS_OK, err);
+    snprintf(start, sizeof start,
+             "{\"context_id\":\"%s\",\"disk_id\":1,\"repository_id\":\"%s\",\"backup_type\":\"incremental\","
+             "\"repository_path\":\"/srv/points/x.qcow2\"}",
+             ctx, repo);
+    EXPECT_FAIL(sendense_backup_start(s, start, &out, errp), SENDENSE_STATUS_INVALID_STATE, "no completed full");
+    CHECK(out == SENTINEL);
+
+    snprintf(start, sizeof start,
+             "{\"context_id\":\"%s\",\"disk_id\":0,\"repository_id\":\"%s\",\"backup_type\":\"full\","
+             "\"repository_path\":\"/srv/points/full.qcow2\"}",
+             ctx, repo);
+    CHECK_STATUS(sendense_backup_start(s, start, &full, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_backup_set_running(s, full, &err), SENDENSE_STATUS_OK, err);
+    EXPECT_FAIL(sendense_backup_complete(s, full, "not-a-change-id", 10, 10, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "change id");
+    CHECK_STATUS(sendense_backup_complete(s, full, "52 aa-bb/7", 1000, 900, &err), SENDENSE_STATUS_OK, err);
+
+    snprintf(start, sizeof start,
+             "{\"context_id\":\"%s\",\"disk_id\":0,\"repository_id\":\"%s\",\"backup_type\":\"incremental\","
+             "\"repository_path\":\"/srv/points/incr.qcow2\"}",
+             ctx, repo);
+    CHECK_STATUS(sendense_backup_start(s, start, &incr, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_backup_set_running(s, incr, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_backup_complete(s, incr, NULL, 100, 90, &err), SENDENSE_STATUS_OK, err);
+
+    CHECK_STATUS(sendense_backup_restore_chain_json(s, incr, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK(json != NULL && strstr(json, full) != NULL && strstr(json, incr) != NULL && strstr(json, full) < strstr(json, incr));
+    sendense_string_free(json);
+    CHECK_STATUS(sendense_chain_list_json(s, ctx, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK_CONTAINS(json, "\"total_backups\":2");
+    CHECK_CONTAINS(json, "\"total_size_bytes\":990");
+    sendense_string_free(json);
+    CHECK_STATUS(sendense_backup_get_json(s, incr, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK_CONTAINS(json, "\"status\":\"completed\"");
+    sendense_string_free(json);
+
+    EXPECT_FAIL(sendense_backup_delete(s, full, errp), SENDENSE_STATUS_CONFLICT, incr);
+    EXPECT_FAIL(sendense_backup_fail(s, incr, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "error_message", "NULL");
+    EXPECT_FAIL(sendense_backup_restore_chain_json(s, "no-such-point", &out, errp), SENDENSE_STATUS_NOT_FOUND,
+                "no-such-point");
+    CHECK(out == SENTINEL);
+
+    /* No policy, so no copies: the claim answers NULL. */
+    out = SENTINEL;
+    CHECK_STATUS(sendense_copy_claim(s, "worker-1", &out, &err), SENDENSE_STATUS_OK, err);
+    CHECK(out == NULL);
+    EXPECT_FAIL(sendense_copy_claim(s, "", &json, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "worker id");
+
+    CHECK_STATUS(sendense_backup_delete(s, incr, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_backup_delete(s, full, &err), SENDENSE_STATUS_OK, err);
+    sendense_string_free(full);
+    sendense_string_free(incr);
+    sendense_string_free(ctx);
+    sendense_string_free(repo);
+}
+
 int main(int argc, char **argv) {
     sendense_store *store;
     unsigned long before;
@@ -167,6 +235,9 @@ int main(int argc, char **argv) {
     before = check_failures();
     test_policies(store);
     check_group_end("policies", before);
+    before = check_failures();
+    test_backups(store);
+    check_group_end("backups", before);
     sendense_store_free(store);
     return check_summary();
 }
