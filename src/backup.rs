@@ -40,7 +40,7 @@ use crate::error::{Error, Result};
 use crate::repository::load_repository;
 use crate::store::{require_row, Store};
 use crate::string_enum;
-use crate::value::{check_id, new_id, Timestamp};
+use crate::value::{check_bytes_within, check_id, check_non_negative, check_percent, new_id, Timestamp};
 
 string_enum! {
     /// The kind of a backup point (`backup_jobs.backup_type`).
@@ -315,25 +315,9 @@ pub struct BackupProgress {
 
 impl BackupProgress {
     fn validate(&self) -> Result<()> {
-        if !(0.0..=100.0).contains(&self.percent) {
-            return Err(Error::invalid_argument(format!("percent {} is outside 0-100", self.percent)));
-        }
-        for (name, v) in [
-            ("bytes_transferred", self.bytes_transferred),
-            ("total_bytes", self.total_bytes),
-            ("speed_bps", self.speed_bps),
-            ("eta_seconds", self.eta_seconds),
-        ] {
-            if v < 0 {
-                return Err(Error::invalid_argument(format!("{name} is negative ({v})")));
-            }
-        }
-        if self.total_bytes > 0 && self.bytes_transferred > self.total_bytes {
-            return Err(Error::invalid_argument(format!(
-                "bytes_transferred {} exceeds total_bytes {}",
-                self.bytes_transferred, self.total_bytes
-            )));
-        }
+        check_percent("percent", self.percent)?;
+        check_bytes_within(self.bytes_transferred, self.total_bytes)?;
+        check_non_negative(&[("speed_bps", self.speed_bps), ("eta_seconds", self.eta_seconds)])?;
         if self.current_phase.as_deref().is_some_and(|p| p.trim().is_empty()) {
             return Err(Error::invalid_argument("current_phase is empty (omit it to keep the current one)"));
         }
@@ -660,11 +644,7 @@ impl Store {
         if let Some(c) = change_id {
             ChangeId::parse(c)?;
         }
-        for (name, v) in [("bytes_transferred", bytes_transferred), ("size_bytes", size_bytes)] {
-            if v < 0 {
-                return Err(Error::invalid_argument(format!("{name} is negative ({v})")));
-            }
-        }
+        check_non_negative(&[("bytes_transferred", bytes_transferred), ("size_bytes", size_bytes)])?;
         let now = self.now_ms();
         self.write(|tx| {
             let b = load_backup(tx, id)?;

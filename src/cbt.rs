@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::replication::{check_disk_id, load_disk, load_job, ReplicationType};
 use crate::store::Store;
 use crate::string_enum;
-use crate::value::Timestamp;
+use crate::value::{check_non_negative, Timestamp};
 
 /// A parsed VMware change id, `<uuid part>/<sequence>` (e.g.
 /// `52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77/42`).
@@ -262,9 +262,7 @@ impl Store {
     pub fn cbt_record(&self, job_id: &str, disk_id: &str, change_id: &str, bytes_transferred: i64) -> Result<CbtEntry> {
         check_disk_id(disk_id)?;
         let parsed = ChangeId::parse(change_id)?;
-        if bytes_transferred < 0 {
-            return Err(Error::invalid_argument(format!("bytes_transferred is negative ({bytes_transferred})")));
-        }
+        check_non_negative(&[("bytes_transferred", bytes_transferred)])?;
         let now = self.now_ms();
         self.write(|tx| {
             let job = load_job(tx, job_id)?;

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::replication::ACTIVE_STATUSES_SQL;
 use crate::store::{require_row, Store};
 use crate::string_enum;
-use crate::value::{json_column, new_id, present, Timestamp};
+use crate::value::{check_non_negative, json_column, new_id, present, Timestamp};
 
 string_enum! {
     /// Lifecycle state of a protected VM (`vm_replication_contexts.current_status`).
@@ -259,10 +259,7 @@ fn optional_text(name: &str, value: Option<&str>) -> Result<()> {
 }
 
 fn non_negative(name: &str, value: Option<i64>) -> Result<()> {
-    match value {
-        Some(v) if v < 0 => Err(Error::invalid_argument(format!("{name} is negative ({v})"))),
-        _ => Ok(()),
-    }
+    value.map_or(Ok(()), |v| check_non_negative(&[(name, v)]))
 }
 
 /// A change of a context's mutable attributes (JSON input of `sendense_context_update`).

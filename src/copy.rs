@@ -32,7 +32,7 @@ use crate::backup::BackupJob;
 use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::string_enum;
-use crate::value::{check_id, new_id, Timestamp};
+use crate::value::{check_id, check_non_negative, new_id, Timestamp};
 
 string_enum! {
     /// Lifecycle state of a backup copy (`backup_copies.status`).
@@ -244,9 +244,7 @@ impl Store {
     /// (replacing the planned one), its size and copy_completed_at.
     pub fn copy_set_verifying(&self, id: &str, file_path: &str, size_bytes: i64) -> Result<BackupCopy> {
         check_file_path(file_path)?;
-        if size_bytes < 0 {
-            return Err(Error::invalid_argument(format!("size_bytes is negative ({size_bytes})")));
-        }
+        check_non_negative(&[("size_bytes", size_bytes)])?;
         let now = self.now_ms();
         self.write(|tx| {
             let c = load_copy(tx, id)?;

@@ -18,7 +18,7 @@ use crate::context::{self, ContextStatus};
 use crate::error::{Error, Result};
 use crate::store::{require_row, Store};
 use crate::string_enum;
-use crate::value::{check_id, json_column, new_id, Timestamp};
+use crate::value::{check_bytes_within, check_id, check_non_negative, check_percent, json_column, new_id, Timestamp};
 
 string_enum! {
     /// Lifecycle state of a replication job (`replication_jobs.status`).
@@ -481,25 +481,9 @@ pub struct Progress {
 
 impl Progress {
     fn validate(&self) -> Result<()> {
-        if !(0.0..=100.0).contains(&self.percent) {
-            return Err(Error::invalid_argument(format!("percent {} is outside 0-100", self.percent)));
-        }
-        for (name, v) in [
-            ("bytes_transferred", self.bytes_transferred),
-            ("total_bytes", self.total_bytes),
-            ("speed_bps", self.speed_bps),
-        ] {
-            if v < 0 {
-                return Err(Error::invalid_argument(format!("{name} is negative ({v})")));
-            }
-        }
-        if self.total_bytes > 0 && self.bytes_transferred > self.total_bytes {
-            return Err(Error::invalid_argument(format!(
-                "bytes_transferred {} exceeds total_bytes {}",
-                self.bytes_transferred, self.total_bytes
-            )));
-        }
-        Ok(())
+        check_percent("percent", self.percent)?;
+        check_bytes_within(self.bytes_transferred, self.total_bytes)?;
+        check_non_negative(&[("speed_bps", self.speed_bps)])
     }
 }
 
@@ -563,8 +547,8 @@ impl VmaProgress {
         if self.vma_eta_seconds.is_some_and(|s| s < 0) {
             return Err(Error::invalid_argument("vma_eta_seconds is negative"));
         }
-        if self.setup_progress_percent.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
-            return Err(Error::invalid_argument("setup_progress_percent is outside 0-100"));
+        if let Some(p) = self.setup_progress_percent {
+            check_percent("setup_progress_percent", p)?;
         }
         Ok(())
     }
@@ -913,12 +897,8 @@ impl Store {
         sync_status: Option<DiskSyncStatus>,
     ) -> Result<()> {
         check_disk_id(disk_id)?;
-        if !(0.0..=100.0).contains(&percent) {
-            return Err(Error::invalid_argument(format!("percent {percent} is outside 0-100")));
-        }
-        if bytes_synced < 0 {
-            return Err(Error::invalid_argument(format!("bytes_synced is negative ({bytes_synced})")));
-        }
+        check_percent("percent", percent)?;
+        check_non_negative(&[("bytes_synced", bytes_synced)])?;
         let now = self.now_ms();
         self.autocommit(|conn| {
             let n = conn
@@ -973,9 +953,7 @@ impl Store {
     /// Active jobs whose last update (progress, status) is older than `older_than_ms`
     /// milliseconds, oldest first; served by the (status, updated_at) index.
     pub fn replication_stale(&self, older_than_ms: i64) -> Result<Vec<ReplicationJob>> {
-        if older_than_ms < 0 {
-            return Err(Error::invalid_argument(format!("older_than_ms is negative ({older_than_ms})")));
-        }
+        check_non_negative(&[("older_than_ms", older_than_ms)])?;
         let cutoff = self.now_ms().saturating_sub(older_than_ms);
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(

@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::store::{require_row, Store};
 use crate::string_enum;
-use crate::value::{check_id, json_column, new_id, present, Timestamp};
+use crate::value::{check_id, check_non_negative, json_column, new_id, present, Timestamp};
 
 string_enum! {
     /// The storage backend of a repository (`backup_repositories.repository_type`).
@@ -312,11 +312,7 @@ fn check_name(what: &str, name: &str) -> Result<()> {
 }
 
 fn non_negative(name: &str, value: i64) -> Result<()> {
-    if value < 0 {
-        Err(Error::invalid_argument(format!("{name} is negative ({value})")))
-    } else {
-        Ok(())
-    }
+    check_non_negative(&[(name, value)])
 }
 
 /// `is_immutable` needs lock settings, and the settings must be valid.

@@ -287,6 +287,35 @@ pub fn check_id(what: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// `value` must be a percentage, 0 to 100 (NaN is not): INVALID_ARGUMENT naming `name`.
+pub fn check_percent(name: &str, value: f64) -> Result<()> {
+    if (0.0..=100.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::invalid_argument(format!("{name} {value} is outside 0-100")))
+    }
+}
+
+/// Every `(name, value)` must be >= 0: INVALID_ARGUMENT naming the first that is not.
+pub fn check_non_negative(values: &[(&str, i64)]) -> Result<()> {
+    match values.iter().find(|(_, v)| *v < 0) {
+        Some((name, v)) => Err(Error::invalid_argument(format!("{name} is negative ({v})"))),
+        None => Ok(()),
+    }
+}
+
+/// A progress report's byte counts: both >= 0, and bytes transferred at most the total when
+/// the total is known (> 0).
+pub fn check_bytes_within(bytes_transferred: i64, total_bytes: i64) -> Result<()> {
+    check_non_negative(&[("bytes_transferred", bytes_transferred), ("total_bytes", total_bytes)])?;
+    if total_bytes > 0 && bytes_transferred > total_bytes {
+        return Err(Error::invalid_argument(format!(
+            "bytes_transferred {bytes_transferred} exceeds total_bytes {total_bytes}"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
