@@ -955,44 +955,42 @@ impl Store {
     pub fn replication_stale(&self, older_than_ms: i64) -> Result<Vec<ReplicationJob>> {
         check_non_negative(&[("older_than_ms", older_than_ms)])?;
         let cutoff = self.now_ms().saturating_sub(older_than_ms);
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {JOB_COLUMNS} FROM replication_jobs WHERE status IN {ACTIVE_STATUSES_SQL} AND updated_at < ?1 \
-                 ORDER BY updated_at, id"
-            ))?;
-            let rows = stmt.query_map([cutoff], ReplicationJob::from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        self.read(|tx| stale_jobs(tx, cutoff))
     }
 
     /// Fail every stale job (see [`Store::replication_stale`]) with `reason`, releasing their
     /// contexts; one transaction. Returns the ids of the jobs failed.
     pub fn replication_fail_stale(&self, older_than_ms: i64, reason: &str) -> Result<Vec<String>> {
+        check_non_negative(&[("older_than_ms", older_than_ms)])?;
         if reason.trim().is_empty() {
             return Err(Error::invalid_argument("the reason is empty: say why the jobs are failed"));
         }
-        let stale: Vec<String> = self.replication_stale(older_than_ms)?.into_iter().map(|j| j.id).collect();
         let now = self.now_ms();
         let cutoff = now.saturating_sub(older_than_ms);
         self.write(|tx| {
-            let mut failed = Vec::new();
-            for id in &stale {
-                let job = load_job(tx, id)?;
-                // Re-checked inside the write transaction: another process may have moved it.
-                if job.status.is_terminal() || job.updated_at.0 >= cutoff {
-                    continue;
-                }
+            let stale = stale_jobs(tx, cutoff)?;
+            for job in &stale {
                 tx.prepare_cached(
                     "UPDATE replication_jobs SET status = 'failed', error_message = ?2, updated_at = ?3, \
                      completed_at = ?3 WHERE id = ?1",
                 )?
-                .execute(params![id, reason, now])?;
-                release_context(tx, &job, JobStatus::Failed, now)?;
-                failed.push(id.clone());
+                .execute(params![job.id, reason, now])?;
+                release_context(tx, job, JobStatus::Failed, now)?;
             }
-            Ok(failed)
+            Ok(stale.into_iter().map(|j| j.id).collect())
         })
     }
+}
+
+/// Active jobs last updated before `cutoff`, oldest first; served by the (status, updated_at)
+/// index.
+fn stale_jobs(conn: &Connection, cutoff: i64) -> Result<Vec<ReplicationJob>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {JOB_COLUMNS} FROM replication_jobs WHERE status IN {ACTIVE_STATUSES_SQL} AND updated_at < ?1 \
+         ORDER BY updated_at, id"
+    ))?;
+    let rows = stmt.query_map([cutoff], ReplicationJob::from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// A job reached the terminal `status`: move its context out of `replicating` and update its
