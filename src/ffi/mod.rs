@@ -17,6 +17,7 @@
 mod backup;
 mod cbt;
 mod context;
+mod copy;
 mod replication;
 mod repository;
 mod store;
@@ -25,6 +26,7 @@ mod version;
 pub use backup::*;
 pub use cbt::*;
 pub use context::*;
+pub use copy::*;
 pub use replication::*;
 pub use repository::*;
 pub use store::*;
