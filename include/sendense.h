@@ -1175,6 +1175,34 @@ sendense_status sendense_policy_delete(sendense_store *s,
                                        sendense_error **err);
 
 /**
+ * The VM-level restore points of context `context_id`, newest first, as a JSON array. Each
+ * object has `backup_group_id` (null for a completed point without a group, listed on its
+ * own), `vm_context_id`, `repository_id`, `completed_at` (the latest completion of its
+ * disks, RFC 3339 UTC), `disks` (by disk index: objects with `disk_id`, `backup_id`,
+ * `backup_type`, `size_bytes`, `completed_at`) and `total_size_bytes`. A group is listed
+ * only when every point of the group is completed (one per repository it was written to).
+ * NOT_FOUND naming the context when it does not exist.
+ */
+sendense_status sendense_restore_points_json(sendense_store *s,
+                                             const char *context_id,
+                                             char **json_out,
+                                             sendense_error **err);
+
+/**
+ * The completed points of disk `disk_id` (the disk index: 0, 1, ...) of context
+ * `context_id`, in every repository and whatever the other disks of their groups did, newest
+ * first, as a JSON array of objects with `backup_id`, `disk_id`, `repository_id`,
+ * `backup_group_id`, `backup_type`, `parent_backup_id`, `change_id`, `size_bytes` and
+ * `completed_at`. An unknown disk index gives `[]`; a negative one is INVALID_ARGUMENT;
+ * NOT_FOUND naming the context when it does not exist.
+ */
+sendense_status sendense_disk_restore_points_json(sendense_store *s,
+                                                  const char *context_id,
+                                                  int64_t disk_id,
+                                                  char **json_out,
+                                                  sendense_error **err);
+
+/**
  * The default open options: synchronous FULL, 5000 ms busy timeout, create if missing.
  */
 sendense_open_options sendense_open_options_default(void);

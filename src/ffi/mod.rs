@@ -20,6 +20,7 @@ mod context;
 mod copy;
 mod replication;
 mod repository;
+mod restore_point;
 mod store;
 mod version;
 
@@ -29,6 +30,7 @@ pub use context::*;
 pub use copy::*;
 pub use replication::*;
 pub use repository::*;
+pub use restore_point::*;
 pub use store::*;
 pub use version::*;
 

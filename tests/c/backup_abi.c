@@ -619,6 +619,95 @@ static void test_copies(sendense_store *s) {
     sendense_string_free(cloud);
 }
 
+static void test_restore_points(sendense_store *s) {
+    char *out = SENTINEL;
+    char *repo = local_repository(s, "rp-repo");
+    char *ctx = add_context(s, "rp-01");
+    char *d0, *d1, *lone, *broken0, *broken1, *json = NULL;
+    char want[512];
+    sendense_error *err = NULL;
+
+    CHECK_STATUS(sendense_restore_points_json(s, ctx, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STR_EQ(json, "[]");
+    sendense_string_free(json);
+
+    /* A two-disk VM backup: listed only once both disks completed. */
+    d0 = start_point(s, ctx, 0, repo, "full", "rp-d0", NULL, "rp-vm-1");
+    d1 = start_point(s, ctx, 1, repo, "full", "rp-d1", NULL, "rp-vm-1");
+    complete_point(s, d1, 20);
+    CHECK_STATUS(sendense_restore_points_json(s, ctx, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STR_EQ(json, "[]");
+    sendense_string_free(json);
+    CHECK_STATUS(sendense_disk_restore_points_json(s, ctx, 1, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK_CONTAINS(json, "\"backup_id\":\"rp-d1\"");
+    CHECK_CONTAINS(json, "\"size_bytes\":20");
+    sendense_string_free(json);
+    complete_point(s, d0, 100);
+    CHECK_STATUS(sendense_restore_points_json(s, ctx, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK(count_of(json, "\"backup_group_id\":") == 1);
+    CHECK_CONTAINS(json, "\"backup_group_id\":\"rp-vm-1\"");
+    snprintf(want, sizeof want, "\"vm_context_id\":\"%s\",\"repository_id\":\"%s\"", ctx, repo);
+    CHECK_CONTAINS(json, want);
+    CHECK_CONTAINS(json, "\"disks\":[{\"disk_id\":0,\"backup_id\":\"rp-d0\",\"backup_type\":\"full\",\"size_bytes\":100,");
+    CHECK_CONTAINS(json, "{\"disk_id\":1,\"backup_id\":\"rp-d1\",\"backup_type\":\"full\",\"size_bytes\":20,");
+    CHECK_CONTAINS(json, "\"total_size_bytes\":120}");
+    sendense_string_free(json);
+
+    /* A failed disk hides its group; an ungrouped point is listed alone, newest first. */
+    broken0 = start_point(s, ctx, 0, repo, "incremental", "rp-broken-d0", NULL, "rp-vm-2");
+    broken1 = start_point(s, ctx, 1, repo, "incremental", "rp-broken-d1", NULL, "rp-vm-2");
+    complete_point(s, broken0, 5);
+    CHECK_STATUS(sendense_backup_fail(s, broken1, "snapshot lost", &err), SENDENSE_STATUS_OK, err);
+    lone = start_point(s, ctx, 2, repo, "full", "rp-lone", NULL, NULL);
+    complete_point(s, lone, 7);
+    CHECK_STATUS(sendense_restore_points_json(s, ctx, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK(count_of(json, "\"backup_group_id\":") == 2);
+    CHECK(strstr(json, "rp-vm-2") == NULL && strstr(json, "rp-broken") == NULL);
+    CHECK(json != NULL && strstr(json, "\"backup_group_id\":null") != NULL &&
+          strstr(json, "\"backup_group_id\":null") < strstr(json, "rp-vm-1"));
+    CHECK_CONTAINS(json, "\"backup_id\":\"rp-lone\"");
+    sendense_string_free(json);
+
+    /* Per disk, the completed points whatever their siblings did, newest first. */
+    CHECK_STATUS(sendense_disk_restore_points_json(s, ctx, 0, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK(count_of(json, "\"backup_id\":") == 2);
+    CHECK(json != NULL && strstr(json, "\"backup_id\":\"rp-d0\"") != NULL &&
+          strstr(json, "\"backup_id\":\"rp-broken-d0\"") < strstr(json, "\"backup_id\":\"rp-d0\""));
+    CHECK_CONTAINS(json, "\"parent_backup_id\":\"rp-d0\"");
+    sendense_string_free(json);
+    CHECK_STATUS(sendense_disk_restore_points_json(s, ctx, 7, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STR_EQ(json, "[]");
+    sendense_string_free(json);
+
+    /* Refusals: out untouched. */
+    EXPECT_FAIL(sendense_restore_points_json(s, "no-such-vm", &out, errp), SENDENSE_STATUS_NOT_FOUND, "no-such-vm");
+    EXPECT_FAIL(sendense_restore_points_json(NULL, ctx, &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "store", "NULL");
+    EXPECT_FAIL(sendense_restore_points_json(s, NULL, &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "context_id",
+                "NULL");
+    EXPECT_FAIL(sendense_restore_points_json(s, "bad\xff", &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "context_id",
+                "UTF-8");
+    EXPECT_FAIL(sendense_restore_points_json(s, ctx, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "json_out", "NULL");
+    EXPECT_FAIL(sendense_disk_restore_points_json(s, "no-such-vm", 0, &out, errp), SENDENSE_STATUS_NOT_FOUND,
+                "no-such-vm");
+    EXPECT_FAIL(sendense_disk_restore_points_json(s, ctx, -1, &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "disk_id -1");
+    EXPECT_FAIL(sendense_disk_restore_points_json(NULL, ctx, 0, &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "store",
+                "NULL");
+    EXPECT_FAIL(sendense_disk_restore_points_json(s, NULL, 0, &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "context_id", "NULL");
+    EXPECT_FAIL(sendense_disk_restore_points_json(s, ctx, 0, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "json_out",
+                "NULL");
+    CHECK(out == SENTINEL);
+
+    sendense_string_free(d0);
+    sendense_string_free(d1);
+    sendense_string_free(broken0);
+    sendense_string_free(broken1);
+    sendense_string_free(lone);
+    sendense_string_free(ctx);
+    sendense_string_free(repo);
+}
+
 int main(int argc, char **argv) {
     sendense_store *store;
     unsigned long before;
@@ -642,6 +731,9 @@ int main(int argc, char **argv) {
     before = check_failures();
     test_copies(store);
     check_group_end("copies", before);
+    before = check_failures();
+    test_restore_points(store);
+    check_group_end("restore points", before);
     sendense_store_free(store);
     return check_summary();
 }
