@@ -526,6 +526,23 @@ int64_t sendense_chain_created_at_ms(const sendense_chain *c);
 int64_t sendense_chain_updated_at_ms(const sendense_chain *c);
 
 /**
+ * Decide whether the next backup of disk `disk_id` (its index: 0, 1, ...) of a context into
+ * a repository must be full or incremental, from a snapshot whose change id is
+ * `snapshot_change_id`. The base is the change id of the chain's latest completed point (the
+ * parent an incremental started now gets). `*decision_json_out` receives
+ * `{"mode":"full"|"incremental","base_change_id":…|null,"reason":…}` as from
+ * `sendense_cbt_decide`. NOT_FOUND for an unknown context or repository; an invalid change id
+ * is INVALID_ARGUMENT.
+ */
+sendense_status sendense_backup_cbt_decide(sendense_store *s,
+                                           const char *context_id,
+                                           int64_t disk_id,
+                                           const char *repository_id,
+                                           const char *snapshot_change_id,
+                                           char **decision_json_out,
+                                           sendense_error **err);
+
+/**
  * Decide whether a disk (`disk-<device key>`) of a context must be copied in full or
  * incrementally from a snapshot whose change id is `snapshot_change_id`
  * (`<uuid part>/<sequence>`; an invalid one is INVALID_ARGUMENT). `target_is_new` tells that

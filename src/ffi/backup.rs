@@ -517,3 +517,31 @@ pub unsafe extern "C" fn sendense_chain_created_at_ms(c: *const sendense_chain) 
 pub unsafe extern "C" fn sendense_chain_updated_at_ms(c: *const sendense_chain) -> i64 {
     field(c, 0, |c| c.record.updated_at.millis())
 }
+
+/// Decide whether the next backup of disk `disk_id` (its index: 0, 1, ...) of a context into
+/// a repository must be full or incremental, from a snapshot whose change id is
+/// `snapshot_change_id`. The base is the change id of the chain's latest completed point (the
+/// parent an incremental started now gets). `*decision_json_out` receives
+/// `{"mode":"full"|"incremental","base_change_id":…|null,"reason":…}` as from
+/// `sendense_cbt_decide`. NOT_FOUND for an unknown context or repository; an invalid change id
+/// is INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_cbt_decide(
+    s: *mut sendense_store,
+    context_id: *const c_char,
+    disk_id: i64,
+    repository_id: *const c_char,
+    snapshot_change_id: *const c_char,
+    decision_json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let context_id = arg_str(context_id, "context_id")?;
+        let repository_id = arg_str(repository_id, "repository_id")?;
+        let snapshot_change_id = arg_str(snapshot_change_id, "snapshot_change_id")?;
+        let decision_json_out = out_ptr(decision_json_out, "decision_json_out")?;
+        let decision = store.backup_cbt_decide(context_id, disk_id, repository_id, snapshot_change_id)?;
+        decision_json_out.write_json(&decision)
+    })
+}

@@ -1,6 +1,6 @@
 /*
- * C ABI test of retention: a policy with keep rules, a plan with its reasons, apply, a stale
- * plan refused, and the refusals of bad arguments (NULLs, unknown policy, unknown time zone,
+ * C ABI test of retention: the CBT decision of a backup, a policy with keep rules, a plan with
+ * its reasons, apply, a stale plan refused, and the refusals of bad arguments (NULLs, unknown policy, unknown time zone,
  * malformed plans), each leaving the out-parameters untouched. Usage: retention_abi TMPDIR
  */
 #include <stdio.h>
@@ -18,9 +18,9 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Start, run and complete point `id` of `type` for disk 0. */
+/* Start, run and complete point `id` of `type` for disk 0 with change id `change`. */
 static void backup(sendense_store *s, const char *ctx, const char *repo, const char *policy, const char *id,
-                   const char *type) {
+                   const char *type, const char *change) {
     char json[1024];
     char *out = NULL;
     sendense_error *err = NULL;
@@ -31,7 +31,7 @@ static void backup(sendense_store *s, const char *ctx, const char *repo, const c
     CHECK_STATUS(sendense_backup_start(s, json, &out, &err), SENDENSE_STATUS_OK, err);
     sendense_string_free(out);
     CHECK_STATUS(sendense_backup_set_running(s, id, &err), SENDENSE_STATUS_OK, err);
-    CHECK_STATUS(sendense_backup_complete(s, id, NULL, 10, 10, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_backup_complete(s, id, change, 10, 10, &err), SENDENSE_STATUS_OK, err);
 }
 
 static void test_retention(sendense_store *s) {
@@ -53,10 +53,24 @@ static void test_retention(sendense_store *s) {
     CHECK_STATUS(sendense_policy_create(s, json, &policy, &err), SENDENSE_STATUS_OK, err);
 
     /* Two generations: f1 <- i1, f2 <- i2. Keeping the newest (i2) keeps f2. */
-    backup(s, ctx, repo, policy, "f1", "full");
-    backup(s, ctx, repo, policy, "i1", "incremental");
-    backup(s, ctx, repo, policy, "f2", "full");
-    backup(s, ctx, repo, policy, "i2", "incremental");
+    CHECK_STATUS(sendense_backup_cbt_decide(s, ctx, 0, repo, "52 3c-aa bb/1", &plan, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STR_EQ(plan, "{\"mode\":\"full\",\"base_change_id\":null,\"reason\":\"no_base\"}");
+    sendense_string_free(plan);
+    backup(s, ctx, repo, policy, "f1", "full", "52 3c-aa bb/1");
+    backup(s, ctx, repo, policy, "i1", "incremental", "52 3c-aa bb/2");
+    backup(s, ctx, repo, policy, "f2", "full", "52 3c-aa bb/3");
+    backup(s, ctx, repo, policy, "i2", "incremental", "52 3c-aa bb/4");
+
+    /* The next backup of disk 0 builds on i2's change id. */
+    CHECK_STATUS(sendense_backup_cbt_decide(s, ctx, 0, repo, "52 3c-aa bb/9", &plan, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STR_EQ(plan, "{\"mode\":\"incremental\",\"base_change_id\":\"52 3c-aa bb/4\",\"reason\":\"base_recorded\"}");
+    sendense_string_free(plan);
+    plan = NULL;
+    EXPECT_FAIL(sendense_backup_cbt_decide(s, ctx, 0, "no-repo", "52 3c-aa bb/9", &out, errp), SENDENSE_STATUS_NOT_FOUND,
+                "no-repo");
+    EXPECT_FAIL(sendense_backup_cbt_decide(s, ctx, 0, repo, "bogus", &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "change id");
+    CHECK(out == SENTINEL);
 
     now = now_ms();
     CHECK_STATUS(sendense_retention_plan_json(s, policy, now, "Europe/Berlin", &plan, &err), SENDENSE_STATUS_OK, err);
