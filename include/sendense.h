@@ -454,6 +454,19 @@ bool sendense_backup_started_at_ms(const sendense_backup *b, int64_t *out_ms);
 bool sendense_backup_completed_at_ms(const sendense_backup *b, int64_t *out_ms);
 
 /**
+ * When the point's lock window opens (completion plus the repository's grace period); false
+ * when the point was never locked (not an immutable repository, or the config does not apply
+ * to its type). A point an immutable point depends on carries the dependent's window too.
+ */
+bool sendense_backup_immutable_from_ms(const sendense_backup *b, int64_t *out_ms);
+
+/**
+ * When the point's lock window closes: it cannot be deleted before; as
+ * `sendense_backup_immutable_from_ms`.
+ */
+bool sendense_backup_immutable_until_ms(const sendense_backup *b, int64_t *out_ms);
+
+/**
  * A typed, read-only snapshot of the chain of disk `disk_id` (the disk index: 0, 1, ...) of
  * context `context_id` in repository `repository_id`; `*out` receives a new object that the
  * caller frees with `sendense_chain_free`. NOT_FOUND naming the context, disk and repository

@@ -425,6 +425,21 @@ pub unsafe extern "C" fn sendense_backup_completed_at_ms(b: *const sendense_back
     field_ms(b, out_ms, |b| b.record.completed_at)
 }
 
+/// When the point's lock window opens (completion plus the repository's grace period); false
+/// when the point was never locked (not an immutable repository, or the config does not apply
+/// to its type). A point an immutable point depends on carries the dependent's window too.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_immutable_from_ms(b: *const sendense_backup, out_ms: *mut i64) -> bool {
+    field_ms(b, out_ms, |b| b.record.immutable_from)
+}
+
+/// When the point's lock window closes: it cannot be deleted before; as
+/// `sendense_backup_immutable_from_ms`.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_immutable_until_ms(b: *const sendense_backup, out_ms: *mut i64) -> bool {
+    field_ms(b, out_ms, |b| b.record.immutable_until)
+}
+
 /// A typed, read-only snapshot of the chain of disk `disk_id` (the disk index: 0, 1, ...) of
 /// context `context_id` in repository `repository_id`; `*out` receives a new object that the
 /// caller frees with `sendense_chain_free`. NOT_FOUND naming the context, disk and repository

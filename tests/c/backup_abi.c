@@ -355,6 +355,9 @@ static void test_backup_snapshots(sendense_store *s) {
         CHECK(sendense_backup_started_at_ms(b, &started) && started >= created);
         CHECK(sendense_backup_started_at_ms(b, NULL));
         CHECK(sendense_backup_completed_at_ms(b, &ms) && ms >= started);
+        ms = SENTINEL_MS;
+        CHECK(!sendense_backup_immutable_from_ms(b, &ms) && ms == SENTINEL_MS);
+        CHECK(!sendense_backup_immutable_until_ms(b, &ms) && ms == SENTINEL_MS);
         sendense_backup_free(b);
     }
 
@@ -442,6 +445,8 @@ static void test_backup_snapshots(sendense_store *s) {
     CHECK(sendense_backup_created_at_ms(NULL) == 0);
     CHECK(!sendense_backup_started_at_ms(NULL, &ms));
     CHECK(!sendense_backup_completed_at_ms(NULL, &ms));
+    CHECK(!sendense_backup_immutable_from_ms(NULL, &ms));
+    CHECK(!sendense_backup_immutable_until_ms(NULL, &ms));
     CHECK(sendense_chain_id(NULL) == NULL);
     CHECK(sendense_chain_context_id(NULL) == NULL);
     CHECK(sendense_chain_disk_id(NULL) == -1);

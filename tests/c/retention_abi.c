@@ -34,6 +34,30 @@ static void backup(sendense_store *s, const char *ctx, const char *repo, const c
     CHECK_STATUS(sendense_backup_complete(s, id, change, 10, 10, &err), SENDENSE_STATUS_OK, err);
 }
 
+/* A full in an immutable repository is locked from completion (no grace) for 30 days, and
+ * its delete is refused with the reason. */
+static void test_immutable(sendense_store *s, const char *ctx, const char *policy) {
+    char *vault = NULL;
+    sendense_backup *b = NULL;
+    sendense_error *err = NULL;
+    int64_t completed = 0, from = 0, until = 0;
+    CHECK_STATUS(sendense_repository_create(s,
+                                            "{\"name\":\"vault\",\"repository_type\":\"local\",\"config\":{\"path\":"
+                                            "\"/srv/vault\"},\"is_immutable\":true,\"immutable_config\":{"
+                                            "\"grace_period_days\":0,\"apply_to_fulls\":true,\"apply_to_incrementals\":true,"
+                                            "\"min_retention_days\":30}}",
+                                            &vault, &err),
+                 SENDENSE_STATUS_OK, err);
+    backup(s, ctx, vault, policy, "locked", "full", "52 3c-aa bb/5");
+    CHECK_STATUS(sendense_backup_get(s, "locked", &b, &err), SENDENSE_STATUS_OK, err);
+    CHECK(sendense_backup_completed_at_ms(b, &completed));
+    CHECK(sendense_backup_immutable_from_ms(b, &from) && from == completed);
+    CHECK(sendense_backup_immutable_until_ms(b, &until) && until == completed + INT64_C(30) * 86400000);
+    sendense_backup_free(b);
+    EXPECT_FAIL(sendense_backup_delete(s, "locked", errp), SENDENSE_STATUS_INVALID_STATE, "locked", "immutable from");
+    sendense_string_free(vault);
+}
+
 static void test_retention(sendense_store *s) {
     char json[1024];
     char *ctx = NULL, *repo = NULL, *policy = NULL, *plan = NULL, *plan2 = NULL, *out = SENTINEL;
@@ -121,6 +145,8 @@ static void test_retention(sendense_store *s) {
     EXPECT_FAIL(sendense_retention_apply(s, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "plan_json", "NULL");
     EXPECT_FAIL(sendense_retention_apply(s, "{\"policy_id\":", errp), SENDENSE_STATUS_INVALID_ARGUMENT, "retention plan");
     EXPECT_FAIL(sendense_retention_apply(s, "{}", errp), SENDENSE_STATUS_INVALID_ARGUMENT, "missing field");
+
+    test_immutable(s, ctx, policy);
 
     sendense_string_free(plan);
     sendense_string_free(plan2);
