@@ -247,6 +247,9 @@ const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("store_clock", &["id", "high_water_ms", "updated_at"]),
+    ("lease_pools", &["name", "description", "created_at"]),
+    ("lease_resources", &["id", "pool", "resource", "ordinal"]),
+    ("leases", &["resource_id", "owner_id", "acquired_at", "expires_at"]),
     (
         "linstor_configs",
         &[
@@ -356,6 +359,8 @@ const FOREIGN_KEYS: &[(&str, &str, &str, &str, &str)] = &[
     ("backup_chains", "full_backup_id", "backup_jobs", "id", "NO ACTION"),
     ("backup_chains", "latest_backup_id", "backup_jobs", "id", "NO ACTION"),
     ("backup_chains", "repository_id", "backup_repositories", "id", "RESTRICT"),
+    ("lease_resources", "pool", "lease_pools", "name", "CASCADE"),
+    ("leases", "resource_id", "lease_resources", "id", "CASCADE"),
 ];
 
 /// Tables whose rows hang off a context (directly or through another owned table).
@@ -795,6 +800,13 @@ fn world() -> Db {
     add_shared(&db);
     add_context(&db, "a");
     add_context(&db, "b");
+    // A lease on the first backup NBD port (the pools and resources are built in).
+    db.execute(
+        "INSERT INTO leases (resource_id, owner_id, acquired_at, expires_at) \
+         SELECT id, 'job-a-1', 1, 2 FROM lease_resources WHERE pool = 'backup_nbd_port' AND ordinal = 10100",
+        [],
+    )
+    .unwrap();
     assert_no_fk_violations(&db);
     db
 }
@@ -807,7 +819,7 @@ fn world() -> Db {
 fn tables_and_views_have_the_documented_columns() {
     let db = open_db();
     let expected: BTreeSet<String> = TABLES.iter().map(|(t, _)| t.to_string()).collect();
-    assert_eq!(expected.len(), 35);
+    assert_eq!(expected.len(), 38);
     let actual: BTreeSet<String> = user_tables(&db).into_iter().collect();
     assert_eq!(actual, expected, "tables");
     for (table, cols) in TABLES {
@@ -881,12 +893,15 @@ fn every_foreign_key_column_leads_a_full_index() {
     let mut unindexed = Vec::new();
     for table in user_tables(&db) {
         let fk_columns = strings(&db, &format!(r#"SELECT "from" FROM pragma_foreign_key_list('{table}')"#));
-        // First column of every non-partial index (UNIQUE autoindexes included).
+        // First column of every non-partial index (UNIQUE autoindexes included), and an
+        // INTEGER PRIMARY KEY (the rowid itself).
         let leading = strings(
             &db,
             &format!(
                 "SELECT ii.name FROM pragma_index_list('{table}') il \
-                 JOIN pragma_index_info(il.name) ii ON ii.seqno = 0 WHERE il.partial = 0"
+                 JOIN pragma_index_info(il.name) ii ON ii.seqno = 0 WHERE il.partial = 0 \
+                 UNION SELECT name FROM pragma_table_info('{table}') WHERE pk = 1 AND type = 'INTEGER' \
+                   AND (SELECT count(*) FROM pragma_table_info('{table}') WHERE pk > 0) = 1"
             ),
         );
         for col in fk_columns {

@@ -132,6 +132,7 @@ pub const TABLE_GROUPS: &[(&str, &[&str])] = &[
     ("replication", &["vm_replication_contexts", "replication_jobs", "vm_disks", "cbt_history"]),
     ("failover", &["failover_jobs", "network_mappings"]),
     ("storage", &["ossea_configs", "ossea_volumes", "device_mappings", "nbd_exports", "linstor_configs"]),
+    ("leases", &["lease_pools", "lease_resources", "leases"]),
     ("scheduling", &["replication_schedules", "schedule_executions", "vm_machine_groups", "vm_group_memberships"]),
     ("job log", &["job_tracking", "job_steps", "job_execution_log", "log_events"]),
     (
@@ -580,7 +581,15 @@ mod tests {
         assert_eq!(grouped, in_schema);
         let counts = store.table_counts().unwrap();
         assert_eq!(counts.len(), grouped.len());
-        assert!(counts.iter().all(|c| c.rows == 0));
+        // A fresh store holds only the two built-in lease pools and their resources.
+        let seeded = |t: &str| match t {
+            "lease_pools" => 2,
+            "lease_resources" => 101 + 8,
+            _ => 0,
+        };
+        for c in &counts {
+            assert_eq!(c.rows, seeded(c.table), "{}", c.table);
+        }
     }
 
     #[test]
