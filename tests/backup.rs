@@ -182,6 +182,38 @@ fn restore_chain_refuses_missing_and_unfinished_links() {
 }
 
 #[test]
+fn restore_chain_refuses_a_loop_of_parent_links() {
+    let f = fixture();
+    let s = &f.store;
+    f.backup(0, BackupType::Full, "f1", 100);
+    f.backup(0, BackupType::Incremental, "i1", 10);
+    f.backup(0, BackupType::Incremental, "i2", 10);
+    f.backup(0, BackupType::Incremental, "i3", 10);
+    assert_eq!(f.restore("i3"), ["f1", "i1", "i2", "i3"]);
+    // i1 and i2 made each other's parent by hand: the walk from i3 enters the loop at i2.
+    s.write(|tx| Ok(tx.execute("UPDATE backup_jobs SET parent_backup_id = 'i2' WHERE id = 'i1'", [])?)).unwrap();
+    assert_refused(s, Status::InvalidState, &["backup i3 cannot be restored: its parent links loop at i2"], || {
+        s.restore_chain("i3")
+    });
+    assert_refused(s, Status::InvalidState, &["backup i1 cannot be restored: its parent links loop at i1"], || {
+        s.restore_chain("i1")
+    });
+    // A link of the loop that is not completed is named first, as the walk meets it.
+    s.write(|tx| Ok(tx.execute("UPDATE backup_jobs SET status = 'failed' WHERE id = 'i1'", [])?)).unwrap();
+    assert_refused(
+        s,
+        Status::InvalidState,
+        &["backup i3 cannot be restored: link i1 is failed, not completed"],
+        || s.restore_chain("i3"),
+    );
+    s.write(|tx| {
+        Ok(tx.execute("UPDATE backup_jobs SET status = 'completed', parent_backup_id = 'f1' WHERE id = 'i1'", [])?)
+    })
+    .unwrap();
+    assert_eq!(f.restore("i3"), ["f1", "i1", "i2", "i3"]);
+}
+
+#[test]
 fn starting_refuses_with_a_clear_reason_and_changes_nothing() {
     let f = fixture();
     let s = &f.store;
