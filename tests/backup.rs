@@ -132,6 +132,9 @@ fn a_new_full_starts_a_new_generation_and_older_points_stay_restorable() {
     assert_eq!(f.restore("i1"), ["f1", "i1"]);
     assert_eq!(f.restore("f1"), ["f1"]);
     assert_eq!(f.restore("j1"), ["f2", "j1"]);
+    for link in s.restore_chain("i2").unwrap() {
+        assert_eq!(link, s.backup_get(&link.id).unwrap(), "a link reads like the point itself");
+    }
     // Deleting the old generation's tip leaves the current chain alone.
     s.backup_delete("i2").unwrap();
     assert_eq!(f.chain(0), (some("f2"), some("j1"), 2, 220));
