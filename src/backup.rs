@@ -144,37 +144,39 @@ const BACKUP_COLUMNS: &str = "id, vm_backup_context_id, vm_context_id, vm_name, 
     immutable_until";
 
 impl BackupJob {
+    /// A row selected as [`BACKUP_COLUMNS`], read by position: a lookup by name scans the
+    /// column names on every get, which was most of the cost of a long restore walk.
     fn from_row(r: &Row<'_>) -> rusqlite::Result<BackupJob> {
         Ok(BackupJob {
-            id: r.get("id")?,
-            vm_backup_context_id: r.get("vm_backup_context_id")?,
-            vm_context_id: r.get("vm_context_id")?,
-            vm_name: r.get("vm_name")?,
-            disk_id: r.get("disk_id")?,
-            repository_id: r.get("repository_id")?,
-            policy_id: r.get("policy_id")?,
-            backup_type: r.get("backup_type")?,
-            status: r.get("status")?,
-            repository_path: r.get("repository_path")?,
-            parent_backup_id: r.get("parent_backup_id")?,
-            change_id: r.get("change_id")?,
-            bytes_transferred: r.get("bytes_transferred")?,
-            total_bytes: r.get("total_bytes")?,
-            compression_enabled: r.get("compression_enabled")?,
-            error_message: r.get("error_message")?,
-            created_at: r.get("created_at")?,
-            started_at: r.get("started_at")?,
-            completed_at: r.get("completed_at")?,
-            current_phase: r.get("current_phase")?,
-            transfer_speed_bps: r.get("transfer_speed_bps")?,
-            eta_seconds: r.get("eta_seconds")?,
-            progress_percent: r.get("progress_percent")?,
-            last_telemetry_at: r.get("last_telemetry_at")?,
-            backup_group_id: r.get("backup_group_id")?,
-            protected: r.get("protected")?,
-            size_bytes: r.get("size_bytes")?,
-            immutable_from: r.get("immutable_from")?,
-            immutable_until: r.get("immutable_until")?,
+            id: r.get(0)?,
+            vm_backup_context_id: r.get(1)?,
+            vm_context_id: r.get(2)?,
+            vm_name: r.get(3)?,
+            disk_id: r.get(4)?,
+            repository_id: r.get(5)?,
+            policy_id: r.get(6)?,
+            backup_type: r.get(7)?,
+            status: r.get(8)?,
+            repository_path: r.get(9)?,
+            parent_backup_id: r.get(10)?,
+            change_id: r.get(11)?,
+            bytes_transferred: r.get(12)?,
+            total_bytes: r.get(13)?,
+            compression_enabled: r.get(14)?,
+            error_message: r.get(15)?,
+            created_at: r.get(16)?,
+            started_at: r.get(17)?,
+            completed_at: r.get(18)?,
+            current_phase: r.get(19)?,
+            transfer_speed_bps: r.get(20)?,
+            eta_seconds: r.get(21)?,
+            progress_percent: r.get(22)?,
+            last_telemetry_at: r.get(23)?,
+            backup_group_id: r.get(24)?,
+            protected: r.get(25)?,
+            size_bytes: r.get(26)?,
+            immutable_from: r.get(27)?,
+            immutable_until: r.get(28)?,
         })
     }
 }
@@ -868,6 +870,20 @@ impl Store {
             let current = chain.as_ref().and_then(generation_of);
             let next = chain_after_completion(current.as_ref(), id, b.backup_type, size_bytes)?;
             match chain {
+                // An append keeps the full: leave its column (and index entry) alone.
+                Some(c) if c.full_backup_id.as_deref() == Some(next.full_backup_id.as_str()) => {
+                    tx.prepare_cached(
+                        "UPDATE backup_chains SET latest_backup_id = ?2, total_backups = ?3, total_size_bytes = ?4, \
+                         updated_at = ?5 WHERE id = ?1",
+                    )?
+                    .execute(params![
+                        c.id,
+                        next.latest_backup_id,
+                        next.total_backups,
+                        next.total_size_bytes,
+                        now
+                    ])?;
+                }
                 Some(c) => {
                     tx.prepare_cached(
                         "UPDATE backup_chains SET full_backup_id = ?2, latest_backup_id = ?3, total_backups = ?4, \
@@ -1045,46 +1061,13 @@ impl Store {
                  SELECT {BACKUP_COLUMNS} FROM walk CROSS JOIN backup_jobs ON backup_jobs.id = walk.link"
             )
         });
-        // By position in BACKUP_COLUMNS: a lookup by name scans the column names on every get,
-        // which was most of the cost of a long walk.
-        fn link(r: &Row<'_>) -> rusqlite::Result<BackupJob> {
-            Ok(BackupJob {
-                id: r.get(0)?,
-                vm_backup_context_id: r.get(1)?,
-                vm_context_id: r.get(2)?,
-                vm_name: r.get(3)?,
-                disk_id: r.get(4)?,
-                repository_id: r.get(5)?,
-                policy_id: r.get(6)?,
-                backup_type: r.get(7)?,
-                status: r.get(8)?,
-                repository_path: r.get(9)?,
-                parent_backup_id: r.get(10)?,
-                change_id: r.get(11)?,
-                bytes_transferred: r.get(12)?,
-                total_bytes: r.get(13)?,
-                compression_enabled: r.get(14)?,
-                error_message: r.get(15)?,
-                created_at: r.get(16)?,
-                started_at: r.get(17)?,
-                completed_at: r.get(18)?,
-                current_phase: r.get(19)?,
-                transfer_speed_bps: r.get(20)?,
-                eta_seconds: r.get(21)?,
-                progress_percent: r.get(22)?,
-                last_telemetry_at: r.get(23)?,
-                backup_group_id: r.get(24)?,
-                protected: r.get(25)?,
-                size_bytes: r.get(26)?,
-            })
-        }
         let mut links = self.read(|tx| {
             let mut stmt = tx.prepare_cached(sql)?;
             debug_assert_eq!(
                 stmt.column_names().collect::<Vec<_>>().join(", "),
                 BACKUP_COLUMNS.split_whitespace().collect::<Vec<_>>().join(" ")
             );
-            let rows = stmt.query_map([backup_id], link)?;
+            let rows = stmt.query_map([backup_id], BackupJob::from_row)?;
             let mut links = std::collections::HashMap::new();
             for row in rows {
                 let row = row?;
@@ -1221,6 +1204,62 @@ mod tests {
             immutable_from: None,
             immutable_until: None,
         }
+    }
+
+    #[test]
+    fn rows_read_by_position_equal_rows_read_by_name() {
+        use crate::repository::{NewRepository, RepositoryType};
+        let store = Store::open_in_memory(crate::OpenOptions::default()).unwrap();
+        let ctx = store.context_create(&crate::NewContext::new("vm", "vm-1", "/dc/vm", "vc", "dc")).unwrap();
+        let repo = store
+            .repository_create(&NewRepository::new("r", RepositoryType::Local, serde_json::json!({"path": "/r"})))
+            .unwrap();
+        let mut start = StartBackup::new(&ctx, 1, &repo, BackupType::Full, "/r/f.qcow2");
+        start.backup_group_id = Some("group-1".into());
+        let id = store.backup_start(&start).unwrap();
+        store.backup_set_running(&id).unwrap();
+        store.backup_complete(&id, Some("52 aa-bb/3"), 7, 5).unwrap();
+        store
+            .read(|tx| {
+                let sql = format!("SELECT {BACKUP_COLUMNS} FROM backup_jobs WHERE id = ?1");
+                let by_position = tx.query_row(&sql, [&id], BackupJob::from_row)?;
+                let by_name = tx.query_row(&sql, [&id], |r| {
+                    Ok(BackupJob {
+                        id: r.get("id")?,
+                        vm_backup_context_id: r.get("vm_backup_context_id")?,
+                        vm_context_id: r.get("vm_context_id")?,
+                        vm_name: r.get("vm_name")?,
+                        disk_id: r.get("disk_id")?,
+                        repository_id: r.get("repository_id")?,
+                        policy_id: r.get("policy_id")?,
+                        backup_type: r.get("backup_type")?,
+                        status: r.get("status")?,
+                        repository_path: r.get("repository_path")?,
+                        parent_backup_id: r.get("parent_backup_id")?,
+                        change_id: r.get("change_id")?,
+                        bytes_transferred: r.get("bytes_transferred")?,
+                        total_bytes: r.get("total_bytes")?,
+                        compression_enabled: r.get("compression_enabled")?,
+                        error_message: r.get("error_message")?,
+                        created_at: r.get("created_at")?,
+                        started_at: r.get("started_at")?,
+                        completed_at: r.get("completed_at")?,
+                        current_phase: r.get("current_phase")?,
+                        transfer_speed_bps: r.get("transfer_speed_bps")?,
+                        eta_seconds: r.get("eta_seconds")?,
+                        progress_percent: r.get("progress_percent")?,
+                        last_telemetry_at: r.get("last_telemetry_at")?,
+                        backup_group_id: r.get("backup_group_id")?,
+                        protected: r.get("protected")?,
+                        size_bytes: r.get("size_bytes")?,
+                        immutable_from: r.get("immutable_from")?,
+                        immutable_until: r.get("immutable_until")?,
+                    })
+                })?;
+                assert_eq!(by_position, by_name);
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]
