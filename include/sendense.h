@@ -904,6 +904,37 @@ sendense_status sendense_policy_delete(sendense_store *s,
                                        sendense_error **err);
 
 /**
+ * Plan retention for the completed points of policy `policy_id` with its rules (keep_last,
+ * keep_daily, keep_weekly, keep_monthly, keep_yearly, retention_days) at `now_unix_ms`,
+ * counting days, ISO weeks, months and years in the IANA time zone `time_zone` ("UTC",
+ * "Europe/Berlin"). Changes nothing. `*plan_json_out` receives the plan: an object with
+ * `policy_id`, `now`, `time_zone`, `rules`, `fingerprint`, `points`, `kept`, `removed`,
+ * `keep` (`[{"id", "reasons": [..]}]`), `remove` (ids) and `problems`. Reasons read like
+ * `keep-last 1`, `keep-weekly 2026-W48`, `retention-days`, `protected`,
+ * `immutable until <time>`, `min-retention until <time>`, `needed by <id> (outside the plan)`
+ * and `ancestor of <id>`. NOT_FOUND for an unknown policy; INVALID_ARGUMENT for an unknown
+ * time zone.
+ */
+sendense_status sendense_retention_plan_json(sendense_store *s,
+                                             const char *policy_id,
+                                             int64_t now_unix_ms,
+                                             const char *time_zone,
+                                             char **plan_json_out,
+                                             sendense_error **err);
+
+/**
+ * Remove the points a plan from `sendense_retention_plan_json` removes, atomically. The plan
+ * is made again inside the transaction: a stale plan (the policy's rules or its points
+ * changed since, or a point outside the policy now builds on a planned removal) is CONFLICT
+ * naming why, and a point that may not be deleted by the store's clock (inside a lock window
+ * or its repository's minimum retention) fails the whole apply with that refusal. A malformed
+ * plan is INVALID_ARGUMENT. On any error nothing changes.
+ */
+sendense_status sendense_retention_apply(sendense_store *s,
+                                         const char *plan_json,
+                                         sendense_error **err);
+
+/**
  * The default open options: synchronous FULL, 5000 ms busy timeout, create if missing.
  */
 sendense_open_options sendense_open_options_default(void);

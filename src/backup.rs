@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use crate::cbt::ChangeId;
 use crate::context;
 use crate::error::{Error, Result};
-use crate::repository::load_repository;
+use crate::repository::{load_repository, ImmutableConfig};
 use crate::store::{require_row, Store};
 use crate::string_enum;
 use crate::value::{check_bytes_within, check_id, check_non_negative, check_percent, new_id, Timestamp};
@@ -101,7 +101,8 @@ impl BackupStatus {
 }
 
 /// A `backup_jobs` row (one point: one disk of one context in one repository). JSON keys are
-/// the column names (SCHEMA.md; `backup_group_id`, `protected` and `size_bytes` from schema v2).
+/// the column names (SCHEMA.md; `backup_group_id`, `protected` and `size_bytes` from schema v2,
+/// the lock window `immutable_from` .. `immutable_until` from schema v3).
 #[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BackupJob {
@@ -132,12 +133,15 @@ pub struct BackupJob {
     pub backup_group_id: Option<String>,
     pub protected: bool,
     pub size_bytes: i64,
+    pub immutable_from: Option<Timestamp>,
+    pub immutable_until: Option<Timestamp>,
 }
 
 const BACKUP_COLUMNS: &str = "id, vm_backup_context_id, vm_context_id, vm_name, disk_id, repository_id, policy_id, \
     backup_type, status, repository_path, parent_backup_id, change_id, bytes_transferred, total_bytes, \
     compression_enabled, error_message, created_at, started_at, completed_at, current_phase, transfer_speed_bps, \
-    eta_seconds, progress_percent, last_telemetry_at, backup_group_id, protected, size_bytes";
+    eta_seconds, progress_percent, last_telemetry_at, backup_group_id, protected, size_bytes, immutable_from, \
+    immutable_until";
 
 impl BackupJob {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<BackupJob> {
@@ -169,6 +173,8 @@ impl BackupJob {
             backup_group_id: r.get("backup_group_id")?,
             protected: r.get("protected")?,
             size_bytes: r.get("size_bytes")?,
+            immutable_from: r.get("immutable_from")?,
+            immutable_until: r.get("immutable_until")?,
         })
     }
 }
@@ -415,14 +421,50 @@ pub fn chain_after_completion(
     }
 }
 
-/// Why a point may not be deleted now, or `None`. Pure: the caller gives the point, its
-/// first dependent (with how many there are), the repository's minimum retention and now.
-pub fn delete_refusal(
-    point: &BackupJob,
-    dependents: Option<(&str, i64)>,
-    min_retention_days: i64,
-    now_ms: i64,
-) -> Option<Error> {
+/// How far behind the highest wall-clock time the store has seen ([`Store::clock_watermark`])
+/// the clock may read before deletes that depend on a lock window are refused: 5 minutes,
+/// room for NTP steps and for clocks of several hosts sharing one file.
+pub const CLOCK_TOLERANCE_MS: i64 = 5 * 60 * 1000;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The lock window `(from, until)` of a point of `backup_type` completed at `completed_at` in
+/// a repository with `config` (`None`: not immutable): from its completion plus the grace
+/// period until its completion plus the minimum retention. `None` when the repository is not
+/// immutable, its config does not apply to the type (fulls; incrementals and differentials),
+/// or the window is empty.
+pub fn lock_window(config: Option<&ImmutableConfig>, backup_type: BackupType, completed_at: i64) -> Option<(i64, i64)> {
+    let config = config?;
+    let applies = match backup_type {
+        BackupType::Full => config.apply_to_fulls,
+        BackupType::Incremental | BackupType::Differential => config.apply_to_incrementals,
+    };
+    let from = completed_at.saturating_add(config.grace_period_days.saturating_mul(DAY_MS));
+    let until = completed_at.saturating_add(config.min_retention_days.saturating_mul(DAY_MS));
+    (applies && from < until).then_some((from, until))
+}
+
+/// What a delete must know besides the point: its first dependent (with how many there are),
+/// its repository's minimum retention, the clock and the highest time the store has seen.
+#[derive(Debug, Clone, Copy)]
+pub struct DeleteContext<'a> {
+    /// The first point building on this one and the number of them.
+    pub dependents: Option<(&'a str, i64)>,
+    /// `backup_repositories.min_retention_days` of the point's repository.
+    pub min_retention_days: i64,
+    /// The store clock now, ms since the Unix epoch.
+    pub now_ms: i64,
+    /// The store's clock watermark, ms since the Unix epoch.
+    pub watermark_ms: i64,
+}
+
+/// Why a point may not be deleted now, or `None`. Pure. In this order: an active point
+/// (CONFLICT), a protected one (INVALID_STATE), one another point builds on (CONFLICT naming
+/// it), one inside its repository's minimum retention (INVALID_STATE), one inside its lock
+/// window (INVALID_STATE), and one that had a lock window while the clock reads more than
+/// [`CLOCK_TOLERANCE_MS`] behind the watermark (INVALID_STATE: the clock moved backwards, so
+/// no lock decision can be trusted).
+pub fn delete_refusal(point: &BackupJob, at: &DeleteContext<'_>) -> Option<Error> {
     let id = &point.id;
     if !point.status.is_terminal() {
         return Some(Error::conflict(format!(
@@ -433,25 +475,61 @@ pub fn delete_refusal(
     if point.protected {
         return Some(Error::invalid_state(format!("backup {id} is protected; unprotect it before deleting it")));
     }
-    if let Some((first, n)) = dependents {
+    if let Some((first, n)) = at.dependents {
         let others = if n > 1 { format!(" and {} more", n - 1) } else { String::new() };
         return Some(Error::conflict(format!(
             "backup {id} cannot be deleted: backup {first}{others} builds on it (delete the dependents first)"
         )));
     }
-    if point.status == BackupStatus::Completed && min_retention_days > 0 {
-        if let Some(done) = point.completed_at {
-            let until = done.0.saturating_add(min_retention_days.saturating_mul(86_400_000));
-            if now_ms < until {
-                return Some(Error::invalid_state(format!(
-                    "backup {id} completed at {done} is inside the repository's minimum retention of \
-                     {min_retention_days} days; it can be deleted from {}",
-                    Timestamp(until)
-                )));
-            }
+    let days = at.min_retention_days;
+    if let (BackupStatus::Completed, Some(done), true) = (point.status, point.completed_at, days > 0) {
+        let until = done.0.saturating_add(days.saturating_mul(DAY_MS));
+        if at.now_ms < until {
+            return Some(Error::invalid_state(format!(
+                "backup {id} completed at {done} is inside the repository's minimum retention of \
+                 {days} days; it can be deleted from {}",
+                Timestamp(until)
+            )));
+        }
+    }
+    if let (Some(from), Some(until)) = (point.immutable_from, point.immutable_until) {
+        if from.0 <= at.now_ms && at.now_ms < until.0 {
+            return Some(Error::invalid_state(format!(
+                "backup {id} is immutable from {from} until {until}; it can be deleted from {until}"
+            )));
+        }
+        if at.now_ms.saturating_add(CLOCK_TOLERANCE_MS) < at.watermark_ms {
+            return Some(Error::invalid_state(format!(
+                "backup {id} has a lock window and the clock reads {} while the store has already seen {}: \
+                 the clock moved backwards by more than {} minutes, so deletes that depend on a lock are \
+                 refused until it is corrected",
+                Timestamp(at.now_ms),
+                Timestamp(at.watermark_ms),
+                CLOCK_TOLERANCE_MS / 60_000
+            )));
         }
     }
     None
+}
+
+/// The store's clock watermark (ms since the Unix epoch; 0 before the first time was seen).
+pub(crate) fn clock_watermark(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT high_water_ms FROM store_clock WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Raise the watermark to `now` when the clock is ahead of it.
+pub(crate) fn see_clock(conn: &Connection, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO store_clock (id, high_water_ms, updated_at) VALUES (1, max(?1, 0), ?1) \
+         ON CONFLICT (id) DO UPDATE SET high_water_ms = excluded.high_water_ms, updated_at = excluded.updated_at \
+         WHERE excluded.high_water_ms > store_clock.high_water_ms",
+    )?
+    .execute([now])?;
+    Ok(())
 }
 
 /// Load a point inside a transaction; NOT_FOUND naming the id.
@@ -494,6 +572,123 @@ fn generation_points(conn: &Connection, full_id: &str) -> Result<Vec<(String, i6
     )?;
     let rows = stmt.query_map([full_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The immutable_config of a repository when it is immutable.
+fn repository_lock(conn: &Connection, repository_id: &str) -> Result<Option<ImmutableConfig>> {
+    let (is_immutable, config): (bool, Option<String>) = conn
+        .prepare_cached("SELECT is_immutable, immutable_config FROM backup_repositories WHERE id = ?1")?
+        .query_row([repository_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("repository {repository_id:?} does not exist")))?;
+    match (is_immutable, config) {
+        (true, Some(text)) => {
+            let value: serde_json::Value = serde_json::from_str(&text)?;
+            Ok(Some(ImmutableConfig::from_value(&value)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Widen the lock window of every ancestor of `id` to cover `from .. until` (chain-aware
+/// immutability: a point an immutable point depends on stays at least as long).
+fn extend_lock_to_ancestors(conn: &Connection, id: &str, from: i64, until: i64) -> Result<()> {
+    conn.prepare_cached(
+        "WITH RECURSIVE anc(id) AS ( \
+           SELECT parent_backup_id FROM backup_jobs WHERE id = ?1 AND parent_backup_id IS NOT NULL \
+           UNION \
+           SELECT b.parent_backup_id FROM backup_jobs b JOIN anc ON b.id = anc.id WHERE b.parent_backup_id IS NOT NULL) \
+         UPDATE backup_jobs SET immutable_from = min(coalesce(immutable_from, ?2), ?2), \
+                                immutable_until = max(coalesce(immutable_until, ?3), ?3) \
+         WHERE id IN (SELECT id FROM anc)",
+    )?
+    .execute(params![id, from, until])?;
+    Ok(())
+}
+
+/// Delete the points `ids` in one transaction (the caller's): each must pass
+/// [`delete_refusal`] with the points among `ids` not counting as its dependents (so a point
+/// and everything built on it can go together); then every chain they belonged to is
+/// recomputed once. The copies of the points go with them (ON DELETE CASCADE).
+pub(crate) fn remove_points(tx: &Connection, ids: &[&str], now: i64) -> Result<()> {
+    let watermark = clock_watermark(tx)?;
+    let removing: HashSet<&str> = ids.iter().copied().collect();
+    let mut min_retention: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    let mut chains: Vec<(String, i64, String)> = Vec::new();
+    let mut children = tx.prepare_cached("SELECT id FROM backup_jobs WHERE parent_backup_id = ?1 ORDER BY id")?;
+    for id in ids {
+        let point = load_backup(tx, id)?;
+        let staying: Vec<String> = children
+            .query_map([id], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|c| !removing.contains(c.as_str()))
+            .collect();
+        let days = match min_retention.get(&point.repository_id) {
+            Some(days) => *days,
+            None => {
+                let days = load_repository(tx, &point.repository_id)?.min_retention_days;
+                min_retention.insert(point.repository_id.clone(), days);
+                days
+            }
+        };
+        let at = DeleteContext {
+            dependents: staying.first().map(|f| (f.as_str(), staying.len() as i64)),
+            min_retention_days: days,
+            now_ms: now,
+            watermark_ms: watermark,
+        };
+        if let Some(refusal) = delete_refusal(&point, &at) {
+            return Err(refusal);
+        }
+        let key = (point.vm_context_id, point.disk_id, point.repository_id);
+        if !chains.contains(&key) {
+            chains.push(key);
+        }
+    }
+    // Parents may go before their children inside this transaction; the foreign keys are
+    // checked when it commits.
+    tx.pragma_update(None, "defer_foreign_keys", true)?;
+    let mut delete = tx.prepare_cached("DELETE FROM backup_jobs WHERE id = ?1")?;
+    for id in ids {
+        delete.execute([id])?;
+    }
+    for (context_id, disk_id, repository_id) in &chains {
+        refresh_chain(tx, context_id, *disk_id, repository_id, now)?;
+    }
+    see_clock(tx, now)
+}
+
+/// Recompute a chain's pointers and counters from its generation's remaining completed
+/// points, or remove the chain row when none remains.
+fn refresh_chain(conn: &Connection, context_id: &str, disk_id: i64, repository_id: &str, now: i64) -> Result<()> {
+    let Some(chain) = load_chain(conn, context_id, disk_id, repository_id)? else {
+        return Ok(());
+    };
+    let points = match &chain.full_backup_id {
+        Some(full) => generation_points(conn, full)?,
+        None => Vec::new(),
+    };
+    match points.first() {
+        None => {
+            conn.prepare_cached("DELETE FROM backup_chains WHERE id = ?1")?.execute([&chain.id])?;
+        }
+        Some((latest, _)) => {
+            let size: i64 = points.iter().map(|(_, s)| *s).sum();
+            let total = points.len() as i64;
+            if chain.latest_backup_id.as_deref() != Some(latest.as_str())
+                || chain.total_backups != total
+                || chain.total_size_bytes != size
+            {
+                conn.prepare_cached(
+                    "UPDATE backup_chains SET latest_backup_id = ?2, total_backups = ?3, total_size_bytes = ?4, \
+                     updated_at = ?5 WHERE id = ?1",
+                )?
+                .execute(params![chain.id, latest, total, size, now])?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// After a single-row update of an active point changed nothing: why.
@@ -649,11 +844,26 @@ impl Store {
         self.write(|tx| {
             let b = load_backup(tx, id)?;
             b.status.check_move(BackupStatus::Completed).map_err(|e| e.context(format!("backup {id}")))?;
+            let lock = repository_lock(tx, &b.repository_id)?;
+            let window = lock_window(lock.as_ref(), b.backup_type, now);
             tx.prepare_cached(
                 "UPDATE backup_jobs SET status = 'completed', completed_at = ?2, change_id = ?3, \
-                 bytes_transferred = ?4, size_bytes = ?5, progress_percent = 100 WHERE id = ?1",
+                 bytes_transferred = ?4, size_bytes = ?5, progress_percent = 100, immutable_from = ?6, \
+                 immutable_until = ?7 WHERE id = ?1",
             )?
-            .execute(params![id, now, change_id, bytes_transferred, size_bytes])?;
+            .execute(params![
+                id,
+                now,
+                change_id,
+                bytes_transferred,
+                size_bytes,
+                window.map(|w| w.0),
+                window.map(|w| w.1)
+            ])?;
+            if let Some((from, until)) = window {
+                extend_lock_to_ancestors(tx, id, from, until)?;
+                see_clock(tx, now)?;
+            }
             let chain = load_chain(tx, &b.vm_context_id, b.disk_id, &b.repository_id)?;
             let current = chain.as_ref().and_then(generation_of);
             let next = chain_after_completion(current.as_ref(), id, b.backup_type, size_bytes)?;
@@ -826,56 +1036,26 @@ impl Store {
         })
     }
 
-    /// Delete a point. Refused while it is active (CONFLICT), protected (INVALID_STATE), while
-    /// another point builds on it (CONFLICT naming it), or inside its repository's
-    /// min_retention_days counted from completed_at with the store clock (INVALID_STATE). In the
-    /// same transaction its chain is updated when the point belongs to the chain's generation:
-    /// pointers and counters recomputed from the generation's remaining completed points
-    /// (latest = the newest of them, which is the point's parent when it was an incremental
-    /// at the tip), or the chain row removed when the generation becomes empty (its full was
-    /// deleted; the next backup of the disk must then be a full).
+    /// Delete a point. Refused ([`delete_refusal`]) while it is active (CONFLICT), protected
+    /// (INVALID_STATE), while another point builds on it (CONFLICT naming it), inside its
+    /// repository's min_retention_days counted from completed_at with the store clock, inside
+    /// its lock window, or when it has a lock window and the clock moved backwards
+    /// (INVALID_STATE). In the same transaction its copies go with it and its chain is updated
+    /// when the point belongs to the chain's generation: pointers and counters recomputed from
+    /// the generation's remaining completed points (latest = the newest of them, which is the
+    /// point's parent when it was an incremental at the tip), or the chain row removed when the
+    /// generation becomes empty (its full was deleted; the next backup of the disk must then
+    /// be a full).
     pub fn backup_delete(&self, id: &str) -> Result<()> {
         let now = self.now_ms();
-        self.write(|tx| {
-            let point = load_backup(tx, id)?;
-            let repo = load_repository(tx, &point.repository_id)?;
-            let dependents: (i64, Option<String>) = tx
-                .prepare_cached("SELECT count(*), min(id) FROM backup_jobs WHERE parent_backup_id = ?1")?
-                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            let first = dependents.1.as_deref().map(|f| (f, dependents.0));
-            if let Some(refusal) = delete_refusal(&point, first, repo.min_retention_days, now) {
-                return Err(refusal);
-            }
-            if let Some(chain) = load_chain(tx, &point.vm_context_id, point.disk_id, &point.repository_id)? {
-                if let Some(full) = &chain.full_backup_id {
-                    let points = generation_points(tx, full)?;
-                    if points.iter().any(|(p, _)| p == id) {
-                        let rest: Vec<&(String, i64)> = points.iter().filter(|(p, _)| p != id).collect();
-                        match rest.first() {
-                            None => {
-                                tx.prepare_cached("DELETE FROM backup_chains WHERE id = ?1")?.execute([&chain.id])?;
-                            }
-                            Some((latest, _)) => {
-                                let size: i64 = rest.iter().map(|(_, s)| *s).sum();
-                                tx.prepare_cached(
-                                    "UPDATE backup_chains SET latest_backup_id = ?2, total_backups = ?3, \
-                                     total_size_bytes = ?4, updated_at = ?5 WHERE id = ?1",
-                                )?
-                                .execute(params![
-                                    chain.id,
-                                    latest,
-                                    rest.len() as i64,
-                                    size,
-                                    now
-                                ])?;
-                            }
-                        }
-                    }
-                }
-            }
-            tx.prepare_cached("DELETE FROM backup_jobs WHERE id = ?1")?.execute([id])?;
-            Ok(())
-        })
+        self.write(|tx| remove_points(tx, &[id], now))
+    }
+
+    /// The highest wall-clock time the store has seen while locking points, deleting them or
+    /// applying retention (the Unix epoch for a store that has seen none). A clock more than
+    /// [`CLOCK_TOLERANCE_MS`] behind it has moved backwards: see [`delete_refusal`].
+    pub fn clock_watermark(&self) -> Result<Timestamp> {
+        self.read(|tx| clock_watermark(tx).map(Timestamp))
     }
 
     /// Protect (never removed, never counted by retention) or unprotect a point.
@@ -938,6 +1118,8 @@ mod tests {
             backup_group_id: None,
             protected: false,
             size_bytes: 0,
+            immutable_from: None,
+            immutable_until: None,
         }
     }
 
@@ -1014,26 +1196,77 @@ mod tests {
         assert_eq!(e.status(), crate::Status::InvalidState);
     }
 
+    fn at(dependents: Option<(&str, i64)>, min_retention_days: i64, now_ms: i64) -> DeleteContext<'_> {
+        DeleteContext { dependents, min_retention_days, now_ms, watermark_ms: now_ms }
+    }
+
     #[test]
     fn delete_refusals_name_their_reason() {
         let day = 86_400_000;
         let mut p = point(Completed);
-        assert!(delete_refusal(&p, None, 0, 0).is_none());
-        assert!(delete_refusal(&p, None, 7, 7 * day).is_none(), "retention ends exactly at completion + days");
-        let e = delete_refusal(&p, None, 7, 7 * day - 1).unwrap();
+        assert!(delete_refusal(&p, &at(None, 0, 0)).is_none());
+        assert!(delete_refusal(&p, &at(None, 7, 7 * day)).is_none(), "retention ends exactly at completion + days");
+        let e = delete_refusal(&p, &at(None, 7, 7 * day - 1)).unwrap();
         assert_eq!(e.status(), crate::Status::InvalidState);
         assert!(e.message().contains("minimum retention of 7 days") && e.message().contains("1970-01-08"), "{e}");
-        let e = delete_refusal(&p, Some(("b2", 3)), 0, 0).unwrap();
+        let e = delete_refusal(&p, &at(Some(("b2", 3)), 0, 0)).unwrap();
         assert_eq!(e.status(), crate::Status::Conflict);
         assert!(e.message().contains("backup b2 and 2 more builds on it"), "{e}");
         p.protected = true;
-        assert!(delete_refusal(&p, None, 0, 0).unwrap().message().contains("protected"));
+        assert!(delete_refusal(&p, &at(None, 0, 0)).unwrap().message().contains("protected"));
         for s in [Pending, Running] {
-            let e = delete_refusal(&point(s), None, 0, 0).unwrap();
+            let e = delete_refusal(&point(s), &at(None, 0, 0)).unwrap();
             assert_eq!(e.status(), crate::Status::Conflict);
             assert!(e.message().contains("(active)"), "{e}");
         }
-        assert!(delete_refusal(&point(Failed), None, 30, 0).is_none(), "a failed point is no backup to retain");
+        assert!(delete_refusal(&point(Failed), &at(None, 30, 0)).is_none(), "a failed point is no backup to retain");
+    }
+
+    #[test]
+    fn a_point_is_locked_inside_its_window_and_never_on_a_clock_that_went_back() {
+        let day = 86_400_000;
+        let mut p = point(Completed);
+        p.immutable_from = Some(Timestamp(2 * day));
+        p.immutable_until = Some(Timestamp(30 * day));
+        assert!(delete_refusal(&p, &at(None, 0, 2 * day - 1)).is_none(), "the grace period is open");
+        for now in [2 * day, 29 * day, 30 * day - 1] {
+            let e = delete_refusal(&p, &at(None, 0, now)).unwrap();
+            assert_eq!(e.status(), crate::Status::InvalidState);
+            assert!(
+                e.message().contains("immutable from 1970-01-03") && e.message().contains("until 1970-01-31"),
+                "{e}"
+            );
+        }
+        assert!(delete_refusal(&p, &at(None, 0, 30 * day)).is_none());
+        let back = DeleteContext { watermark_ms: 31 * day + CLOCK_TOLERANCE_MS, ..at(None, 0, 31 * day) };
+        assert!(delete_refusal(&p, &back).is_none(), "within the tolerance");
+        let back = DeleteContext { watermark_ms: 40 * day, ..at(None, 0, 31 * day) };
+        let e = delete_refusal(&p, &back).unwrap();
+        assert_eq!(e.status(), crate::Status::InvalidState);
+        assert!(e.message().contains("moved backwards"), "{e}");
+        assert!(
+            delete_refusal(&point(Completed), &back).is_none(),
+            "a point that never had a lock does not depend on the clock"
+        );
+    }
+
+    #[test]
+    fn lock_windows_follow_the_repository_config() {
+        let day = 86_400_000;
+        let config = ImmutableConfig {
+            grace_period_days: 1,
+            apply_to_fulls: true,
+            apply_to_incrementals: false,
+            min_retention_days: 30,
+        };
+        assert_eq!(lock_window(None, BackupType::Full, 0), None);
+        assert_eq!(lock_window(Some(&config), BackupType::Full, 5), Some((5 + day, 5 + 30 * day)));
+        assert_eq!(lock_window(Some(&config), BackupType::Incremental, 5), None);
+        assert_eq!(lock_window(Some(&config), BackupType::Differential, 5), None);
+        let all = ImmutableConfig { apply_to_incrementals: true, ..config };
+        assert_eq!(lock_window(Some(&all), BackupType::Differential, 0), Some((day, 30 * day)));
+        let empty = ImmutableConfig { grace_period_days: 30, ..all };
+        assert_eq!(lock_window(Some(&empty), BackupType::Full, 0), None, "an empty window locks nothing");
     }
 
     #[test]

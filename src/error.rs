@@ -202,6 +202,14 @@ impl From<std::io::Error> for Error {
     }
 }
 
+impl From<rusqlite::types::FromSqlError> for Error {
+    /// A column that does not hold what the schema promises (text that is not UTF-8, a NULL
+    /// where a value must be): the file was changed behind the library's back.
+    fn from(e: rusqlite::types::FromSqlError) -> Error {
+        Error::internal(format!("sqlite: a column holds an unexpected value: {e}"))
+    }
+}
+
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Error {
         Error::invalid_argument(format!("invalid JSON: {e}"))

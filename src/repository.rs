@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::retention::RetentionRules;
 use crate::store::{require_row, Store};
 use crate::string_enum;
 use crate::value::{check_id, check_non_negative, json_column, new_id, present, Timestamp};
@@ -411,14 +412,37 @@ pub struct Policy {
     pub enabled: bool,
     pub primary_repository_id: String,
     pub retention_days: i64,
+    pub keep_last: Option<i64>,
+    pub keep_daily: Option<i64>,
+    pub keep_weekly: Option<i64>,
+    pub keep_monthly: Option<i64>,
+    pub keep_yearly: Option<i64>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub copy_rules: Vec<CopyRule>,
 }
 
-const POLICY_COLUMNS: &str = "id, name, enabled, primary_repository_id, retention_days, created_at, updated_at";
+const POLICY_COLUMNS: &str = "id, name, enabled, primary_repository_id, retention_days, keep_last, keep_daily, \
+    keep_weekly, keep_monthly, keep_yearly, created_at, updated_at";
+
+/// The retention count columns of a policy, in the order the planner applies them.
+const KEEP_COLUMNS: [&str; 5] = ["keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"];
 
 impl Policy {
+    /// The policy's retention settings for the planner ([`crate::retention`]): the keep-* counts
+    /// and retention_days (0 or NULL: the rule is not used).
+    pub fn retention_rules(&self) -> RetentionRules {
+        let rule = |v: Option<i64>| v.filter(|&n| n > 0).map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        RetentionRules {
+            keep_last: rule(self.keep_last),
+            keep_daily: rule(self.keep_daily),
+            keep_weekly: rule(self.keep_weekly),
+            keep_monthly: rule(self.keep_monthly),
+            keep_yearly: rule(self.keep_yearly),
+            retention_days: rule(Some(self.retention_days)),
+        }
+    }
+
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Policy> {
         Ok(Policy {
             id: r.get("id")?,
@@ -426,6 +450,11 @@ impl Policy {
             enabled: r.get("enabled")?,
             primary_repository_id: r.get("primary_repository_id")?,
             retention_days: r.get("retention_days")?,
+            keep_last: r.get("keep_last")?,
+            keep_daily: r.get("keep_daily")?,
+            keep_weekly: r.get("keep_weekly")?,
+            keep_monthly: r.get("keep_monthly")?,
+            keep_yearly: r.get("keep_yearly")?,
             created_at: r.get("created_at")?,
             updated_at: r.get("updated_at")?,
             copy_rules: Vec::new(),
@@ -485,6 +514,16 @@ pub struct NewPolicy {
     #[serde(default = "default_retention_days")]
     pub retention_days: i64,
     #[serde(default)]
+    pub keep_last: Option<i64>,
+    #[serde(default)]
+    pub keep_daily: Option<i64>,
+    #[serde(default)]
+    pub keep_weekly: Option<i64>,
+    #[serde(default)]
+    pub keep_monthly: Option<i64>,
+    #[serde(default)]
+    pub keep_yearly: Option<i64>,
+    #[serde(default)]
     pub copy_rules: Vec<NewCopyRule>,
 }
 
@@ -501,6 +540,11 @@ impl NewPolicy {
             enabled: true,
             primary_repository_id: primary_repository_id.into(),
             retention_days: default_retention_days(),
+            keep_last: None,
+            keep_daily: None,
+            keep_weekly: None,
+            keep_monthly: None,
+            keep_yearly: None,
             copy_rules: Vec::new(),
         }
     }
@@ -512,8 +556,19 @@ impl NewPolicy {
         check_name("policy name", &self.name)?;
         check_id("primary_repository_id", &self.primary_repository_id)?;
         non_negative("retention_days", self.retention_days)?;
+        check_keeps(&[self.keep_last, self.keep_daily, self.keep_weekly, self.keep_monthly, self.keep_yearly])?;
         validate_copy_rules(&self.primary_repository_id, &self.copy_rules)
     }
+}
+
+/// The keep-* counts, in [`KEEP_COLUMNS`] order: each absent or >= 0.
+fn check_keeps(keeps: &[Option<i64>]) -> Result<()> {
+    for (column, value) in KEEP_COLUMNS.iter().zip(keeps) {
+        if let Some(v) = value {
+            non_negative(column, *v)?;
+        }
+    }
+    Ok(())
 }
 
 /// The rules of one policy, on their own: each rule's ids are well-formed, its priority is at
@@ -566,10 +621,27 @@ pub struct PolicyUpdate {
     pub enabled: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     pub retention_days: Option<i64>,
+    /// `Some(None)` (JSON `null`) clears the rule.
+    #[serde(default, deserialize_with = "present")]
+    pub keep_last: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    pub keep_daily: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    pub keep_weekly: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    pub keep_monthly: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    pub keep_yearly: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
     pub primary_repository_id: Option<String>,
     #[serde(default, deserialize_with = "present")]
     pub copy_rules: Option<Vec<NewCopyRule>>,
+}
+
+impl PolicyUpdate {
+    fn keeps(&self) -> [Option<Option<i64>>; 5] {
+        [self.keep_last, self.keep_daily, self.keep_weekly, self.keep_monthly, self.keep_yearly]
+    }
 }
 
 /// Which policies [`Store::policy_list`] returns; ordered by name, then id.
@@ -963,8 +1035,9 @@ impl Store {
             )?;
             let id = new.id.clone().unwrap_or_else(new_id);
             tx.prepare_cached(
-                "INSERT INTO backup_policies (id, name, enabled, primary_repository_id, retention_days, created_at, \
-                 updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                "INSERT INTO backup_policies (id, name, enabled, primary_repository_id, retention_days, keep_last, \
+                 keep_daily, keep_weekly, keep_monthly, keep_yearly, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
             )?
             .execute(params![
                 id,
@@ -972,6 +1045,11 @@ impl Store {
                 new.enabled,
                 new.primary_repository_id,
                 new.retention_days,
+                new.keep_last,
+                new.keep_daily,
+                new.keep_weekly,
+                new.keep_monthly,
+                new.keep_yearly,
                 now
             ])?;
             write_rules(tx, &id, &new.copy_rules, &[], now)?;
@@ -1023,6 +1101,8 @@ impl Store {
         if let Some(days) = update.retention_days {
             non_negative("retention_days", days)?;
         }
+        let keeps = update.keeps();
+        check_keeps(&keeps.map(Option::flatten))?;
         if let Some(primary) = &update.primary_repository_id {
             check_id("primary_repository_id", primary)?;
         }
@@ -1056,6 +1136,11 @@ impl Store {
             }
             if let Some(d) = update.retention_days {
                 set.push(("retention_days", Box::new(d)));
+            }
+            for (column, keep) in KEEP_COLUMNS.iter().zip(keeps) {
+                if let Some(value) = keep {
+                    set.push((column, Box::new(value)));
+                }
             }
             if let Some(rules) = &update.copy_rules {
                 write_rules(tx, id, rules, &current.copy_rules, now)?;

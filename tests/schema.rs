@@ -228,7 +228,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "backup_type", "status", "repository_path", "parent_backup_id", "change_id", "bytes_transferred",
             "total_bytes", "compression_enabled", "error_message", "created_at", "started_at", "completed_at",
             "current_phase", "transfer_speed_bps", "eta_seconds", "progress_percent", "last_telemetry_at",
-            "backup_group_id", "protected", "size_bytes",
+            "backup_group_id", "protected", "size_bytes", "immutable_from", "immutable_until",
         ],
     ),
     (
@@ -246,6 +246,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "total_size_bytes", "created_at", "updated_at", "repository_id",
         ],
     ),
+    ("store_clock", &["id", "high_water_ms", "updated_at"]),
     (
         "linstor_configs",
         &[
@@ -806,7 +807,7 @@ fn world() -> Db {
 fn tables_and_views_have_the_documented_columns() {
     let db = open_db();
     let expected: BTreeSet<String> = TABLES.iter().map(|(t, _)| t.to_string()).collect();
-    assert_eq!(expected.len(), 34);
+    assert_eq!(expected.len(), 35);
     let actual: BTreeSet<String> = user_tables(&db).into_iter().collect();
     assert_eq!(actual, expected, "tables");
     for (table, cols) in TABLES {

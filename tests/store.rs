@@ -293,9 +293,12 @@ fn backup_while_other_connections_write_is_a_consistent_copy() {
     add_group(&store, "before");
     let stop = Arc::new(AtomicBool::new(false));
     // One writer on this handle, one on a second handle: both keep writing during the backups.
-    let writers: Vec<_> = (0..2)
-        .map(|w| {
-            let own = if w == 0 { Arc::clone(&store) } else { Arc::new(open(&path)) };
+    // Both handles are opened before either writer starts, so no open competes with a writer.
+    let handles = [Arc::clone(&store), Arc::new(open(&path))];
+    let writers: Vec<_> = handles
+        .into_iter()
+        .enumerate()
+        .map(|(w, own)| {
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
                 let mut n = 0;

@@ -19,6 +19,7 @@ mod cbt;
 mod context;
 mod replication;
 mod repository;
+mod retention;
 mod store;
 mod version;
 
@@ -27,6 +28,7 @@ pub use cbt::*;
 pub use context::*;
 pub use replication::*;
 pub use repository::*;
+pub use retention::*;
 pub use store::*;
 pub use version::*;
 

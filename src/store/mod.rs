@@ -154,6 +154,7 @@ pub const TABLE_GROUPS: &[(&str, &[&str])] = &[
             "backup_jobs",
             "backup_copies",
             "backup_chains",
+            "store_clock",
         ],
     ),
 ];

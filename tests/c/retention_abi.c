@@ -1,0 +1,134 @@
+/*
+ * C ABI test of retention: a policy with keep rules, a plan with its reasons, apply, a stale
+ * plan refused, and the refusals of bad arguments (NULLs, unknown policy, unknown time zone,
+ * malformed plans), each leaving the out-parameters untouched. Usage: retention_abi TMPDIR
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "sendense.h"
+
+#define SENTINEL ((char *)"untouched")
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Start, run and complete point `id` of `type` for disk 0. */
+static void backup(sendense_store *s, const char *ctx, const char *repo, const char *policy, const char *id,
+                   const char *type) {
+    char json[1024];
+    char *out = NULL;
+    sendense_error *err = NULL;
+    snprintf(json, sizeof json,
+             "{\"id\":\"%s\",\"context_id\":\"%s\",\"disk_id\":0,\"repository_id\":\"%s\",\"policy_id\":\"%s\","
+             "\"backup_type\":\"%s\",\"repository_path\":\"/srv/main/%s.qcow2\"}",
+             id, ctx, repo, policy, type, id);
+    CHECK_STATUS(sendense_backup_start(s, json, &out, &err), SENDENSE_STATUS_OK, err);
+    sendense_string_free(out);
+    CHECK_STATUS(sendense_backup_set_running(s, id, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_backup_complete(s, id, NULL, 10, 10, &err), SENDENSE_STATUS_OK, err);
+}
+
+static void test_retention(sendense_store *s) {
+    char json[1024];
+    char *ctx = NULL, *repo = NULL, *policy = NULL, *plan = NULL, *plan2 = NULL, *out = SENTINEL;
+    sendense_error *err = NULL;
+    int64_t now;
+
+    CHECK_STATUS(sendense_context_create(s,
+                                         "{\"vm_name\":\"db-01\",\"vmware_vm_id\":\"vm-7\",\"vm_path\":\"/DC1/vm/db-01\","
+                                         "\"vcenter_host\":\"vc\",\"datacenter\":\"DC1\"}",
+                                         &ctx, &err),
+                 SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_repository_create(
+                     s, "{\"name\":\"main\",\"repository_type\":\"local\",\"config\":{\"path\":\"/srv/main\"}}", &repo, &err),
+                 SENDENSE_STATUS_OK, err);
+    snprintf(json, sizeof json,
+             "{\"name\":\"nightly\",\"primary_repository_id\":\"%s\",\"retention_days\":0,\"keep_last\":1}", repo);
+    CHECK_STATUS(sendense_policy_create(s, json, &policy, &err), SENDENSE_STATUS_OK, err);
+
+    /* Two generations: f1 <- i1, f2 <- i2. Keeping the newest (i2) keeps f2. */
+    backup(s, ctx, repo, policy, "f1", "full");
+    backup(s, ctx, repo, policy, "i1", "incremental");
+    backup(s, ctx, repo, policy, "f2", "full");
+    backup(s, ctx, repo, policy, "i2", "incremental");
+
+    now = now_ms();
+    CHECK_STATUS(sendense_retention_plan_json(s, policy, now, "Europe/Berlin", &plan, &err), SENDENSE_STATUS_OK, err);
+    CHECK_CONTAINS(plan, "\"points\":4,\"kept\":2,\"removed\":2");
+    CHECK_CONTAINS(plan, "{\"id\":\"i2\",\"reasons\":[\"keep-last 1\"]}");
+    CHECK_CONTAINS(plan, "{\"id\":\"f2\",\"reasons\":[\"ancestor of i2\"]}");
+    CHECK_CONTAINS(plan, "\"time_zone\":\"Europe/Berlin\"");
+    CHECK_CONTAINS(plan, "\"keep_last\":1");
+    CHECK(strstr(plan, "\"remove\":[\"f1\",\"i1\"]") != NULL || strstr(plan, "\"remove\":[\"i1\",\"f1\"]") != NULL);
+
+    /* Nothing changed yet; apply removes f1 and i1. */
+    CHECK_STATUS(sendense_backup_get_json(s, "f1", &out, &err), SENDENSE_STATUS_OK, err);
+    sendense_string_free(out);
+    out = SENTINEL;
+    CHECK_STATUS(sendense_retention_apply(s, plan, &err), SENDENSE_STATUS_OK, err);
+    EXPECT_FAIL(sendense_backup_get_json(s, "f1", &out, errp), SENDENSE_STATUS_NOT_FOUND, "f1");
+    EXPECT_FAIL(sendense_backup_get_json(s, "i1", &out, errp), SENDENSE_STATUS_NOT_FOUND, "i1");
+    CHECK(out == SENTINEL);
+
+    /* The same plan again is stale; a new one removes nothing. */
+    EXPECT_FAIL(sendense_retention_apply(s, plan, errp), SENDENSE_STATUS_CONFLICT, "stale", "4 planned, 2 now");
+    CHECK_STATUS(sendense_retention_apply(s, plan, &err), SENDENSE_STATUS_CONFLICT, err);
+    snprintf(json, sizeof json,
+             "CONFLICT: the retention plan of policy %s is stale: its points changed since the plan was made "
+             "(4 planned, 2 now); make a new plan",
+             policy);
+    CHECK_STR_EQ(sendense_error_message(err), json);
+    sendense_error_free(err);
+    err = NULL;
+    CHECK_STATUS(sendense_retention_plan_json(s, policy, now, "UTC", &plan2, &err), SENDENSE_STATUS_OK, err);
+    CHECK_CONTAINS(plan2, "\"removed\":0");
+    CHECK_STATUS(sendense_retention_apply(s, plan2, &err), SENDENSE_STATUS_OK, err);
+
+    /* Bad arguments. */
+    EXPECT_FAIL(sendense_retention_plan_json(s, "no-such-policy", now, "UTC", &out, errp), SENDENSE_STATUS_NOT_FOUND,
+                "no-such-policy");
+    EXPECT_FAIL(sendense_retention_plan_json(s, policy, now, "Mars/Olympus", &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "Mars/Olympus");
+    EXPECT_FAIL(sendense_retention_plan_json(s, NULL, now, "UTC", &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "policy_id", "NULL");
+    EXPECT_FAIL(sendense_retention_plan_json(s, policy, now, NULL, &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "time_zone", "NULL");
+    EXPECT_FAIL(sendense_retention_plan_json(s, policy, now, "UTC", NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "plan_json_out", "NULL");
+    EXPECT_FAIL(sendense_retention_plan_json(NULL, policy, now, "UTC", &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "store", "NULL");
+    CHECK(out == SENTINEL);
+    EXPECT_FAIL(sendense_retention_apply(s, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "plan_json", "NULL");
+    EXPECT_FAIL(sendense_retention_apply(s, "{\"policy_id\":", errp), SENDENSE_STATUS_INVALID_ARGUMENT, "retention plan");
+    EXPECT_FAIL(sendense_retention_apply(s, "{}", errp), SENDENSE_STATUS_INVALID_ARGUMENT, "missing field");
+
+    sendense_string_free(plan);
+    sendense_string_free(plan2);
+    sendense_string_free(policy);
+    sendense_string_free(repo);
+    sendense_string_free(ctx);
+}
+
+int main(int argc, char **argv) {
+    char path[4096];
+    sendense_store *store = NULL;
+    sendense_error *err = NULL;
+    unsigned long before;
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s TMPDIR\n", argc > 0 ? argv[0] : "retention_abi");
+        return 2;
+    }
+    snprintf(path, sizeof path, "%s/retention_abi.db", argv[1]);
+    CHECK_STATUS(sendense_store_open(path, NULL, &store, &err), SENDENSE_STATUS_OK, err);
+    before = check_failures();
+    test_retention(store);
+    check_group_end("retention", before);
+    sendense_store_free(store);
+    return check_summary();
+}
