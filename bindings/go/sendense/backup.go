@@ -65,6 +65,11 @@ type BackupPoint struct {
 	BackupGroupID      *string      `json:"backup_group_id"`
 	Protected          bool         `json:"protected"`
 	SizeBytes          int64        `json:"size_bytes"`
+	// The lock window of a point completed in an immutable repository (and of the points it
+	// depends on): it cannot be deleted while ImmutableFrom <= now < ImmutableUntil. nil when
+	// the point was never locked.
+	ImmutableFrom  *time.Time `json:"immutable_from"`
+	ImmutableUntil *time.Time `json:"immutable_until"`
 }
 
 // BackupStart is a backup point to start. ContextID, RepositoryID, BackupType and

@@ -139,13 +139,20 @@ type CopyRule struct {
 	CreatedAt               time.Time `json:"created_at"`
 }
 
-// Policy is a backup_policies row with its copy rules, ordered by priority, then id.
+// Policy is a backup_policies row with its copy rules, ordered by priority, then id. Its
+// retention rules (RetentionDays and the Keep* counts; nil or 0 means the rule is not used)
+// are what PlanRetention applies.
 type Policy struct {
 	ID                  string     `json:"id"`
 	Name                string     `json:"name"`
 	Enabled             bool       `json:"enabled"`
 	PrimaryRepositoryID string     `json:"primary_repository_id"`
 	RetentionDays       int64      `json:"retention_days"`
+	KeepLast            *int64     `json:"keep_last"`
+	KeepDaily           *int64     `json:"keep_daily"`
+	KeepWeekly          *int64     `json:"keep_weekly"`
+	KeepMonthly         *int64     `json:"keep_monthly"`
+	KeepYearly          *int64     `json:"keep_yearly"`
 	CreatedAt           time.Time  `json:"created_at"`
 	UpdatedAt           time.Time  `json:"updated_at"`
 	CopyRules           []CopyRule `json:"copy_rules"`
@@ -165,26 +172,41 @@ type NewCopyRule struct {
 
 // NewPolicy is a policy to create with its copy rules. Name and PrimaryRepositoryID are
 // required; ID is generated when empty; Enabled nil means true; RetentionDays nil means the
-// library's default (30). Every rule's destination must exist, differ from the primary
-// repository and appear once.
+// library's default (30). The Keep* counts (nil: not used) are the retention rules of
+// PlanRetention: the newest KeepLast points of each chain, and the newest point of each of the
+// last KeepDaily days, KeepWeekly ISO weeks, KeepMonthly months and KeepYearly years. Every
+// rule's destination must exist, differ from the primary repository and appear once.
 type NewPolicy struct {
 	ID                  string        `json:"id,omitempty"`
 	Name                string        `json:"name"`
 	Enabled             *bool         `json:"enabled,omitempty"`
 	PrimaryRepositoryID string        `json:"primary_repository_id"`
 	RetentionDays       *int64        `json:"retention_days,omitempty"`
+	KeepLast            *int64        `json:"keep_last,omitempty"`
+	KeepDaily           *int64        `json:"keep_daily,omitempty"`
+	KeepWeekly          *int64        `json:"keep_weekly,omitempty"`
+	KeepMonthly         *int64        `json:"keep_monthly,omitempty"`
+	KeepYearly          *int64        `json:"keep_yearly,omitempty"`
 	CopyRules           []NewCopyRule `json:"copy_rules,omitempty"`
 }
 
-// PolicyUpdate changes a policy; nil fields leave their column alone. A non-nil CopyRules
-// (also an empty one) replaces the policy's rules atomically: a rule whose destination the
-// policy already copies to keeps its id and takes the new settings.
+// PolicyUpdate changes a policy; nil fields leave their column alone. Clear lists retention
+// counts to set to NULL by their column names ("keep_last", "keep_daily", "keep_weekly",
+// "keep_monthly", "keep_yearly"). A non-nil CopyRules (also an empty one) replaces the
+// policy's rules atomically: a rule whose destination the policy already copies to keeps its
+// id and takes the new settings.
 type PolicyUpdate struct {
 	Name                *string
 	Enabled             *bool
 	RetentionDays       *int64
+	KeepLast            *int64
+	KeepDaily           *int64
+	KeepWeekly          *int64
+	KeepMonthly         *int64
+	KeepYearly          *int64
 	PrimaryRepositoryID *string
 	CopyRules           []NewCopyRule
+	Clear               []string
 }
 
 // MarshalJSON encodes the update as the library expects it: present keys only.
@@ -204,6 +226,23 @@ func (u PolicyUpdate) MarshalJSON() ([]byte, error) {
 	}
 	if u.CopyRules != nil {
 		m["copy_rules"] = u.CopyRules
+	}
+	for key, v := range map[string]*int64{"keep_last": u.KeepLast, "keep_daily": u.KeepDaily,
+		"keep_weekly": u.KeepWeekly, "keep_monthly": u.KeepMonthly, "keep_yearly": u.KeepYearly} {
+		if v != nil {
+			m[key] = *v
+		}
+	}
+	for _, key := range u.Clear {
+		if _, both := m[key]; both {
+			return nil, invalidArgument("policy update: %s is both set and cleared", key)
+		}
+		switch key {
+		case "keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly":
+			m[key] = nil
+		default:
+			return nil, invalidArgument("policy update: %s cannot be cleared (only the keep_* counts can)", key)
+		}
 	}
 	return json.Marshal(m)
 }
