@@ -11,14 +11,17 @@
 //! contexts with their counters. Then it backs web-01 up: two repositories and a policy with a
 //! copy rule to the second, a full and three incrementals of each disk (the two points of one
 //! VM backup share a group id), the chains, the restore chain of the newest point, a delete the
-//! library refuses with its reason, and a copy claimed by a worker. It closes with a line per
-//! table group. Run it twice: the second run continues from what the first one recorded (and
+//! library refuses with its reason, a new generation (a full and two incrementals) and the
+//! retention plan of the policy (keep the last 2 points of each chain) with its reasons, which
+//! it applies, and a copy claimed by a worker. It closes with a line per table group. Run it twice: the second run continues from what the first one recorded (and
 //! starts a new backup chain generation with a new full).
 
 use std::collections::BTreeMap;
 
 use sendense::backup::{BackupType, StartBackup};
-use sendense::repository::{NewCopyRule, NewPolicy, NewRepository, PolicyFilter, RepositoryFilter, RepositoryType};
+use sendense::repository::{
+    NewCopyRule, NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter, RepositoryType,
+};
 use sendense::{
     ChangeId, ContextFilter, DiskSpec, JobStatus, NewContext, OpenOptions, Progress, StartJob, Status, Store, SyncMode,
 };
@@ -192,21 +195,27 @@ fn backups(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
     )?;
     println!("repositories: quickstart-local {local}, quickstart-offsite {offsite}");
     let filter = PolicyFilter { repository_id: Some(local.clone()), ..Default::default() };
+    // The policy keeps the last 2 points of each chain (and what they build on); retention_days
+    // 0 leaves that rule out.
     let policy = match store.policy_list(&filter)?.into_iter().find(|p| p.name == "quickstart-daily") {
-        Some(p) => p,
+        Some(p) => {
+            let rules = PolicyUpdate { keep_last: Some(Some(2)), retention_days: Some(0), ..Default::default() };
+            store.policy_update(&p.id, &rules)?
+        }
         None => {
             let mut new = NewPolicy::new("quickstart-daily", &local);
-            new.retention_days = 14;
+            new.retention_days = 0;
+            new.keep_last = Some(2);
             new.copy_rules.push(NewCopyRule::new(&offsite, 1));
             store.policy_get(&store.policy_create(&new)?)?
         }
     };
     for rule in &policy.copy_rules {
         println!(
-            "policy {} {}: keeps {} days in {}, copy rule {} to {} ({}, priority {})",
+            "policy {} {}: keeps the last {} points in {}, copy rule {} to {} ({}, priority {})",
             policy.name,
             policy.id,
-            policy.retention_days,
+            policy.keep_last.unwrap_or(0),
             policy.primary_repository_id,
             rule.id,
             rule.destination_repository_id,
@@ -217,29 +226,10 @@ fn backups(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
 
     // A full and three incrementals of both disks; the library finds each parent.
     let mut newest = String::new();
-    for round in 0..4 {
-        let backup_type = if round == 0 { BackupType::Full } else { BackupType::Incremental };
-        let group = sendense::value::new_id();
-        let mut ids = Vec::new();
-        for disk in 0..2 {
-            let mut start = StartBackup::new(
-                ctx,
-                disk,
-                &local,
-                backup_type,
-                format!("/srv/backups/{name}/disk-{disk}/{group}.qcow2"),
-            );
-            start.policy_id = Some(policy.id.clone());
-            start.backup_group_id = Some(group.clone());
-            let id = store.backup_start(&start)?;
-            store.backup_set_running(&id)?;
-            let size: i64 = if backup_type == BackupType::Full { 40 << 30 } else { 2 << 30 };
-            let change_id = format!("{}/{}", epoch(name, &format!("disk-{}", 2000 + disk)), 100 + round);
-            store.backup_complete(&id, Some(&change_id), size, size)?;
-            ids.push(id);
-        }
-        println!("{name}: {backup_type} backup {group}: disk 0 {}, disk 1 {}", ids[0], ids[1]);
-        newest = ids.pop().expect("two points");
+    let mut sequence = 100;
+    for backup_type in [BackupType::Full, BackupType::Incremental, BackupType::Incremental, BackupType::Incremental] {
+        sequence += 1;
+        newest = vm_backup(store, name, ctx, &local, &policy.id, backup_type, sequence)?.pop().expect("two points");
     }
     for chain in store.chain_list(ctx)? {
         println!(
@@ -269,6 +259,32 @@ fn backups(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
         Ok(()) => panic!("the library deleted {full}, which other points build on"),
     }
 
+    // The next week: a new generation (a full and two incrementals). The retention plan keeps
+    // the last 2 points of each chain and the full they build on, and removes the rest.
+    for backup_type in [BackupType::Full, BackupType::Incremental, BackupType::Incremental] {
+        sequence += 1;
+        vm_backup(store, name, ctx, &local, &policy.id, backup_type, sequence)?;
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let plan = store.retention_plan(&policy.id, sendense::Timestamp(now), "Europe/Berlin")?;
+    println!(
+        "retention plan of {}: {} points, keep {}, remove {}",
+        policy.name,
+        plan.len(),
+        plan.kept_count(),
+        plan.len() - plan.kept_count()
+    );
+    for decision in plan.decisions() {
+        match decision.keep {
+            true => println!("  keep   {}: {}", decision.id, decision.reasons.join(", ")),
+            false => println!("  remove {}", decision.id),
+        }
+    }
+    println!("retention applied: {} points removed", store.retention_apply(&plan)?);
+    for chain in store.chain_list(ctx)? {
+        println!("  chain of disk {}: {} points", chain.disk_id, chain.total_backups);
+    }
+
     // The policy's copy rule queued a copy of every completed point; a worker claims the oldest.
     match store.copy_claim("quickstart-worker")? {
         Some(copy) => println!(
@@ -278,4 +294,34 @@ fn backups(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
         None => panic!("the copy rule queued no copy"),
     }
     Ok(())
+}
+
+/// One VM backup of both disks of `ctx`: a point per disk, sharing a group id, started,
+/// running and completed with the change id `<disk's epoch>/<sequence>`. Returns the points'
+/// ids.
+fn vm_backup(
+    store: &Store,
+    name: &str,
+    ctx: &str,
+    repository: &str,
+    policy: &str,
+    backup_type: BackupType,
+    sequence: i64,
+) -> sendense::Result<Vec<String>> {
+    let group = sendense::value::new_id();
+    let mut ids = Vec::new();
+    for disk in 0..2 {
+        let path = format!("/srv/backups/{name}/disk-{disk}/{group}.qcow2");
+        let mut start = StartBackup::new(ctx, disk, repository, backup_type, path);
+        start.policy_id = Some(policy.to_string());
+        start.backup_group_id = Some(group.clone());
+        let id = store.backup_start(&start)?;
+        store.backup_set_running(&id)?;
+        let size: i64 = if backup_type == BackupType::Full { 40 << 30 } else { 2 << 30 };
+        let change_id = format!("{}/{sequence}", epoch(name, &format!("disk-{}", 2000 + disk)));
+        store.backup_complete(&id, Some(&change_id), size, size)?;
+        ids.push(id);
+    }
+    println!("{name}: {backup_type} backup {group}: disk 0 {}, disk 1 {}", ids[0], ids[1]);
+    Ok(ids)
 }
