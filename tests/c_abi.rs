@@ -261,11 +261,12 @@ fn c_example_backup_builds_and_runs() {
     assert!(lines.first().is_some_and(|l| l.starts_with("opened ") && l.ends_with(&opened)), "{stdout}");
     let field = |line: &str, n: usize| line.split_whitespace().nth(n).unwrap_or("").trim_end_matches(',').to_string();
 
-    // Four VM backups of two points each: a full, then three incrementals.
+    // Seven VM backups of two points each: a full and three incrementals, then a full and two
+    // incrementals.
     let backups: Vec<&str> = lines.iter().copied().filter(|l| l.contains(" backup web-01-backup-")).collect();
-    assert_eq!(backups.len(), 4, "{stdout}");
+    assert_eq!(backups.len(), 7, "{stdout}");
     for (i, line) in backups.iter().enumerate() {
-        let kind = if i == 0 { "full" } else { "incremental" };
+        let kind = if i == 0 || i == 4 { "full" } else { "incremental" };
         assert!(line.starts_with(&format!("{kind} backup web-01-backup-{}: disk 0 ", i + 1)), "{line}");
     }
     let full_1 = field(backups[0], 8);
@@ -278,7 +279,7 @@ fn c_example_backup_builds_and_runs() {
     // The restore chain of the newest point: disk 1's full and the three incrementals in order.
     let at = lines.iter().position(|l| *l == format!("restore chain of {newest}:")).expect(&stdout);
     let links: Vec<String> = lines[at + 1..at + 5].iter().map(|l| format!("{} {}", field(l, 0), field(l, 1))).collect();
-    let expected: Vec<String> = backups
+    let expected: Vec<String> = backups[..4]
         .iter()
         .enumerate()
         .map(|(i, l)| format!("{} {}", if i == 0 { "full" } else { "incremental" }, field(l, 8)))
@@ -295,6 +296,25 @@ fn c_example_backup_builds_and_runs() {
         "{stdout}"
     );
     assert!(line_with(&lines, "claimed copy ").ends_with(": copying"), "{stdout}");
+
+    // The retention plan keeps the second generation of each disk with its reasons, removes the
+    // first, and is applied.
+    assert_eq!(line_with(&lines, "retention plan: "), "retention plan: 14 points, keep 6, remove 8", "{stdout}");
+    for n in [5, 8] {
+        let (full, second, newest) = (field(backups[4], n), field(backups[5], n), field(backups[6], n));
+        for (id, reasons) in [
+            (full, format!("[\"ancestor of {newest}\"]")),
+            (second, "[\"keep-last 2\"]".into()),
+            (newest.clone(), "[\"keep-last 1\"]".into()),
+        ] {
+            assert!(lines.contains(&format!("  keep   {id}: {reasons}").as_str()), "{id} {reasons}:\n{stdout}");
+        }
+        for backup in &backups[..4] {
+            assert!(lines.contains(&format!("  remove {}", field(backup, n)).as_str()), "{backup}:\n{stdout}");
+        }
+    }
+    assert!(lines.contains(&"retention applied: 8 points removed"), "{stdout}");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("  chain of disk ") && l.contains(": 3 points, ")).count(), 2);
 
     // The example frees everything it gets and has no undefined behaviour.
     let sanitized_dir = build.path().join("sanitized");

@@ -2,10 +2,13 @@
  * The backup lifecycle of libsendense, from C.
  *
  * Adds a VM with two disks, a local repository and an S3 repository, and a policy writing to
- * the first with a copy rule to the second. Backs the VM up four times (a full, then three
- * incrementals; the two per-disk points of one VM backup share a group id), prints the chains
- * and the restore chain of the newest point, tries to delete a point that others build on
- * (the library refuses and says why), and claims a copy as a copy worker would.
+ * the first with a copy rule to the second and a retention rule (keep the last 2 points of
+ * each chain). Backs the VM up four times (a full, then three incrementals; the two per-disk
+ * points of one VM backup share a group id), prints the chains and the restore chain of the
+ * newest point, tries to delete a point that others build on (the library refuses and says
+ * why), backs up a new generation (a full and two incrementals), prints the retention plan
+ * with the reason for each point it keeps, applies it, and claims a copy as a copy worker
+ * would.
  *
  * Build and run by hand, from the crate directory:
  *
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "sendense.h"
 
@@ -59,6 +63,27 @@ static void json_field(const char *object, const char *key, char *out, size_t si
     } else {
         n = strcspn(p, ",}]");
     }
+    if (n >= size) {
+        n = size - 1;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* Copy the array value of "key" in the JSON object `object`, brackets included, into `out`
+ * (no nested arrays). */
+static void json_array(const char *object, const char *key, char *out, size_t size) {
+    char pattern[64];
+    const char *p;
+    size_t n;
+    snprintf(pattern, sizeof pattern, "\"%s\":[", key);
+    p = strstr(object, pattern);
+    if (p == NULL) {
+        snprintf(out, size, "?");
+        return;
+    }
+    p += strlen(pattern) - 1;
+    n = strcspn(p, "]") + 1;
     if (n >= size) {
         n = size - 1;
     }
@@ -116,6 +141,36 @@ static void show_chains(const char *context_id) {
     sendense_string_free(chains);
 }
 
+/* Plan retention for the policy now, print the plan (each kept point with its reasons, each
+ * removed point), and apply it. */
+static void plan_and_apply_retention(const char *policy_id) {
+    char *plan = NULL, points[16], kept[16], removed[16], id[64], list[4096];
+    const char *p, *end, *keep, *remove;
+    sendense_error *err = NULL;
+    int64_t now_ms = (int64_t)time(NULL) * 1000;
+    check(sendense_retention_plan_json(store, policy_id, now_ms, "Europe/Berlin", &plan, &err), &err,
+          "planning retention");
+    json_field(plan, "points", points, sizeof points);
+    json_field(plan, "kept", kept, sizeof kept);
+    json_field(plan, "removed", removed, sizeof removed);
+    printf("retention plan: %s points, keep %s, remove %s\n", points, kept, removed);
+    keep = strstr(plan, "\"keep\":[");
+    remove = strstr(plan, "\"remove\":[");
+    for (p = next_record(keep); p != NULL && p < remove; p = next_record(p + 1)) {
+        json_field(p, "id", id, sizeof id);
+        json_array(p, "reasons", list, sizeof list);
+        printf("  keep   %s: %s\n", id, list);
+    }
+    json_array(remove, "remove", list, sizeof list);
+    for (p = strchr(list, '"'); p != NULL && (end = strchr(p + 1, '"')) != NULL; p = strchr(end + 1, '"')) {
+        printf("  remove %.*s\n", (int)(end - p - 1), p + 1);
+    }
+    /* The plan goes back as it came: the library plans again and refuses a stale plan. */
+    check(sendense_retention_apply(store, plan, &err), &err, "applying retention");
+    printf("retention applied: %s points removed\n", removed);
+    sendense_string_free(plan);
+}
+
 /* Print what restoring a point needs, full first; returns the id of the full (free it). */
 static char *show_restore_chain(const char *backup_id) {
     char *chain = NULL, *full = NULL, id[64], type[16], change[128];
@@ -141,7 +196,7 @@ static char *show_restore_chain(const char *backup_id) {
 }
 
 int main(int argc, char **argv) {
-    char json[1024], group[64], *context_id, *local, *offsite, *policy, *ids[4][2], *full, *copy = NULL;
+    char json[1024], group[64], *context_id, *local, *offsite, *policy, *ids[7][2], *full, *copy = NULL;
     char field[3][256];
     sendense_error *err = NULL;
     sendense_status status;
@@ -176,7 +231,7 @@ int main(int argc, char **argv) {
                      "creating a repository");
     printf("repositories: local %s, offsite %s\n", local, offsite);
     snprintf(json, sizeof json,
-             "{\"name\":\"daily\",\"primary_repository_id\":\"%s\",\"retention_days\":14,"
+             "{\"name\":\"daily\",\"primary_repository_id\":\"%s\",\"retention_days\":0,\"keep_last\":2,"
              "\"copy_rules\":[{\"destination_repository_id\":\"%s\",\"priority\":1}]}",
              local, offsite);
     policy = create(sendense_policy_create, json, "creating a policy");
@@ -212,7 +267,21 @@ int main(int argc, char **argv) {
     sendense_error_free(err);
     err = NULL;
 
-    /* The copy rule queued a copy of each completed point; a worker claims the oldest. */
+    /* The next week: a new generation, a full and two incrementals. The retention plan keeps
+     * the last 2 points of each chain and the full they build on, and removes the first
+     * generation. */
+    for (round = 4; round < 7; round++) {
+        const char *type = round == 4 ? "full" : "incremental";
+        snprintf(group, sizeof group, "web-01-backup-%d", round + 1);
+        for (disk = 0; disk < 2; disk++) {
+            ids[round][disk] = back_up_disk(context_id, disk, local, policy, type, group, 10 * (round + 1) + disk);
+        }
+        printf("%s backup %s: disk 0 %s, disk 1 %s\n", type, group, ids[round][0], ids[round][1]);
+    }
+    plan_and_apply_retention(policy);
+    show_chains(context_id);
+
+    /* The copy rule queued a copy of each completed point; a worker claims the oldest left. */
     check(sendense_copy_claim(store, "copy-worker-1", &copy, &err), &err, "claiming a copy");
     if (copy == NULL) {
         fprintf(stderr, "no copy was queued\n");
@@ -228,7 +297,7 @@ int main(int argc, char **argv) {
     sendense_string_free(copy);
 
     free(full);
-    for (round = 0; round < 4; round++) {
+    for (round = 0; round < 7; round++) {
         for (disk = 0; disk < 2; disk++) {
             sendense_string_free(ids[round][disk]);
         }
