@@ -61,6 +61,22 @@
 #define SENDENSE_ABI_VERSION 1
 
 /**
+ * A read-only snapshot of one backup point (a `backup_jobs` record), made by
+ * `sendense_backup_get` and freed with `sendense_backup_free`. Its getters accept NULL (and
+ * then answer NULL, 0 or false); the strings they return are borrowed from the snapshot and
+ * valid until it is freed.
+ */
+typedef struct sendense_backup sendense_backup;
+
+/**
+ * A read-only snapshot of one backup chain (a `backup_chains` record: the current generation
+ * of one context, disk and repository), made by `sendense_chain_get` and freed with
+ * `sendense_chain_free`. Its getters accept NULL (and then answer NULL, 0, or -1 for the disk
+ * index, where 0 is a real disk); the strings they return are borrowed from the snapshot and valid until it is freed.
+ */
+typedef struct sendense_chain sendense_chain;
+
+/**
  * A read-only snapshot of one context record, made by `sendense_context_get` and freed with
  * `sendense_context_free`. Its getters accept NULL (and then answer NULL, 0 or false); the
  * strings they return are borrowed from the snapshot and valid until it is freed.
@@ -307,14 +323,237 @@ sendense_status sendense_chain_list_json(sendense_store *s,
                                          sendense_error **err);
 
 /**
- * Claim the oldest pending copy for worker `worker_id`, atomically (two workers or two
- * processes never get the same copy), moving it to copying. `*copy_json_out` receives the
- * copy as JSON, or NULL when no copy is pending.
+ * A typed, read-only snapshot of the backup point `backup_id`; `*out` receives a new object
+ * that the caller frees with `sendense_backup_free`. NOT_FOUND naming the id when there is
+ * none.
  */
-sendense_status sendense_copy_claim(sendense_store *s,
-                                    const char *worker_id,
-                                    char **copy_json_out,
+sendense_status sendense_backup_get(sendense_store *s,
+                                    const char *backup_id,
+                                    sendense_backup **out,
                                     sendense_error **err);
+
+/**
+ * Free a backup snapshot (its borrowed strings become invalid). NULL is a no-op.
+ */
+void sendense_backup_free(sendense_backup *b);
+
+/**
+ * The point's id; NULL for a NULL snapshot.
+ */
+const char *sendense_backup_id(const sendense_backup *b);
+
+/**
+ * The id of the point's context (`vm_context_id`); NULL for a NULL snapshot.
+ */
+const char *sendense_backup_context_id(const sendense_backup *b);
+
+/**
+ * The VM's name when the point was started; NULL for a NULL snapshot.
+ */
+const char *sendense_backup_vm_name(const sendense_backup *b);
+
+/**
+ * The disk INDEX within the VM (0, 1, ...; not `vm_disks.disk_id`); -1 for a NULL snapshot.
+ */
+int64_t sendense_backup_disk_id(const sendense_backup *b);
+
+/**
+ * The repository the point is written to; NULL for a NULL snapshot.
+ */
+const char *sendense_backup_repository_id(const sendense_backup *b);
+
+/**
+ * The policy applied; NULL when none or for a NULL snapshot.
+ */
+const char *sendense_backup_policy_id(const sendense_backup *b);
+
+/**
+ * The point's kind (`backup_type`: full, incremental or differential); NULL for a NULL
+ * snapshot.
+ */
+const char *sendense_backup_type(const sendense_backup *b);
+
+/**
+ * The point's status (pending, running, completed, failed, cancelled); NULL for a NULL
+ * snapshot.
+ */
+const char *sendense_backup_status(const sendense_backup *b);
+
+/**
+ * Where the point's file is written; NULL for a NULL snapshot.
+ */
+const char *sendense_backup_repository_path(const sendense_backup *b);
+
+/**
+ * The point it builds on (`parent_backup_id`); NULL for a full, when the parent was removed,
+ * or for a NULL snapshot.
+ */
+const char *sendense_backup_parent_id(const sendense_backup *b);
+
+/**
+ * The VMware change id recorded at completion; NULL when none or for a NULL snapshot.
+ */
+const char *sendense_backup_change_id(const sendense_backup *b);
+
+/**
+ * The point's error message; NULL when there is none or for a NULL snapshot.
+ */
+const char *sendense_backup_error_message(const sendense_backup *b);
+
+/**
+ * The VM backup the point belongs to (`backup_group_id`, shared by the per-disk points of one
+ * VM backup); NULL when none or for a NULL snapshot.
+ */
+const char *sendense_backup_group_id(const sendense_backup *b);
+
+/**
+ * The bytes copied (the last progress report, or the count given at completion); 0 for a
+ * NULL snapshot.
+ */
+int64_t sendense_backup_bytes_transferred(const sendense_backup *b);
+
+/**
+ * The bytes the transfer expected (telemetry; 0 when unknown); 0 for a NULL snapshot.
+ */
+int64_t sendense_backup_total_bytes(const sendense_backup *b);
+
+/**
+ * The size of the point's file as written, recorded at completion (summed into its chain's
+ * total); 0 before completion or for a NULL snapshot.
+ */
+int64_t sendense_backup_size_bytes(const sendense_backup *b);
+
+/**
+ * The progress, 0 to 100; 0 for a NULL snapshot.
+ */
+double sendense_backup_progress_percent(const sendense_backup *b);
+
+/**
+ * Whether the point is protected (never removed by delete or retention); false for a NULL
+ * snapshot.
+ */
+bool sendense_backup_protected(const sendense_backup *b);
+
+/**
+ * When the point was started, in milliseconds since the Unix epoch (UTC); 0 for a NULL
+ * snapshot.
+ */
+int64_t sendense_backup_created_at_ms(const sendense_backup *b);
+
+/**
+ * When the point began running: true and `*out_ms` (milliseconds since the Unix epoch; not
+ * written when `out_ms` is NULL) when it did, false (and `*out_ms` untouched) when not or
+ * for a NULL snapshot.
+ */
+bool sendense_backup_started_at_ms(const sendense_backup *b, int64_t *out_ms);
+
+/**
+ * When the point reached its terminal status (completed, failed or cancelled); as
+ * `sendense_backup_started_at_ms`.
+ */
+bool sendense_backup_completed_at_ms(const sendense_backup *b, int64_t *out_ms);
+
+/**
+ * When the point's lock window opens (completion plus the repository's grace period); false
+ * when the point was never locked (not an immutable repository, or the config does not apply
+ * to its type). A point an immutable point depends on carries the dependent's window too.
+ */
+bool sendense_backup_immutable_from_ms(const sendense_backup *b, int64_t *out_ms);
+
+/**
+ * When the point's lock window closes: it cannot be deleted before; as
+ * `sendense_backup_immutable_from_ms`.
+ */
+bool sendense_backup_immutable_until_ms(const sendense_backup *b, int64_t *out_ms);
+
+/**
+ * A typed, read-only snapshot of the chain of disk `disk_id` (the disk index: 0, 1, ...) of
+ * context `context_id` in repository `repository_id`; `*out` receives a new object that the
+ * caller frees with `sendense_chain_free`. NOT_FOUND naming the context, disk and repository
+ * when it has no chain (no point completed yet); a negative disk index is INVALID_ARGUMENT.
+ */
+sendense_status sendense_chain_get(sendense_store *s,
+                                   const char *context_id,
+                                   int64_t disk_id,
+                                   const char *repository_id,
+                                   sendense_chain **out,
+                                   sendense_error **err);
+
+/**
+ * Free a chain snapshot (its borrowed strings become invalid). NULL is a no-op.
+ */
+void sendense_chain_free(sendense_chain *c);
+
+/**
+ * The chain's id; NULL for a NULL snapshot.
+ */
+const char *sendense_chain_id(const sendense_chain *c);
+
+/**
+ * The id of the chain's context (`vm_context_id`); NULL for a NULL snapshot.
+ */
+const char *sendense_chain_context_id(const sendense_chain *c);
+
+/**
+ * The disk index of the chain; -1 for a NULL snapshot.
+ */
+int64_t sendense_chain_disk_id(const sendense_chain *c);
+
+/**
+ * The repository of the chain; NULL for a NULL snapshot.
+ */
+const char *sendense_chain_repository_id(const sendense_chain *c);
+
+/**
+ * The full at the root of the current generation; NULL when there is none or for a NULL
+ * snapshot.
+ */
+const char *sendense_chain_full_backup_id(const sendense_chain *c);
+
+/**
+ * The newest completed point of the current generation; NULL when there is none or for a
+ * NULL snapshot.
+ */
+const char *sendense_chain_latest_backup_id(const sendense_chain *c);
+
+/**
+ * The number of completed points in the current generation; 0 for a NULL snapshot.
+ */
+int64_t sendense_chain_total_backups(const sendense_chain *c);
+
+/**
+ * Their summed size in bytes (`size_bytes` of each point); 0 for a NULL snapshot.
+ */
+int64_t sendense_chain_total_size_bytes(const sendense_chain *c);
+
+/**
+ * When the chain was created, in milliseconds since the Unix epoch (UTC); 0 for a NULL
+ * snapshot.
+ */
+int64_t sendense_chain_created_at_ms(const sendense_chain *c);
+
+/**
+ * When the chain last changed, in milliseconds since the Unix epoch (UTC); 0 for a NULL
+ * snapshot.
+ */
+int64_t sendense_chain_updated_at_ms(const sendense_chain *c);
+
+/**
+ * Decide whether the next backup of disk `disk_id` (its index: 0, 1, ...) of a context into
+ * a repository must be full or incremental, from a snapshot whose change id is
+ * `snapshot_change_id`. The base is the change id of the chain's latest completed point (the
+ * parent an incremental started now gets). `*decision_json_out` receives
+ * `{"mode":"full"|"incremental","base_change_id":…|null,"reason":…}` as from
+ * `sendense_cbt_decide`. NOT_FOUND for an unknown context or repository; an invalid change id
+ * is INVALID_ARGUMENT.
+ */
+sendense_status sendense_backup_cbt_decide(sendense_store *s,
+                                           const char *context_id,
+                                           int64_t disk_id,
+                                           const char *repository_id,
+                                           const char *snapshot_change_id,
+                                           char **decision_json_out,
+                                           sendense_error **err);
 
 /**
  * Decide whether a disk (`disk-<device key>`) of a context must be copied in full or
@@ -562,6 +801,68 @@ bool sendense_context_last_job_at_ms(const sendense_context *c, int64_t *out_ms)
  * When the context status last changed; as `sendense_context_first_job_at_ms`.
  */
 bool sendense_context_last_status_change_ms(const sendense_context *c, int64_t *out_ms);
+
+/**
+ * Claim the oldest pending copy for worker `worker_id`, atomically (two workers or two
+ * processes never get the same copy), moving it to copying. `*copy_json_out` receives the
+ * copy as JSON, or NULL when no copy is pending.
+ */
+sendense_status sendense_copy_claim(sendense_store *s,
+                                    const char *worker_id,
+                                    char **copy_json_out,
+                                    sendense_error **err);
+
+/**
+ * A claimed copy was written: copying -> verifying, recording the path actually written
+ * (`file_path`, replacing the planned one; not empty), its size (`size_bytes`, not negative)
+ * and copy_completed_at. NOT_FOUND naming the id when there is none; a copy in another status
+ * is INVALID_STATE naming from and to.
+ */
+sendense_status sendense_copy_set_verifying(sendense_store *s,
+                                            const char *copy_id,
+                                            const char *file_path,
+                                            int64_t size_bytes,
+                                            sendense_error **err);
+
+/**
+ * Record the verification result of a copy in verifying, stamping verified_at:
+ * `verification` "passed" completes it; "failed" fails it with an error message saying so;
+ * "pending" is not a result and any other value is INVALID_ARGUMENT. A copy in another status
+ * is INVALID_STATE; NOT_FOUND naming the id when there is none.
+ */
+sendense_status sendense_copy_complete(sendense_store *s,
+                                       const char *copy_id,
+                                       const char *verification,
+                                       sendense_error **err);
+
+/**
+ * Fail a copy in copying or verifying with `error_message` (required, not empty). A pending
+ * or finished copy is INVALID_STATE; NOT_FOUND naming the id when there is none.
+ */
+sendense_status sendense_copy_fail(sendense_store *s,
+                                   const char *copy_id,
+                                   const char *error_message,
+                                   sendense_error **err);
+
+/**
+ * The copy `copy_id` as a JSON object whose keys are the column names of `backup_copies`
+ * (timestamps as RFC 3339 UTC strings). NOT_FOUND naming the id when there is none.
+ */
+sendense_status sendense_copy_get_json(sendense_store *s,
+                                       const char *copy_id,
+                                       char **json_out,
+                                       sendense_error **err);
+
+/**
+ * The copies matching `filter_json` as a JSON array of copy objects, oldest first (the claim
+ * order). `filter_json` may be NULL (every copy, up to the default limit) or an object with
+ * the optional keys `backup_id` (the source point), `status`, `repository_id` (the
+ * destination), `limit` (default 100) and `offset`; an unknown key is INVALID_ARGUMENT.
+ */
+sendense_status sendense_copy_list_json(sendense_store *s,
+                                        const char *filter_json,
+                                        char **json_out,
+                                        sendense_error **err);
 
 /**
  * Start a replication job. `json` is an object: `context_id` and `disks` (at least one, each
@@ -902,6 +1203,34 @@ sendense_status sendense_policy_update(sendense_store *s,
 sendense_status sendense_policy_delete(sendense_store *s,
                                        const char *policy_id,
                                        sendense_error **err);
+
+/**
+ * The VM-level restore points of context `context_id`, newest first, as a JSON array. Each
+ * object has `backup_group_id` (null for a completed point without a group, listed on its
+ * own), `vm_context_id`, `repository_id`, `completed_at` (the latest completion of its
+ * disks, RFC 3339 UTC), `disks` (by disk index: objects with `disk_id`, `backup_id`,
+ * `backup_type`, `size_bytes`, `completed_at`) and `total_size_bytes`. A group is listed
+ * only when every point of the group is completed (one per repository it was written to).
+ * NOT_FOUND naming the context when it does not exist.
+ */
+sendense_status sendense_restore_points_json(sendense_store *s,
+                                             const char *context_id,
+                                             char **json_out,
+                                             sendense_error **err);
+
+/**
+ * The completed points of disk `disk_id` (the disk index: 0, 1, ...) of context
+ * `context_id`, in every repository and whatever the other disks of their groups did, newest
+ * first, as a JSON array of objects with `backup_id`, `disk_id`, `repository_id`,
+ * `backup_group_id`, `backup_type`, `parent_backup_id`, `change_id`, `size_bytes` and
+ * `completed_at`. An unknown disk index gives `[]`; a negative one is INVALID_ARGUMENT;
+ * NOT_FOUND naming the context when it does not exist.
+ */
+sendense_status sendense_disk_restore_points_json(sendense_store *s,
+                                                  const char *context_id,
+                                                  int64_t disk_id,
+                                                  char **json_out,
+                                                  sendense_error **err);
 
 /**
  * Plan retention for the completed points of policy `policy_id` with its rules (keep_last,

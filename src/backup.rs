@@ -34,7 +34,7 @@ use std::collections::HashSet;
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
 use serde::{Deserialize, Serialize};
 
-use crate::cbt::ChangeId;
+use crate::cbt::{ChangeId, Decision};
 use crate::context;
 use crate::error::{Error, Result};
 use crate::repository::{load_repository, ImmutableConfig};
@@ -964,6 +964,39 @@ impl Store {
             let mut stmt = tx.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), BackupJob::from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Decide full vs incremental for the next backup of disk `disk_id` (its index) of a
+    /// context into a repository, from a snapshot whose change id is `snapshot_change_id` (the
+    /// CBT rules of [`crate::cbt::decide`], scoped to context, disk and repository). The base
+    /// is the change id of the chain's latest completed point, which is exactly the parent an
+    /// incremental started now gets, so the decision and [`Store::backup_start`] agree. A
+    /// disk without a chain, or whose latest point recorded no change id, has no base.
+    /// NOT_FOUND names an unknown context or repository; an invalid snapshot change id is
+    /// INVALID_ARGUMENT.
+    pub fn backup_cbt_decide(
+        &self,
+        context_id: &str,
+        disk_id: i64,
+        repository_id: &str,
+        snapshot_change_id: &str,
+    ) -> Result<Decision> {
+        check_disk_index(disk_id)?;
+        let snapshot = ChangeId::parse(snapshot_change_id).map_err(|e| e.context("the snapshot's change id"))?;
+        self.read(|tx| {
+            let base: Option<Option<String>> = tx
+                .prepare_cached(
+                    "SELECT j.change_id FROM backup_chains c JOIN backup_jobs j ON j.id = c.latest_backup_id \
+                     WHERE c.vm_context_id = ?1 AND c.disk_id = ?2 AND c.repository_id = ?3",
+                )?
+                .query_row(params![context_id, disk_id, repository_id], |r| r.get(0))
+                .optional()?;
+            if base.is_none() {
+                context::load(tx, context_id)?;
+                load_repository(tx, repository_id)?;
+            }
+            Ok(crate::cbt::decide(base.flatten().as_deref(), &snapshot, false))
         })
     }
 

@@ -31,6 +31,7 @@ pub mod error;
 pub mod ffi;
 pub mod replication;
 pub mod repository;
+pub mod restore_point;
 pub mod retention;
 pub mod store;
 pub mod value;

@@ -431,3 +431,50 @@ fn the_v2_fixture_reads_through_the_api() {
     let c = s.chain_get("ctx-1", 0, "repo-1").unwrap();
     assert_eq!((c.latest_backup_id.as_deref(), c.total_backups, c.total_size_bytes), (Some("backup-3"), 3, 1050));
 }
+
+#[test]
+fn the_cbt_decision_for_a_backup_is_scoped_to_context_disk_and_repository() {
+    use sendense::cbt::{Reason, SyncMode};
+    let f = fixture();
+    let s = &f.store;
+    let decide = |disk: i64, repo: &str, snapshot: &str| s.backup_cbt_decide(&f.ctx, disk, repo, snapshot).unwrap();
+    let d = decide(0, &f.repo, "52 3c-aa bb/9");
+    assert_eq!((d.mode, d.reason, d.base_change_id), (SyncMode::Full, Reason::NoBase, None));
+
+    f.backup(0, BackupType::Full, "f1", 100); // records "52 3c-aa bb/7"
+    let d = decide(0, &f.repo, "52 3c-aa bb/9");
+    assert_eq!(
+        (d.mode, d.reason, d.base_change_id.as_deref()),
+        (SyncMode::Incremental, Reason::BaseRecorded, Some("52 3c-aa bb/7"))
+    );
+    assert_eq!(decide(0, &f.repo, "99 00-aa bb/9").reason, Reason::CbtUuidChanged);
+    assert_eq!(decide(0, &f.repo, "52 3c-aa bb/3").reason, Reason::BaseAheadOfSnapshot);
+    assert_eq!(decide(1, &f.repo, "52 3c-aa bb/9").reason, Reason::NoBase, "another disk has its own base");
+    let other = s.repository_create(&local("second")).unwrap();
+    assert_eq!(decide(0, &other, "52 3c-aa bb/9").reason, Reason::NoBase, "another repository has its own base");
+
+    // The base moves with the chain's latest completed point, the parent of the next incremental.
+    f.clock.advance(1000);
+    let i1 = f.start(0, BackupType::Incremental, "i1");
+    s.backup_set_running(&i1).unwrap();
+    s.backup_complete(&i1, Some("52 3c-aa bb/9"), 10, 10).unwrap();
+    assert_eq!(decide(0, &f.repo, "52 3c-aa bb/12").base_change_id.as_deref(), Some("52 3c-aa bb/9"));
+    assert_eq!(
+        s.backup_get(&f.start(0, BackupType::Incremental, "i2")).unwrap().parent_backup_id.as_deref(),
+        Some("i1")
+    );
+
+    let e = s.backup_cbt_decide("nope", 0, &f.repo, "52 3c-aa bb/9").unwrap_err();
+    assert_eq!(e.status(), Status::NotFound);
+    assert!(e.message().contains("nope"), "{e}");
+    let e = s.backup_cbt_decide(&f.ctx, 3, "no-repo", "52 3c-aa bb/9").unwrap_err();
+    assert_eq!(e.status(), Status::NotFound);
+    assert!(e.message().contains("no-repo"), "{e}");
+    let e = s.backup_cbt_decide(&f.ctx, 0, &f.repo, "garbage").unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(e.message().contains("snapshot's change id"), "{e}");
+    assert_eq!(
+        s.backup_cbt_decide(&f.ctx, -1, &f.repo, "52 3c-aa bb/9").unwrap_err().status(),
+        Status::InvalidArgument
+    );
+}

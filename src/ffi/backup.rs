@@ -1,12 +1,102 @@
-//! C ABI of backup points, their chains and copies (JSON read-outs; typed snapshots follow).
+//! C ABI of backup points and their chains: start, status transitions, read (JSON or a
+//! typed snapshot), list, restore chains and delete. Copies are in `copy.rs`.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CString};
 
 use super::{
-    arg_json, arg_opt_json, arg_opt_str, arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status,
-    sendense_store,
+    arg_json, arg_opt_json, arg_opt_str, arg_ref, arg_str, c_column, c_opt_column, call, field, field_ms, field_str,
+    free_box, out_ptr, sendense_error, sendense_status, sendense_store,
 };
-use crate::backup::{BackupFilter, StartBackup};
+use crate::backup::{BackupFilter, BackupJob, Chain, StartBackup};
+use crate::error::Result;
+
+/// A read-only snapshot of one backup point (a `backup_jobs` record), made by
+/// `sendense_backup_get` and freed with `sendense_backup_free`. Its getters accept NULL (and
+/// then answer NULL, 0 or false); the strings they return are borrowed from the snapshot and
+/// valid until it is freed.
+pub struct sendense_backup {
+    record: BackupJob,
+    strings: BackupStrings,
+}
+
+/// The text columns a backup snapshot lends to C, converted once when the snapshot is made.
+struct BackupStrings {
+    id: CString,
+    vm_context_id: CString,
+    vm_name: CString,
+    repository_id: CString,
+    policy_id: Option<CString>,
+    backup_type: CString,
+    status: CString,
+    repository_path: CString,
+    parent_backup_id: Option<CString>,
+    change_id: Option<CString>,
+    error_message: Option<CString>,
+    backup_group_id: Option<CString>,
+}
+
+impl BackupStrings {
+    fn of(b: &BackupJob) -> Result<BackupStrings> {
+        Ok(BackupStrings {
+            id: c_column("id", &b.id)?,
+            vm_context_id: c_column("vm_context_id", &b.vm_context_id)?,
+            vm_name: c_column("vm_name", &b.vm_name)?,
+            repository_id: c_column("repository_id", &b.repository_id)?,
+            policy_id: c_opt_column("policy_id", b.policy_id.as_deref())?,
+            backup_type: c_column("backup_type", b.backup_type.as_str())?,
+            status: c_column("status", b.status.as_str())?,
+            repository_path: c_column("repository_path", &b.repository_path)?,
+            parent_backup_id: c_opt_column("parent_backup_id", b.parent_backup_id.as_deref())?,
+            change_id: c_opt_column("change_id", b.change_id.as_deref())?,
+            error_message: c_opt_column("error_message", b.error_message.as_deref())?,
+            backup_group_id: c_opt_column("backup_group_id", b.backup_group_id.as_deref())?,
+        })
+    }
+}
+
+impl sendense_backup {
+    fn new(record: BackupJob) -> Result<sendense_backup> {
+        let strings = BackupStrings::of(&record).map_err(|e| e.context(format!("backup {}", record.id)))?;
+        Ok(sendense_backup { record, strings })
+    }
+}
+
+/// A read-only snapshot of one backup chain (a `backup_chains` record: the current generation
+/// of one context, disk and repository), made by `sendense_chain_get` and freed with
+/// `sendense_chain_free`. Its getters accept NULL (and then answer NULL, 0, or -1 for the disk
+/// index, where 0 is a real disk); the strings they return are borrowed from the snapshot and valid until it is freed.
+pub struct sendense_chain {
+    record: Chain,
+    strings: ChainStrings,
+}
+
+/// The text columns a chain snapshot lends to C, converted once when the snapshot is made.
+struct ChainStrings {
+    id: CString,
+    vm_context_id: CString,
+    repository_id: CString,
+    full_backup_id: Option<CString>,
+    latest_backup_id: Option<CString>,
+}
+
+impl ChainStrings {
+    fn of(c: &Chain) -> Result<ChainStrings> {
+        Ok(ChainStrings {
+            id: c_column("id", &c.id)?,
+            vm_context_id: c_column("vm_context_id", &c.vm_context_id)?,
+            repository_id: c_column("repository_id", &c.repository_id)?,
+            full_backup_id: c_opt_column("full_backup_id", c.full_backup_id.as_deref())?,
+            latest_backup_id: c_opt_column("latest_backup_id", c.latest_backup_id.as_deref())?,
+        })
+    }
+}
+
+impl sendense_chain {
+    fn new(record: Chain) -> Result<sendense_chain> {
+        let strings = ChainStrings::of(&record).map_err(|e| e.context(format!("backup chain {}", record.id)))?;
+        Ok(sendense_chain { record, strings })
+    }
+}
 
 /// Start a backup point of one disk. `json`: `context_id`, `disk_id` (the disk's index in the
 /// VM: 0, 1, ...), `repository_id`, `backup_type` (full, incremental or differential),
@@ -173,26 +263,300 @@ pub unsafe extern "C" fn sendense_chain_list_json(
     })
 }
 
-/// Claim the oldest pending copy for worker `worker_id`, atomically (two workers or two
-/// processes never get the same copy), moving it to copying. `*copy_json_out` receives the
-/// copy as JSON, or NULL when no copy is pending.
+/// A typed, read-only snapshot of the backup point `backup_id`; `*out` receives a new object
+/// that the caller frees with `sendense_backup_free`. NOT_FOUND naming the id when there is
+/// none.
 #[no_mangle]
-pub unsafe extern "C" fn sendense_copy_claim(
+pub unsafe extern "C" fn sendense_backup_get(
     s: *mut sendense_store,
-    worker_id: *const c_char,
-    copy_json_out: *mut *mut c_char,
+    backup_id: *const c_char,
+    out: *mut *mut sendense_backup,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
     call(err, || {
         let store = &arg_ref(s, "store")?.store;
-        let worker_id = arg_str(worker_id, "worker_id")?;
-        let copy_json_out = out_ptr(copy_json_out, "copy_json_out")?;
-        match store.copy_claim(worker_id)? {
-            Some(copy) => copy_json_out.write_json(&copy),
-            None => {
-                copy_json_out.write(std::ptr::null_mut());
-                Ok(())
-            }
-        }
+        let backup_id = arg_str(backup_id, "backup_id")?;
+        let out = out_ptr(out, "out")?;
+        out.write_box(sendense_backup::new(store.backup_get(backup_id)?)?);
+        Ok(())
+    })
+}
+
+/// Free a backup snapshot (its borrowed strings become invalid). NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_free(b: *mut sendense_backup) {
+    free_box(b);
+}
+
+/// The point's id; NULL for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_id(b: *const sendense_backup) -> *const c_char {
+    field_str(b, |b| Some(&b.strings.id))
+}
+
+/// The id of the point's context (`vm_context_id`); NULL for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_context_id(b: *const sendense_backup) -> *const c_char {
+    field_str(b, |b| Some(&b.strings.vm_context_id))
+}
+
+/// The VM's name when the point was started; NULL for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_vm_name(b: *const sendense_backup) -> *const c_char {
+    field_str(b, |b| Some(&b.strings.vm_name))
+}
+
+/// The disk INDEX within the VM (0, 1, ...; not `vm_disks.disk_id`); -1 for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_disk_id(b: *const sendense_backup) -> i64 {
+    field(b, -1, |b| b.record.disk_id)
+}
+
+/// The repository the point is written to; NULL for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_repository_id(b: *const sendense_backup) -> *const c_char {
+    field_str(b, |b| Some(&b.strings.repository_id))
+}
+
+/// The policy applied; NULL when none or for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_policy_id(b: *const sendense_backup) -> *const c_char {
+    field_str(b, |b| b.strings.policy_id.as_ref())
+}
+
+/// The point's kind (`backup_type`: full, incremental or differential); NULL for a NULL
+/// snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_type(b: *const sendense_backup) -> *const c_char {
+    field_str(b, |b| Some(&b.strings.backup_type))
+}
+
+/// The point's status (pending, running, completed, failed, cancelled); NULL for a NULL
+/// snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_status(b: *const sendense_backup) -> *const c_char {
+    field_str(b, |b| Some(&b.strings.status))
+}
+
+/// Where the point's file is written; NULL for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_repository_path(b: *const sendense_backup) -> *const c_char {
+    field_str(b, |b| Some(&b.strings.repository_path))
+}
+
+/// The point it builds on (`parent_backup_id`); NULL for a full, when the parent was removed,
+/// or for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_parent_id(b: *const sendense_backup) -> *const c_char {
+    field_str(b, |b| b.strings.parent_backup_id.as_ref())
+}
+
+/// The VMware change id recorded at completion; NULL when none or for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_change_id(b: *const sendense_backup) -> *const c_char {
+    field_str(b, |b| b.strings.change_id.as_ref())
+}
+
+/// The point's error message; NULL when there is none or for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_error_message(b: *const sendense_backup) -> *const c_char {
+    field_str(b, |b| b.strings.error_message.as_ref())
+}
+
+/// The VM backup the point belongs to (`backup_group_id`, shared by the per-disk points of one
+/// VM backup); NULL when none or for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_group_id(b: *const sendense_backup) -> *const c_char {
+    field_str(b, |b| b.strings.backup_group_id.as_ref())
+}
+
+/// The bytes copied (the last progress report, or the count given at completion); 0 for a
+/// NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_bytes_transferred(b: *const sendense_backup) -> i64 {
+    field(b, 0, |b| b.record.bytes_transferred)
+}
+
+/// The bytes the transfer expected (telemetry; 0 when unknown); 0 for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_total_bytes(b: *const sendense_backup) -> i64 {
+    field(b, 0, |b| b.record.total_bytes)
+}
+
+/// The size of the point's file as written, recorded at completion (summed into its chain's
+/// total); 0 before completion or for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_size_bytes(b: *const sendense_backup) -> i64 {
+    field(b, 0, |b| b.record.size_bytes)
+}
+
+/// The progress, 0 to 100; 0 for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_progress_percent(b: *const sendense_backup) -> f64 {
+    field(b, 0.0, |b| b.record.progress_percent)
+}
+
+/// Whether the point is protected (never removed by delete or retention); false for a NULL
+/// snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_protected(b: *const sendense_backup) -> bool {
+    field(b, false, |b| b.record.protected)
+}
+
+/// When the point was started, in milliseconds since the Unix epoch (UTC); 0 for a NULL
+/// snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_created_at_ms(b: *const sendense_backup) -> i64 {
+    field(b, 0, |b| b.record.created_at.millis())
+}
+
+/// When the point began running: true and `*out_ms` (milliseconds since the Unix epoch; not
+/// written when `out_ms` is NULL) when it did, false (and `*out_ms` untouched) when not or
+/// for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_started_at_ms(b: *const sendense_backup, out_ms: *mut i64) -> bool {
+    field_ms(b, out_ms, |b| b.record.started_at)
+}
+
+/// When the point reached its terminal status (completed, failed or cancelled); as
+/// `sendense_backup_started_at_ms`.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_completed_at_ms(b: *const sendense_backup, out_ms: *mut i64) -> bool {
+    field_ms(b, out_ms, |b| b.record.completed_at)
+}
+
+/// When the point's lock window opens (completion plus the repository's grace period); false
+/// when the point was never locked (not an immutable repository, or the config does not apply
+/// to its type). A point an immutable point depends on carries the dependent's window too.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_immutable_from_ms(b: *const sendense_backup, out_ms: *mut i64) -> bool {
+    field_ms(b, out_ms, |b| b.record.immutable_from)
+}
+
+/// When the point's lock window closes: it cannot be deleted before; as
+/// `sendense_backup_immutable_from_ms`.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_immutable_until_ms(b: *const sendense_backup, out_ms: *mut i64) -> bool {
+    field_ms(b, out_ms, |b| b.record.immutable_until)
+}
+
+/// A typed, read-only snapshot of the chain of disk `disk_id` (the disk index: 0, 1, ...) of
+/// context `context_id` in repository `repository_id`; `*out` receives a new object that the
+/// caller frees with `sendense_chain_free`. NOT_FOUND naming the context, disk and repository
+/// when it has no chain (no point completed yet); a negative disk index is INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_chain_get(
+    s: *mut sendense_store,
+    context_id: *const c_char,
+    disk_id: i64,
+    repository_id: *const c_char,
+    out: *mut *mut sendense_chain,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let context_id = arg_str(context_id, "context_id")?;
+        let repository_id = arg_str(repository_id, "repository_id")?;
+        let out = out_ptr(out, "out")?;
+        out.write_box(sendense_chain::new(store.chain_get(context_id, disk_id, repository_id)?)?);
+        Ok(())
+    })
+}
+
+/// Free a chain snapshot (its borrowed strings become invalid). NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_chain_free(c: *mut sendense_chain) {
+    free_box(c);
+}
+
+/// The chain's id; NULL for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_chain_id(c: *const sendense_chain) -> *const c_char {
+    field_str(c, |c| Some(&c.strings.id))
+}
+
+/// The id of the chain's context (`vm_context_id`); NULL for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_chain_context_id(c: *const sendense_chain) -> *const c_char {
+    field_str(c, |c| Some(&c.strings.vm_context_id))
+}
+
+/// The disk index of the chain; -1 for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_chain_disk_id(c: *const sendense_chain) -> i64 {
+    field(c, -1, |c| c.record.disk_id)
+}
+
+/// The repository of the chain; NULL for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_chain_repository_id(c: *const sendense_chain) -> *const c_char {
+    field_str(c, |c| Some(&c.strings.repository_id))
+}
+
+/// The full at the root of the current generation; NULL when there is none or for a NULL
+/// snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_chain_full_backup_id(c: *const sendense_chain) -> *const c_char {
+    field_str(c, |c| c.strings.full_backup_id.as_ref())
+}
+
+/// The newest completed point of the current generation; NULL when there is none or for a
+/// NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_chain_latest_backup_id(c: *const sendense_chain) -> *const c_char {
+    field_str(c, |c| c.strings.latest_backup_id.as_ref())
+}
+
+/// The number of completed points in the current generation; 0 for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_chain_total_backups(c: *const sendense_chain) -> i64 {
+    field(c, 0, |c| c.record.total_backups)
+}
+
+/// Their summed size in bytes (`size_bytes` of each point); 0 for a NULL snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_chain_total_size_bytes(c: *const sendense_chain) -> i64 {
+    field(c, 0, |c| c.record.total_size_bytes)
+}
+
+/// When the chain was created, in milliseconds since the Unix epoch (UTC); 0 for a NULL
+/// snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_chain_created_at_ms(c: *const sendense_chain) -> i64 {
+    field(c, 0, |c| c.record.created_at.millis())
+}
+
+/// When the chain last changed, in milliseconds since the Unix epoch (UTC); 0 for a NULL
+/// snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_chain_updated_at_ms(c: *const sendense_chain) -> i64 {
+    field(c, 0, |c| c.record.updated_at.millis())
+}
+
+/// Decide whether the next backup of disk `disk_id` (its index: 0, 1, ...) of a context into
+/// a repository must be full or incremental, from a snapshot whose change id is
+/// `snapshot_change_id`. The base is the change id of the chain's latest completed point (the
+/// parent an incremental started now gets). `*decision_json_out` receives
+/// `{"mode":"full"|"incremental","base_change_id":…|null,"reason":…}` as from
+/// `sendense_cbt_decide`. NOT_FOUND for an unknown context or repository; an invalid change id
+/// is INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_cbt_decide(
+    s: *mut sendense_store,
+    context_id: *const c_char,
+    disk_id: i64,
+    repository_id: *const c_char,
+    snapshot_change_id: *const c_char,
+    decision_json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let context_id = arg_str(context_id, "context_id")?;
+        let repository_id = arg_str(repository_id, "repository_id")?;
+        let snapshot_change_id = arg_str(snapshot_change_id, "snapshot_change_id")?;
+        let decision_json_out = out_ptr(decision_json_out, "decision_json_out")?;
+        let decision = store.backup_cbt_decide(context_id, disk_id, repository_id, snapshot_change_id)?;
+        decision_json_out.write_json(&decision)
     })
 }

@@ -1,6 +1,6 @@
 /*
- * C ABI test of retention: a policy with keep rules, a plan with its reasons, apply, a stale
- * plan refused, and the refusals of bad arguments (NULLs, unknown policy, unknown time zone,
+ * C ABI test of retention: the CBT decision of a backup, a policy with keep rules, a plan with
+ * its reasons, apply, a stale plan refused, and the refusals of bad arguments (NULLs, unknown policy, unknown time zone,
  * malformed plans), each leaving the out-parameters untouched. Usage: retention_abi TMPDIR
  */
 #include <stdio.h>
@@ -18,9 +18,9 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Start, run and complete point `id` of `type` for disk 0. */
+/* Start, run and complete point `id` of `type` for disk 0 with change id `change`. */
 static void backup(sendense_store *s, const char *ctx, const char *repo, const char *policy, const char *id,
-                   const char *type) {
+                   const char *type, const char *change) {
     char json[1024];
     char *out = NULL;
     sendense_error *err = NULL;
@@ -31,7 +31,31 @@ static void backup(sendense_store *s, const char *ctx, const char *repo, const c
     CHECK_STATUS(sendense_backup_start(s, json, &out, &err), SENDENSE_STATUS_OK, err);
     sendense_string_free(out);
     CHECK_STATUS(sendense_backup_set_running(s, id, &err), SENDENSE_STATUS_OK, err);
-    CHECK_STATUS(sendense_backup_complete(s, id, NULL, 10, 10, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_backup_complete(s, id, change, 10, 10, &err), SENDENSE_STATUS_OK, err);
+}
+
+/* A full in an immutable repository is locked from completion (no grace) for 30 days, and
+ * its delete is refused with the reason. */
+static void test_immutable(sendense_store *s, const char *ctx, const char *policy) {
+    char *vault = NULL;
+    sendense_backup *b = NULL;
+    sendense_error *err = NULL;
+    int64_t completed = 0, from = 0, until = 0;
+    CHECK_STATUS(sendense_repository_create(s,
+                                            "{\"name\":\"vault\",\"repository_type\":\"local\",\"config\":{\"path\":"
+                                            "\"/srv/vault\"},\"is_immutable\":true,\"immutable_config\":{"
+                                            "\"grace_period_days\":0,\"apply_to_fulls\":true,\"apply_to_incrementals\":true,"
+                                            "\"min_retention_days\":30}}",
+                                            &vault, &err),
+                 SENDENSE_STATUS_OK, err);
+    backup(s, ctx, vault, policy, "locked", "full", "52 3c-aa bb/5");
+    CHECK_STATUS(sendense_backup_get(s, "locked", &b, &err), SENDENSE_STATUS_OK, err);
+    CHECK(sendense_backup_completed_at_ms(b, &completed));
+    CHECK(sendense_backup_immutable_from_ms(b, &from) && from == completed);
+    CHECK(sendense_backup_immutable_until_ms(b, &until) && until == completed + INT64_C(30) * 86400000);
+    sendense_backup_free(b);
+    EXPECT_FAIL(sendense_backup_delete(s, "locked", errp), SENDENSE_STATUS_INVALID_STATE, "locked", "immutable from");
+    sendense_string_free(vault);
 }
 
 static void test_retention(sendense_store *s) {
@@ -53,10 +77,24 @@ static void test_retention(sendense_store *s) {
     CHECK_STATUS(sendense_policy_create(s, json, &policy, &err), SENDENSE_STATUS_OK, err);
 
     /* Two generations: f1 <- i1, f2 <- i2. Keeping the newest (i2) keeps f2. */
-    backup(s, ctx, repo, policy, "f1", "full");
-    backup(s, ctx, repo, policy, "i1", "incremental");
-    backup(s, ctx, repo, policy, "f2", "full");
-    backup(s, ctx, repo, policy, "i2", "incremental");
+    CHECK_STATUS(sendense_backup_cbt_decide(s, ctx, 0, repo, "52 3c-aa bb/1", &plan, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STR_EQ(plan, "{\"mode\":\"full\",\"base_change_id\":null,\"reason\":\"no_base\"}");
+    sendense_string_free(plan);
+    backup(s, ctx, repo, policy, "f1", "full", "52 3c-aa bb/1");
+    backup(s, ctx, repo, policy, "i1", "incremental", "52 3c-aa bb/2");
+    backup(s, ctx, repo, policy, "f2", "full", "52 3c-aa bb/3");
+    backup(s, ctx, repo, policy, "i2", "incremental", "52 3c-aa bb/4");
+
+    /* The next backup of disk 0 builds on i2's change id. */
+    CHECK_STATUS(sendense_backup_cbt_decide(s, ctx, 0, repo, "52 3c-aa bb/9", &plan, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STR_EQ(plan, "{\"mode\":\"incremental\",\"base_change_id\":\"52 3c-aa bb/4\",\"reason\":\"base_recorded\"}");
+    sendense_string_free(plan);
+    plan = NULL;
+    EXPECT_FAIL(sendense_backup_cbt_decide(s, ctx, 0, "no-repo", "52 3c-aa bb/9", &out, errp), SENDENSE_STATUS_NOT_FOUND,
+                "no-repo");
+    EXPECT_FAIL(sendense_backup_cbt_decide(s, ctx, 0, repo, "bogus", &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "change id");
+    CHECK(out == SENTINEL);
 
     now = now_ms();
     CHECK_STATUS(sendense_retention_plan_json(s, policy, now, "Europe/Berlin", &plan, &err), SENDENSE_STATUS_OK, err);
@@ -107,6 +145,8 @@ static void test_retention(sendense_store *s) {
     EXPECT_FAIL(sendense_retention_apply(s, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "plan_json", "NULL");
     EXPECT_FAIL(sendense_retention_apply(s, "{\"policy_id\":", errp), SENDENSE_STATUS_INVALID_ARGUMENT, "retention plan");
     EXPECT_FAIL(sendense_retention_apply(s, "{}", errp), SENDENSE_STATUS_INVALID_ARGUMENT, "missing field");
+
+    test_immutable(s, ctx, policy);
 
     sendense_string_free(plan);
     sendense_string_free(plan2);

@@ -1,0 +1,126 @@
+//! C ABI of backup copies: the atomic claim, the status transitions a worker reports
+//! (verifying, the verification result, failure) and JSON read-outs and lists.
+
+use std::ffi::c_char;
+
+use super::{arg_opt_json, arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
+use crate::copy::{CopyFilter, VerificationStatus};
+
+/// Claim the oldest pending copy for worker `worker_id`, atomically (two workers or two
+/// processes never get the same copy), moving it to copying. `*copy_json_out` receives the
+/// copy as JSON, or NULL when no copy is pending.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_copy_claim(
+    s: *mut sendense_store,
+    worker_id: *const c_char,
+    copy_json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let worker_id = arg_str(worker_id, "worker_id")?;
+        let copy_json_out = out_ptr(copy_json_out, "copy_json_out")?;
+        match store.copy_claim(worker_id)? {
+            Some(copy) => copy_json_out.write_json(&copy),
+            None => {
+                copy_json_out.write(std::ptr::null_mut());
+                Ok(())
+            }
+        }
+    })
+}
+
+/// A claimed copy was written: copying -> verifying, recording the path actually written
+/// (`file_path`, replacing the planned one; not empty), its size (`size_bytes`, not negative)
+/// and copy_completed_at. NOT_FOUND naming the id when there is none; a copy in another status
+/// is INVALID_STATE naming from and to.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_copy_set_verifying(
+    s: *mut sendense_store,
+    copy_id: *const c_char,
+    file_path: *const c_char,
+    size_bytes: i64,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let copy_id = arg_str(copy_id, "copy_id")?;
+        let file_path = arg_str(file_path, "file_path")?;
+        store.copy_set_verifying(copy_id, file_path, size_bytes)?;
+        Ok(())
+    })
+}
+
+/// Record the verification result of a copy in verifying, stamping verified_at:
+/// `verification` "passed" completes it; "failed" fails it with an error message saying so;
+/// "pending" is not a result and any other value is INVALID_ARGUMENT. A copy in another status
+/// is INVALID_STATE; NOT_FOUND naming the id when there is none.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_copy_complete(
+    s: *mut sendense_store,
+    copy_id: *const c_char,
+    verification: *const c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let copy_id = arg_str(copy_id, "copy_id")?;
+        let verification = VerificationStatus::parse(arg_str(verification, "verification")?)?;
+        store.copy_complete(copy_id, verification)?;
+        Ok(())
+    })
+}
+
+/// Fail a copy in copying or verifying with `error_message` (required, not empty). A pending
+/// or finished copy is INVALID_STATE; NOT_FOUND naming the id when there is none.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_copy_fail(
+    s: *mut sendense_store,
+    copy_id: *const c_char,
+    error_message: *const c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let copy_id = arg_str(copy_id, "copy_id")?;
+        let error_message = arg_str(error_message, "error_message")?;
+        store.copy_fail(copy_id, error_message)?;
+        Ok(())
+    })
+}
+
+/// The copy `copy_id` as a JSON object whose keys are the column names of `backup_copies`
+/// (timestamps as RFC 3339 UTC strings). NOT_FOUND naming the id when there is none.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_copy_get_json(
+    s: *mut sendense_store,
+    copy_id: *const c_char,
+    json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let copy_id = arg_str(copy_id, "copy_id")?;
+        let json_out = out_ptr(json_out, "json_out")?;
+        json_out.write_json(&store.copy_get(copy_id)?)
+    })
+}
+
+/// The copies matching `filter_json` as a JSON array of copy objects, oldest first (the claim
+/// order). `filter_json` may be NULL (every copy, up to the default limit) or an object with
+/// the optional keys `backup_id` (the source point), `status`, `repository_id` (the
+/// destination), `limit` (default 100) and `offset`; an unknown key is INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_copy_list_json(
+    s: *mut sendense_store,
+    filter_json: *const c_char,
+    json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let filter: CopyFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
+        let json_out = out_ptr(json_out, "json_out")?;
+        json_out.write_json(&store.copy_list(&filter)?)
+    })
+}
