@@ -283,3 +283,200 @@ func (s *Store) ClaimCopy(workerID string) (*BackupCopy, error) {
 	}
 	return &c, nil
 }
+
+// CopyFilter selects copies for ListCopies, oldest first (the claim order); zero fields do
+// not filter.
+type CopyFilter struct {
+	BackupID     string     `json:"backup_id,omitempty"`     // the source point
+	Status       CopyStatus `json:"status,omitempty"`        // only copies in this status
+	RepositoryID string     `json:"repository_id,omitempty"` // the destination repository
+	Limit        uint32     `json:"limit,omitempty"`         // 0: the library's default (100)
+	Offset       uint32     `json:"offset,omitempty"`
+}
+
+// RestorePointDisk is one disk of a VM-level restore point.
+type RestorePointDisk struct {
+	DiskID      int64      `json:"disk_id"` // the disk index
+	BackupID    string     `json:"backup_id"`
+	BackupType  BackupType `json:"backup_type"`
+	SizeBytes   int64      `json:"size_bytes"`
+	CompletedAt time.Time  `json:"completed_at"`
+}
+
+// RestorePoint is a VM-level restore point: the completed per-disk points of one VM backup
+// (one group in one repository), or one completed point without a group.
+type RestorePoint struct {
+	BackupGroupID  *string            `json:"backup_group_id"` // nil for a point without a group
+	VMContextID    string             `json:"vm_context_id"`
+	RepositoryID   string             `json:"repository_id"`
+	CompletedAt    time.Time          `json:"completed_at"` // the latest completion of its disks
+	Disks          []RestorePointDisk `json:"disks"`        // by disk index
+	TotalSizeBytes int64              `json:"total_size_bytes"`
+}
+
+// DiskRestorePoint is a completed point of one disk, in any repository.
+type DiskRestorePoint struct {
+	BackupID       string     `json:"backup_id"`
+	DiskID         int64      `json:"disk_id"`
+	RepositoryID   string     `json:"repository_id"`
+	BackupGroupID  *string    `json:"backup_group_id"`
+	BackupType     BackupType `json:"backup_type"`
+	ParentBackupID *string    `json:"parent_backup_id"`
+	ChangeID       *string    `json:"change_id"`
+	SizeBytes      int64      `json:"size_bytes"`
+	CompletedAt    time.Time  `json:"completed_at"`
+}
+
+// Chain returns the chain of disk diskID (its index) of a context in a repository, from the
+// library's typed snapshot. ErrNotFound when it has none (no point completed yet).
+func (s *Store) Chain(contextID string, diskID int64, repositoryID string) (*Chain, error) {
+	var cs cstrings
+	defer cs.free()
+	cctx := cs.str("context id", contextID)
+	crepo := cs.str("repository id", repositoryID)
+	if cs.err != nil {
+		return nil, cs.err
+	}
+	var c Chain
+	err := s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
+		var snap *C.sendense_chain
+		st := C.sendense_chain_get(h, cctx, C.int64_t(diskID), crepo, &snap, e)
+		if st != C.SENDENSE_STATUS_OK {
+			return st
+		}
+		defer C.sendense_chain_free(snap)
+		c = Chain{
+			ID:             C.GoString(C.sendense_chain_id(snap)),
+			VMContextID:    C.GoString(C.sendense_chain_context_id(snap)),
+			DiskID:         int64(C.sendense_chain_disk_id(snap)),
+			RepositoryID:   C.GoString(C.sendense_chain_repository_id(snap)),
+			FullBackupID:   goStringOrNil(C.sendense_chain_full_backup_id(snap)),
+			LatestBackupID: goStringOrNil(C.sendense_chain_latest_backup_id(snap)),
+			TotalBackups:   int64(C.sendense_chain_total_backups(snap)),
+			TotalSizeBytes: int64(C.sendense_chain_total_size_bytes(snap)),
+			CreatedAt:      time.UnixMilli(int64(C.sendense_chain_created_at_ms(snap))).UTC(),
+			UpdatedAt:      time.UnixMilli(int64(C.sendense_chain_updated_at_ms(snap))).UTC(),
+		}
+		return st
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func goStringOrNil(p *C.char) *string {
+	if p == nil {
+		return nil
+	}
+	s := C.GoString(p)
+	return &s
+}
+
+// DecideBackupCBT decides whether the next backup of disk diskID (its index) of a context
+// into a repository must be full or incremental, from a snapshot whose change id is
+// snapshotChangeID. The base is the change id of the chain's latest completed point (the
+// parent an incremental started now gets).
+func (s *Store) DecideBackupCBT(contextID string, diskID int64, repositoryID, snapshotChangeID string) (Decision, error) {
+	var cs cstrings
+	defer cs.free()
+	cctx := cs.str("context id", contextID)
+	crepo := cs.str("repository id", repositoryID)
+	csnap := cs.str("snapshot change id", snapshotChangeID)
+	if cs.err != nil {
+		return Decision{}, cs.err
+	}
+	var d Decision
+	err := s.callJSON(&d, func(h *C.sendense_store, out **C.char, e **C.sendense_error) C.sendense_status {
+		return C.sendense_backup_cbt_decide(h, cctx, C.int64_t(diskID), crepo, csnap, out, e)
+	})
+	if err != nil {
+		return Decision{}, err
+	}
+	return d, nil
+}
+
+// SetCopyVerifying records that a claimed copy was written (copying -> verifying): the path
+// actually written (relative to the destination repository's root) and its size.
+func (s *Store) SetCopyVerifying(copyID, filePath string, sizeBytes int64) error {
+	var cs cstrings
+	defer cs.free()
+	cid := cs.str("copy id", copyID)
+	cpath := cs.str("file path", filePath)
+	if cs.err != nil {
+		return cs.err
+	}
+	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
+		return C.sendense_copy_set_verifying(h, cid, cpath, C.int64_t(sizeBytes), e)
+	})
+}
+
+// CompleteCopy records the verification of a copy in verifying: VerificationPassed completes
+// it, VerificationFailed fails it.
+func (s *Store) CompleteCopy(copyID string, verification VerificationStatus) error {
+	var cs cstrings
+	defer cs.free()
+	cid := cs.str("copy id", copyID)
+	cver := cs.str("verification", string(verification))
+	if cs.err != nil {
+		return cs.err
+	}
+	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
+		return C.sendense_copy_complete(h, cid, cver, e)
+	})
+}
+
+// FailCopy fails a copy in copying or verifying; message (required) says why.
+func (s *Store) FailCopy(copyID, message string) error {
+	var cs cstrings
+	defer cs.free()
+	cid := cs.str("copy id", copyID)
+	cmsg := cs.str("error message", message)
+	if cs.err != nil {
+		return cs.err
+	}
+	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
+		return C.sendense_copy_fail(h, cid, cmsg, e)
+	})
+}
+
+// Copy returns the copy with this id (ErrNotFound when there is none).
+func (s *Store) Copy(copyID string) (*BackupCopy, error) {
+	var c BackupCopy
+	err := s.idJSON(&c, "copy id", copyID, func(h *C.sendense_store, id *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
+		return C.sendense_copy_get_json(h, id, out, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// ListCopies returns the copies matching filter, oldest first.
+func (s *Store) ListCopies(filter CopyFilter) ([]BackupCopy, error) {
+	var list []BackupCopy
+	err := s.docJSON(&list, "copy filter", filter, func(h *C.sendense_store, doc *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
+		return C.sendense_copy_list_json(h, doc, out, e)
+	})
+	return list, err
+}
+
+// RestorePoints returns the VM-level restore points of a context, newest first: a group is
+// listed only when every point of it completed (once per repository it was written to).
+func (s *Store) RestorePoints(contextID string) ([]RestorePoint, error) {
+	var list []RestorePoint
+	err := s.idJSON(&list, "context id", contextID, func(h *C.sendense_store, id *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
+		return C.sendense_restore_points_json(h, id, out, e)
+	})
+	return list, err
+}
+
+// DiskRestorePoints returns the completed points of disk diskID (its index) of a context, in
+// every repository, newest first.
+func (s *Store) DiskRestorePoints(contextID string, diskID int64) ([]DiskRestorePoint, error) {
+	var list []DiskRestorePoint
+	err := s.idJSON(&list, "context id", contextID, func(h *C.sendense_store, id *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
+		return C.sendense_disk_restore_points_json(h, id, C.int64_t(diskID), out, e)
+	})
+	return list, err
+}
