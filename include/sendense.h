@@ -251,6 +251,32 @@ sendense_status sendense_backup_set_running(sendense_store *s,
                                             sendense_error **err);
 
 /**
+ * Record the progress of an active (pending or running) point, the hot path: one single-row
+ * update that stamps last_telemetry_at. `percent` is 0 to 100 (NaN is refused);
+ * `bytes_transferred`, `total_bytes` (0 = unknown), `speed_bps` and `eta_seconds` are not
+ * negative, and `bytes_transferred` is at most `total_bytes` when that is known; `phase` may
+ * be NULL to keep the current phase label. A finished point is INVALID_STATE.
+ */
+sendense_status sendense_backup_progress(sendense_store *s,
+                                         const char *backup_id,
+                                         double percent,
+                                         int64_t bytes_transferred,
+                                         int64_t total_bytes,
+                                         int64_t speed_bps,
+                                         int64_t eta_seconds,
+                                         const char *phase,
+                                         sendense_error **err);
+
+/**
+ * Protect a point (retention never removes or counts it; a delete is refused) or lift the
+ * protection. NOT_FOUND for an unknown point.
+ */
+sendense_status sendense_backup_set_protected(sendense_store *s,
+                                              const char *backup_id,
+                                              bool protected_,
+                                              sendense_error **err);
+
+/**
  * Complete a point: its change id (`<uuid part>/<sequence>`, or NULL), the bytes
  * transferred and the size of its file. In the same transaction its chain is created or
  * updated (a full starts a new generation; other points append) and its policy's enabled

@@ -452,6 +452,8 @@ pub fn lock_window(config: Option<&ImmutableConfig>, backup_type: BackupType, co
 pub struct DeleteContext<'a> {
     /// The first point building on this one and the number of them.
     pub dependents: Option<(&'a str, i64)>,
+    /// A copy of the point in flight (copying or verifying): its id and status.
+    pub copy_in_flight: Option<(&'a str, &'a str)>,
     /// `backup_repositories.min_retention_days` of the point's repository.
     pub min_retention_days: i64,
     /// The store clock now, ms since the Unix epoch.
@@ -462,7 +464,7 @@ pub struct DeleteContext<'a> {
 
 /// Why a point may not be deleted now, or `None`. Pure. In this order: an active point
 /// (CONFLICT), a protected one (INVALID_STATE), one another point builds on (CONFLICT naming
-/// it), one inside its repository's minimum retention (INVALID_STATE), one inside its lock
+/// it), one a worker is copying or verifying (CONFLICT naming the copy), one inside its repository's minimum retention (INVALID_STATE), one inside its lock
 /// window (INVALID_STATE), and one that had a lock window while the clock reads more than
 /// [`CLOCK_TOLERANCE_MS`] behind the watermark (INVALID_STATE: the clock moved backwards, so
 /// no lock decision can be trusted).
@@ -481,6 +483,11 @@ pub fn delete_refusal(point: &BackupJob, at: &DeleteContext<'_>) -> Option<Error
         let others = if n > 1 { format!(" and {} more", n - 1) } else { String::new() };
         return Some(Error::conflict(format!(
             "backup {id} cannot be deleted: backup {first}{others} builds on it (delete the dependents first)"
+        )));
+    }
+    if let Some((copy, status)) = at.copy_in_flight {
+        return Some(Error::conflict(format!(
+            "backup {id} cannot be deleted: its copy {copy} is {status}; let the copy finish or fail first"
         )));
     }
     let days = at.min_retention_days;
@@ -618,6 +625,10 @@ pub(crate) fn remove_points(tx: &Connection, ids: &[&str], now: i64) -> Result<(
     let mut min_retention: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let mut chains: Vec<(String, i64, String)> = Vec::new();
     let mut children = tx.prepare_cached("SELECT id FROM backup_jobs WHERE parent_backup_id = ?1 ORDER BY id")?;
+    let mut in_flight = tx.prepare_cached(
+        "SELECT id, status FROM backup_copies WHERE source_backup_id = ?1 AND status IN ('copying', 'verifying') \
+         ORDER BY id LIMIT 1",
+    )?;
     for id in ids {
         let point = load_backup(tx, id)?;
         let staying: Vec<String> = children
@@ -634,8 +645,10 @@ pub(crate) fn remove_points(tx: &Connection, ids: &[&str], now: i64) -> Result<(
                 days
             }
         };
+        let copy: Option<(String, String)> = in_flight.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
         let at = DeleteContext {
             dependents: staying.first().map(|f| (f.as_str(), staying.len() as i64)),
+            copy_in_flight: copy.as_ref().map(|(c, s)| (c.as_str(), s.as_str())),
             min_retention_days: days,
             now_ms: now,
             watermark_ms: watermark,
@@ -743,6 +756,20 @@ impl Store {
                     return Err(Error::conflict(format!(
                         "backup group {group} belongs to context {owner}, not {}",
                         ctx.context_id
+                    )));
+                }
+                let same_disk: Option<String> = tx
+                    .prepare_cached(
+                        "SELECT id FROM backup_jobs WHERE backup_group_id = ?1 AND disk_id = ?2 AND repository_id = ?3 \
+                         LIMIT 1",
+                    )?
+                    .query_row(params![group, start.disk_id, repo.id], |r| r.get(0))
+                    .optional()?;
+                if let Some(other) = same_disk {
+                    return Err(Error::conflict(format!(
+                        "backup group {group} already has backup {other} for disk {} in repository {}; a VM backup \
+                         holds one point per disk (start a retry in a new group)",
+                        start.disk_id, repo.id
                     )));
                 }
             }
@@ -1336,7 +1363,7 @@ mod tests {
     }
 
     fn at(dependents: Option<(&str, i64)>, min_retention_days: i64, now_ms: i64) -> DeleteContext<'_> {
-        DeleteContext { dependents, min_retention_days, now_ms, watermark_ms: now_ms }
+        DeleteContext { dependents, copy_in_flight: None, min_retention_days, now_ms, watermark_ms: now_ms }
     }
 
     #[test]
@@ -1359,6 +1386,10 @@ mod tests {
             assert!(e.message().contains("(active)"), "{e}");
         }
         assert!(delete_refusal(&point(Failed), &at(None, 30, 0)).is_none(), "a failed point is no backup to retain");
+        let copying = DeleteContext { copy_in_flight: Some(("copy-1", "copying")), ..at(None, 0, 0) };
+        let e = delete_refusal(&point(Completed), &copying).unwrap();
+        assert_eq!(e.status(), crate::Status::Conflict);
+        assert!(e.message().contains("copy copy-1 is copying"), "{e}");
     }
 
     #[test]

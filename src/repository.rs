@@ -501,6 +501,10 @@ impl NewCopyRule {
 
 /// A new policy (JSON input of `sendense_policy_create`): the policy columns plus its copy
 /// rules. `id` is generated unless given; `enabled` defaults to true, `retention_days` to 30.
+///
+/// `retention_days` keeps every point of the last that many days on its own, next to the
+/// `keep_*` counts (see [`crate::retention`]): a policy meant to keep only, say, the last 7
+/// points sets `retention_days` to 0 as well as `keep_last` to 7.
 #[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

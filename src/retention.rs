@@ -317,8 +317,7 @@ struct Builder {
 
 impl Builder {
     fn with_capacity(n: usize) -> Builder {
-        let mut points = Points::default();
-        points.ids = Ids::with_capacity(n, n * 36);
+        let mut points = Points { ids: Ids::with_capacity(n, n * 36), ..Points::default() };
         for v in [&mut points.chain, &mut points.parent] {
             v.reserve_exact(n);
         }

@@ -513,3 +513,18 @@ fn the_cbt_decision_for_a_backup_is_scoped_to_context_disk_and_repository() {
         Status::InvalidArgument
     );
 }
+
+#[test]
+fn a_backup_group_holds_one_point_per_disk_and_repository() {
+    let f = fixture();
+    let s = &f.store;
+    let mut start = StartBackup::new(&f.ctx, 0, &f.repo, BackupType::Full, "/srv/main/g0.qcow2");
+    start.backup_group_id = Some("vm-backup-1".into());
+    let first = s.backup_start(&start).unwrap();
+    s.backup_fail(&first, "snapshot failed").unwrap();
+    assert_refused(s, Status::Conflict, &["vm-backup-1", &first, "disk 0", "new group"], || s.backup_start(&start));
+    let other_disk = StartBackup { disk_id: 1, ..start.clone() };
+    s.backup_start(&other_disk).unwrap();
+    let retry = StartBackup { backup_group_id: Some("vm-backup-2".into()), ..start };
+    s.backup_start(&retry).unwrap();
+}
