@@ -198,6 +198,12 @@ typedef struct {
  */
 #define SENDENSE_STATUS_NOT_A_DATABASE 12
 
+/**
+ * A secret cannot be sealed or read: the store was opened without a secret key, with another
+ * key than the one that sealed it, or the sealed text was altered.
+ */
+#define SENDENSE_STATUS_SECRET_KEY 13
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

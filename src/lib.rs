@@ -29,10 +29,12 @@ pub mod context;
 pub mod copy;
 pub mod error;
 pub mod ffi;
+pub mod ossea;
 pub mod replication;
 pub mod repository;
 pub mod restore_point;
 pub mod retention;
+pub mod secret;
 pub mod store;
 pub mod value;
 

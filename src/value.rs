@@ -314,6 +314,18 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// A name people type (repository, policy, configuration names): not blank, no control
+/// characters; INVALID_ARGUMENT naming `what` otherwise.
+pub fn check_name(what: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        Err(Error::invalid_argument(format!("{what} is empty")))
+    } else if name.chars().any(char::is_control) {
+        Err(Error::invalid_argument(format!("{what} {name:?} contains a control character")))
+    } else {
+        Ok(())
+    }
+}
+
 /// Validate a caller-supplied text id: non-empty, at most 255 bytes, no control characters.
 pub fn check_id(what: &str, id: &str) -> Result<()> {
     if id.is_empty() {

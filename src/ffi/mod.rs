@@ -75,6 +75,9 @@ pub const SENDENSE_STATUS_INTERNAL: sendense_status = 10;
 pub const SENDENSE_STATUS_PANIC: sendense_status = 11;
 /// The file is not a SQLite database, or belongs to another application; it was left untouched.
 pub const SENDENSE_STATUS_NOT_A_DATABASE: sendense_status = 12;
+/// A secret cannot be sealed or read: the store was opened without a secret key, with another
+/// key than the one that sealed it, or the sealed text was altered.
+pub const SENDENSE_STATUS_SECRET_KEY: sendense_status = 13;
 
 /// Details of a failed call: a status and a message naming the problem. Owned by the caller,
 /// who frees it with `sendense_error_free`.
@@ -330,6 +333,7 @@ pub extern "C" fn sendense_status_name(status: sendense_status) -> *const c_char
         Some(Status::Internal) => c"INTERNAL",
         Some(Status::Panic) => c"PANIC",
         Some(Status::NotADatabase) => c"NOT_A_DATABASE",
+        Some(Status::SecretKey) => c"SECRET_KEY",
         None => c"UNKNOWN",
     }
     .as_ptr()
@@ -354,7 +358,9 @@ mod tests {
             SENDENSE_STATUS_INTERNAL,
             SENDENSE_STATUS_PANIC,
             SENDENSE_STATUS_NOT_A_DATABASE,
+            SENDENSE_STATUS_SECRET_KEY,
         ];
+        assert_eq!(consts.len(), Status::ALL.len());
         for (status, code) in Status::ALL.iter().zip(consts) {
             assert_eq!(status.code(), code, "{status}");
             let name = unsafe { CStr::from_ptr(sendense_status_name(code)) };
