@@ -286,13 +286,18 @@ fn backups(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
     }
 
     // The policy's copy rule queued a copy of every completed point; a worker claims the oldest.
-    match store.copy_claim("quickstart-worker")? {
-        Some(copy) => println!(
-            "claimed copy {} of backup {} to {}: {}, file {}",
-            copy.id, copy.source_backup_id, copy.repository_id, copy.status, copy.file_path
-        ),
-        None => panic!("the copy rule queued no copy"),
-    }
+    let Some(copy) = store.copy_claim("quickstart-worker")? else {
+        panic!("the copy rule queued no copy");
+    };
+    println!(
+        "claimed copy {} of backup {} to {}: {}, file {}",
+        copy.id, copy.source_backup_id, copy.repository_id, copy.status, copy.file_path
+    );
+    // The worker writes the file, then records it and the checksum verification. Until then
+    // the copy keeps its backup from deletion and from retention.
+    store.copy_set_verifying(&copy.id, &copy.file_path, 1 << 30)?;
+    let done = store.copy_complete(&copy.id, sendense::copy::VerificationStatus::Passed)?;
+    println!("copy {}: {}, verification {}", done.id, done.status, done.verification_status);
     Ok(())
 }
 

@@ -313,3 +313,23 @@ fn a_point_whose_copy_is_in_flight_cannot_be_deleted() {
     f.store.backup_delete(&b).unwrap();
     assert_eq!(f.count(), 0);
 }
+
+#[test]
+fn retention_keeps_a_point_while_its_copy_is_in_flight() {
+    let f = fixture();
+    let update: sendense::repository::PolicyUpdate =
+        sendense::value::from_json("update", r#"{"keep_last": 1, "retention_days": 0}"#).unwrap();
+    f.store.policy_update(&f.policy, &update).unwrap();
+    let old = f.backup(0, "old", true);
+    f.backup(0, "new", true);
+    let claimed = f.store.copy_claim("worker-1").unwrap().expect("a pending copy");
+    assert_eq!(claimed.source_backup_id, old, "the oldest pending copy is claimed first");
+    let now = Timestamp(T0 + 86_400_000);
+    let plan = f.store.retention_plan(&f.policy, now, "UTC").unwrap();
+    assert_eq!(plan.decision(&old).unwrap().reasons, [format!("copy {} in flight", claimed.id)]);
+    assert_eq!(f.store.retention_apply(&plan).unwrap(), 0);
+    f.store.copy_fail(&claimed.id, "target full").unwrap();
+    let plan = f.store.retention_plan(&f.policy, now, "UTC").unwrap();
+    assert_eq!(plan.removed().collect::<Vec<_>>(), [old.as_str()]);
+    assert_eq!(f.store.retention_apply(&plan).unwrap(), 1);
+}

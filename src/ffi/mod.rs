@@ -18,6 +18,7 @@ mod backup;
 mod cbt;
 mod context;
 mod copy;
+mod ossea;
 mod replication;
 mod repository;
 mod restore_point;
@@ -29,6 +30,7 @@ pub use backup::*;
 pub use cbt::*;
 pub use context::*;
 pub use copy::*;
+pub use ossea::*;
 pub use replication::*;
 pub use repository::*;
 pub use restore_point::*;
@@ -166,6 +168,17 @@ pub(crate) unsafe fn arg_opt_json<T: DeserializeOwned>(p: *const c_char, name: &
 /// `p` is NULL or points to a live object of type `T`.
 pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
     p.as_ref().ok_or_else(|| Error::invalid_argument(format!("{name} is NULL")))
+}
+
+/// A borrowed byte buffer of `len` bytes: NULL is `INVALID_ARGUMENT` naming `name`.
+///
+/// # Safety
+/// `p` is NULL or points to `len` readable bytes.
+pub(crate) unsafe fn arg_bytes<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8]> {
+    if p.is_null() {
+        return Err(Error::invalid_argument(format!("{name} is NULL")));
+    }
+    Ok(std::slice::from_raw_parts(p, len))
 }
 
 /// A checked, not-yet-written out-parameter.

@@ -4,7 +4,7 @@
 // and the contexts with their counters; then two backup repositories, a policy with a copy
 // rule, a full and three incrementals of each disk of web-01, the restore chain of the newest
 // point, a refused delete with its reason, a new generation and a retention plan with its
-// reasons (applied), and a claimed copy.
+// reasons (applied), and a copy claimed, verified and completed.
 //
 //	go run ./cmd/sendense-demo [path]    (default ./sendense-demo.db; an existing file is reused)
 package main
@@ -374,6 +374,15 @@ func backups(store *sendense.Store, w io.Writer, v *vm) error {
 	}
 	fmt.Fprintf(w, "claimed copy %s of backup %s to %s: %s, file %s\n", claimed.ID, claimed.SourceBackupID,
 		claimed.RepositoryID, claimed.Status, claimed.FilePath)
+	// The worker copies the file, then records what it wrote and the checksum verification.
+	// Until it finishes, the copy keeps its backup from deletion and from retention.
+	if err := store.SetCopyVerifying(claimed.ID, claimed.FilePath, 1<<30); err != nil {
+		return err
+	}
+	if err := store.CompleteCopy(claimed.ID, sendense.VerificationPassed); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "copy %s: verified and completed\n", claimed.ID)
 	return nil
 }
 

@@ -134,7 +134,7 @@ func checkBackups(t *testing.T, round int, text string) {
 			t.Fatalf("round %d: the output lacks %q:\n%s", round, want, text)
 		}
 	}
-	if !strings.Contains(text, ": copying, file ") {
-		t.Fatalf("round %d: the claimed copy is not copying:\n%s", round, text)
+	if !strings.Contains(text, ": copying, file ") || !strings.Contains(text, ": verified and completed\n") {
+		t.Fatalf("round %d: the claimed copy was not copied, verified and completed:\n%s", round, text)
 	}
 }
