@@ -59,6 +59,10 @@ func TestNoLeaks(t *testing.T) {
 	for i, typ := range []sendense.BackupType{sendense.BackupFull, sendense.BackupIncremental, sendense.BackupIncremental} {
 		chain = append(chain, b.backUp(t, s, 0, typ, "", i+1))
 	}
+	keyed, _ := openKeyed(t, testKey(t))
+	cfg := must(keyed.CreateCloudStackConfig(cloudStack("leak-cloud", true))).get(t)
+	vol := must(keyed.CreateVolume(sendense.NewVolume{VolumeID: "vol-leak", VolumeName: "leak", SizeGB: 1,
+		OSSEAConfigID: sendense.Int64(cfg)})).get(t)
 	phases := []struct {
 		name string
 		n    int
@@ -87,6 +91,18 @@ func TestNoLeaks(t *testing.T) {
 			}
 			if c := must(s.ClaimCopy("leak-worker")).get(t); c != nil && len(c.ID) == 0 {
 				t.Fatal("a claimed copy without an id")
+			}
+		}},
+		{"secrets, volumes and their refusals", 6000, func() {
+			must(keyed.CloudStackConfigSecrets(cfg)).get(t)
+			must(keyed.ListCloudStackConfigs()).get(t)
+			must(keyed.Volume(vol)).get(t)
+			must(keyed.SecretKeyID()).get(t)
+			if err := keyed.SetVolumeStatus(vol, sendense.VolumeAttached, "/dev/vdb"); err == nil {
+				t.Fatal("creating -> attached accepted")
+			}
+			if err := keyed.DeleteCloudStackConfig(cfg); err == nil {
+				t.Fatal("deleted a configuration in use")
 			}
 		}},
 		{"C strings passed in", 30000, func() {

@@ -1,0 +1,115 @@
+package sendense
+
+// #include <stdlib.h>
+// #include "sendense.h"
+import "C"
+
+import (
+	"crypto/rand"
+	"unsafe"
+)
+
+// SecretKeyLen is the length of a secret key in bytes.
+const SecretKeyLen = 32
+
+// NewSecretKey returns a new random secret key (SecretKeyLen bytes from crypto/rand) for
+// OpenWithKey and RotateSecretKey. Keep it outside the database: the library never stores it.
+func NewSecretKey() ([]byte, error) {
+	key := make([]byte, SecretKeyLen)
+	if _, err := rand.Read(key); err != nil {
+		return nil, &Error{Status: StatusIO, Message: "IO: reading random bytes for a secret key: " + err.Error()}
+	}
+	return key, nil
+}
+
+// keyPtr is the C view of key for the duration of one call. The library copies the key; an
+// empty key is passed as a zero-length buffer, which the library refuses by its length.
+func keyPtr(key []byte) (*C.uint8_t, C.size_t) {
+	if len(key) == 0 {
+		var none [1]byte
+		return (*C.uint8_t)(unsafe.Pointer(&none[0])), 0
+	}
+	return (*C.uint8_t)(unsafe.Pointer(&key[0])), C.size_t(len(key))
+}
+
+// OpenWithKey opens the database at path like Open, with the secret key (SecretKeyLen bytes)
+// that seals and opens the secret columns: the API keys and secrets of CloudStack and Linstor
+// configurations. The key is never stored in the database. A store opened without a key (or
+// with another key) cannot create or read secrets: ErrSecretKey.
+func OpenWithKey(path string, opts *Options, key []byte) (*Store, error) {
+	if err := checkABI(); err != nil {
+		return nil, err
+	}
+	copts, err := opts.toC()
+	if err != nil {
+		return nil, err
+	}
+	var cs cstrings
+	defer cs.free()
+	cpath := cs.str("path", path)
+	if cs.err != nil {
+		return nil, cs.err
+	}
+	ckey, clen := keyPtr(key)
+	var h *C.sendense_store
+	var cerr *C.sendense_error
+	if st := C.sendense_store_open_with_key(cpath, copts, ckey, clen, &h, &cerr); st != C.SENDENSE_STATUS_OK {
+		return nil, takeError(st, cerr)
+	}
+	return newStore(h), nil
+}
+
+// OpenWithKeyFile is OpenWithKey with the key read from the file keyPath: exactly 32 raw
+// bytes, or 64 hexadecimal digits (surrounding white space ignored). A missing file is ErrIO;
+// other contents are ErrInvalidArgument.
+func OpenWithKeyFile(path string, opts *Options, keyPath string) (*Store, error) {
+	if err := checkABI(); err != nil {
+		return nil, err
+	}
+	copts, err := opts.toC()
+	if err != nil {
+		return nil, err
+	}
+	var cs cstrings
+	defer cs.free()
+	cpath := cs.str("path", path)
+	ckeyPath := cs.str("key path", keyPath)
+	if cs.err != nil {
+		return nil, cs.err
+	}
+	var h *C.sendense_store
+	var cerr *C.sendense_error
+	if st := C.sendense_store_open_with_key_file(cpath, copts, ckeyPath, &h, &cerr); st != C.SENDENSE_STATUS_OK {
+		return nil, takeError(st, cerr)
+	}
+	return newStore(h), nil
+}
+
+// RotateSecretKey re-seals every secret of the store under key in one transaction and seals
+// with it from now on; it returns how many values were re-sealed. A secret that does not open
+// with this Store's keys fails the rotation (ErrSecretKey naming its row) and nothing
+// changes. The old key stays with this Store to open what other processes may still seal
+// with it; they must reopen with the new key.
+func (s *Store) RotateSecretKey(key []byte) (int64, error) {
+	var n C.int64_t
+	err := s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
+		ckey, clen := keyPtr(key)
+		return C.sendense_store_rotate_secret_key(h, ckey, clen, &n, e)
+	})
+	return int64(n), err
+}
+
+// SecretKeyID is the id of the key that seals new secrets (16 hexadecimal digits, as named in
+// the sealed values and in the SealedWithKey of configurations); "" when the store was opened
+// without a key.
+func (s *Store) SecretKeyID() (string, error) {
+	var out *C.char
+	err := s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
+		return C.sendense_store_secret_key_id(h, &out, e)
+	})
+	if err != nil || out == nil {
+		return "", err
+	}
+	defer C.sendense_string_free(out)
+	return C.GoString(out), nil
+}
