@@ -5,7 +5,8 @@
 //! scratch directory, prints one line per group of checks and closes with "N passed, M failed".
 //!
 //! Also checks that the header compiles on its own as C99 and as C++11, and builds and runs the
-//! C examples `examples/c/lifecycle.c` and `examples/c/backup.c` with the same flags.
+//! C examples `examples/c/lifecycle.c`, `examples/c/backup.c` and `examples/c/targets.c` with the
+//! same flags.
 //!
 //! Needs `cc`, `c++` and `valgrind`; a missing tool fails the test (it is never skipped).
 
@@ -315,6 +316,81 @@ fn c_example_backup_builds_and_runs() {
     }
     assert!(lines.contains(&"retention applied: 8 points removed"), "{stdout}");
     assert_eq!(lines.iter().filter(|l| l.starts_with("  chain of disk ") && l.contains(": 3 points, ")).count(), 2);
+
+    // The example frees everything it gets and has no undefined behaviour.
+    let sanitized_dir = build.path().join("sanitized");
+    std::fs::create_dir(&sanitized_dir).expect("mkdir");
+    let sanitized = compile_source(&source, &sanitized_dir, SANITIZE);
+    let env = [("ASAN_OPTIONS", "detect_leaks=1"), ("UBSAN_OPTIONS", "halt_on_error=1")];
+    assert_eq!(run_lifecycle_example(&sanitized, &env).lines().count(), lines.len());
+}
+
+#[test]
+fn c_example_targets_builds_and_runs() {
+    let build = tempfile::tempdir().expect("tempdir");
+    let source = crate_dir().join("examples/c/targets.c");
+    let plain = compile_source(&source, build.path(), &[]);
+    let stdout = run_lifecycle_example(&plain, &[]);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(line_with(&lines, "key file ").ends_with(".key: created (32 random bytes)"), "{stdout}");
+    let opened = line_with(&lines, "opened ");
+    let key_id = opened.split(" with key ").nth(1).and_then(|r| r.split(' ').next()).unwrap_or("");
+    assert!(key_id.len() == 16 && key_id.bytes().all(|b| b.is_ascii_hexdigit()), "{stdout}");
+    assert!(opened.ends_with(&format!(", schema version {})", sendense::SCHEMA_VERSION)), "{stdout}");
+
+    // The read-out names the sealing key and carries no secret; the secrets open on request
+    // only, and not without the key.
+    let config = line_with(&lines, "CloudStack configuration 1: {");
+    assert!(config.contains(&format!("\"sealed_with_key\":\"{key_id}\"")), "{stdout}");
+    assert!(!stdout.contains("EXAMPLE-"), "a secret was printed:\n{stdout}");
+    for line in [
+        format!("  secrets sealed with key {key_id} (the handle's key: {key_id})"),
+        "  secrets opened on request: api key AKEX..., secret 20 characters".to_string(),
+        format!(
+            "opening the secrets without the key refused with status 13: SECRET_KEY: ossea_configs.api_key is sealed \
+             with key {key_id}, but the store was opened without a secret key"
+        ),
+        "configuration 1 active again; configuration 2 is_active false".to_string(),
+        "  disk row disk-2000 -> volume 1".to_string(),
+        "  disk row disk-2001 -> volume 2".to_string(),
+    ] {
+        assert!(lines.contains(&line.as_str()), "no line {line:?} in:\n{stdout}");
+    }
+    for prefix in [
+        "volume 1 for disk-2000: created, available, linked",
+        "volume 2 for disk-2001: created, available, linked",
+        "deleting the configuration refused with status 4: CONFLICT: CloudStack configuration 1 is used by 2 volume(s)",
+        "moving an available volume back to creating refused with status 5: INVALID_STATE: ",
+        "  volume 1 6f1c0c1e-0000-4000-8000-000000000000: attached, device /dev/vdb, snapshot ready (snap-0001)",
+        "  volume 1 6f1c0c1e-0000-4000-8000-000000000000: attached, device /dev/vdb, snapshot none (null)",
+        "  volume 2 6f1c0c1e-0000-4000-8000-000000000001: attached, device /dev/vdc, snapshot none (null)",
+    ] {
+        assert!(lines.iter().any(|l| l.starts_with(prefix)), "no line starting with {prefix:?} in:\n{stdout}");
+    }
+    assert!(lines
+        .last()
+        .is_some_and(|l| l.starts_with("web-01: job ") && l.ends_with(" completed, context ready_for_failover")));
+
+    // The secrets are in neither the database file nor its WAL; a key file given as the second
+    // argument is used as it is.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("targets.db");
+    let key = dir.path().join("given.key");
+    std::fs::write(&key, "42".repeat(32)).expect("write the key file");
+    let mut cmd = command(&plain, &[], &[]);
+    cmd.arg(&db).arg(&key);
+    let out = run_ok(&mut cmd);
+    let given = String::from_utf8_lossy(&out.stdout);
+    assert!(given.contains(&format!("key file {}: reused", key.display())), "{given}");
+    let expected_id = sendense::secret::SecretKey::from_bytes(&[0x42; 32]).expect("a key").id().to_string();
+    assert!(given.contains(&format!(" with key {expected_id} ")), "{given}");
+    for file in [db.clone(), dir.path().join("targets.db-wal")] {
+        if let Ok(bytes) = std::fs::read(&file) {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains("EXAMPLE-"), "a secret in plaintext in {}", file.display());
+        }
+    }
+    assert!(String::from_utf8_lossy(&std::fs::read(&db).expect("the database")).contains("sndsec1:"));
 
     // The example frees everything it gets and has no undefined behaviour.
     let sanitized_dir = build.path().join("sanitized");
