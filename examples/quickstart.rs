@@ -13,15 +13,23 @@
 //! VM backup share a group id), the chains, the restore chain of the newest point, a delete the
 //! library refuses with its reason, a new generation (a full and two incrementals) and the
 //! retention plan of the policy (keep the last 2 points of each chain) with its reasons, which
-//! it applies, and a copy claimed by a worker. It closes with a line per table group. Run it twice: the second run continues from what the first one recorded (and
-//! starts a new backup chain generation with a new full).
+//! it applies, and a copy claimed by a worker. Then the targets of web-01: the store is opened
+//! with a secret key kept in a key file next to the database (`<path>.key`, created on the
+//! first run), a CloudStack configuration whose API key and secret are stored sealed (its
+//! read-out names the sealing key and carries no secret), a CloudStack volume per disk linked
+//! to the disk row, the delete of the configuration refused while the volumes use it, and the
+//! volumes attached, snapshotted for a test failover, rolled back and detached. It closes with
+//! a line per table group. Run it twice: the second run continues from what the first one
+//! recorded (and starts a new backup chain generation with a new full).
 
 use std::collections::BTreeMap;
 
 use sendense::backup::{BackupType, StartBackup};
+use sendense::ossea::{NewOsseaConfig, NewOsseaVolume, SnapshotStatus, VolumeStatus};
 use sendense::repository::{
     NewCopyRule, NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter, RepositoryType,
 };
+use sendense::secret::SecretKey;
 use sendense::{
     ChangeId, ContextFilter, DiskSpec, JobStatus, NewContext, OpenOptions, Progress, StartJob, Status, Store, SyncMode,
 };
@@ -40,8 +48,15 @@ fn epoch(vm: &str, disk: &str) -> String {
 }
 
 fn run(path: &str) -> sendense::Result<()> {
-    let store = Store::open(path, OpenOptions::default())?;
-    println!("libsendense {} — database {path}, schema version {}", env!("CARGO_PKG_VERSION"), store.schema_version()?);
+    // The secret key of the secret columns lives in a file of its own, never in the database.
+    let key = secret_key(&format!("{path}.key"))?;
+    let store = Store::open(path, OpenOptions::default().secret_key(key))?;
+    println!(
+        "libsendense {} — database {path}, schema version {}, secret key {}",
+        env!("CARGO_PKG_VERSION"),
+        store.schema_version()?,
+        store.secret_key_id().unwrap_or_default()
+    );
 
     // 1. Two VMs with two disks each: found by their VMware identity, or created.
     let mut vms = Vec::new();
@@ -104,7 +119,11 @@ fn run(path: &str) -> sendense::Result<()> {
     // 5. Backups of web-01 (a 2-disk VM) with a copy to a second repository.
     backups(&store, vms[0].0, &vms[0].1)?;
 
-    // 6. The contexts with their counters, and what the file holds.
+    // 6. Where web-01's disks land in CloudStack: a configuration with sealed secrets and a
+    //    volume per disk.
+    targets(&store, vms[0].0, &vms[0].1)?;
+
+    // 7. The contexts with their counters, and what the file holds.
     for c in store.context_list(&ContextFilter::default())? {
         println!(
             "context {:<7} {:<18} jobs {:>3} ok {:>3} failed {:>3} last good {}",
@@ -329,4 +348,117 @@ fn vm_backup(
     }
     println!("{name}: {backup_type} backup {group}: disk 0 {}, disk 1 {}", ids[0], ids[1]);
     Ok(ids)
+}
+
+/// The key in the key file `path`, or a new random key written there (64 hexadecimal digits,
+/// readable by the owner only) when the file does not exist yet.
+fn secret_key(path: &str) -> sendense::Result<SecretKey> {
+    if std::path::Path::new(path).exists() {
+        return SecretKey::from_file(path);
+    }
+    let key = SecretKey::generate();
+    let io = |e: std::io::Error| sendense::Error::new(Status::Io, format!("cannot write the key file {path}: {e}"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path).map_err(io)?, key.to_hex().as_bytes()).map_err(io)?;
+    println!("created the key file {path} (key {})", key.id());
+    Ok(key)
+}
+
+/// The targets of a VM: the CloudStack configuration (created once, its API key and secret
+/// sealed with the store's key), a volume per disk linked to its disk row, and a test
+/// failover's snapshot tracking while the volumes are attached.
+fn targets(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
+    let config = match store.ossea_config_list()?.into_iter().find(|c| c.name == "quickstart-cloud") {
+        Some(c) => c,
+        None => {
+            let mut new = NewOsseaConfig::new(
+                "quickstart-cloud",
+                "https://cloud.example/client/api",
+                "AK-quickstart-0123456789",
+                "SK-quickstart-abcdefghij",
+                "zone-1",
+            );
+            new.disk_offering_id = Some("do-ssd".into());
+            new.is_active = true;
+            store.ossea_config_get(store.ossea_config_create(&new)?)?
+        }
+    };
+    // The read-out carries no secret, only the id of the key that sealed them.
+    println!(
+        "CloudStack configuration {} {} ({}, zone {}, active {}): secrets sealed with key {}",
+        config.id,
+        config.name,
+        config.api_url,
+        config.zone,
+        config.is_active,
+        config.sealed_with_key.as_deref().unwrap_or("-")
+    );
+    let secrets = store.ossea_config_secrets(config.id)?;
+    println!(
+        "  secrets opened on request: api key {}..., secret of {} characters",
+        &secrets.api_key[..6],
+        secrets.secret_key.len()
+    );
+
+    // A volume per disk, recorded once, available and linked to its disk row.
+    let mut volumes = Vec::new();
+    for disk in store.replication_disks(ctx)? {
+        let volume_id = format!("quickstart-{name}-{}", disk.disk_id);
+        let volume = match store.ossea_volume_find(&volume_id) {
+            Ok(v) => v,
+            Err(e) if e.status() == Status::NotFound => {
+                let mut new = NewOsseaVolume::new(&volume_id, &format!("{name}-{}", disk.disk_id), disk.size_gb);
+                new.vm_context_id = Some(ctx.to_string());
+                new.ossea_config_id = Some(config.id);
+                new.volume_type = Some("DATADISK".into());
+                store.ossea_volume_get(store.ossea_volume_create(&new)?)?
+            }
+            Err(e) => return Err(e),
+        };
+        if volume.status == VolumeStatus::Creating {
+            store.ossea_volume_set_status(volume.id, VolumeStatus::Available, None)?;
+        }
+        let volume = store.ossea_volume_link_disk(volume.id, ctx, &disk.disk_id)?;
+        println!("  volume {} {} for {}: {}", volume.id, volume.volume_id, disk.disk_id, volume.status);
+        volumes.push(volume);
+    }
+
+    // The volumes use the configuration: the library refuses its deletion and says why.
+    match store.ossea_config_delete(config.id) {
+        Err(e) if e.status() == Status::Conflict => {
+            println!(
+                "delete of configuration {} refused with status {} {}: {}",
+                config.id,
+                e.status().code(),
+                e.status(),
+                e.message()
+            )
+        }
+        Err(e) => return Err(e),
+        Ok(()) => panic!("the library deleted a configuration that volumes use"),
+    }
+
+    // The hub attaches the volumes; a test failover snapshots them and rolls back; detach.
+    for (i, volume) in volumes.iter().enumerate() {
+        let device = format!("/dev/vd{}", char::from(b'b' + i as u8));
+        store.ossea_volume_set_status(volume.id, VolumeStatus::Attached, Some(&device))?;
+        let snapshot = format!("snap-{}", sendense::value::new_id());
+        store.ossea_volume_set_snapshot(volume.id, SnapshotStatus::Creating, Some(&snapshot))?;
+        let ready = store.ossea_volume_set_snapshot(volume.id, SnapshotStatus::Ready, None)?;
+        println!(
+            "  {} attached at {}, snapshot {} {}",
+            ready.volume_id,
+            ready.device_path.as_deref().unwrap_or("-"),
+            ready.snapshot_id.as_deref().unwrap_or("-"),
+            ready.snapshot_status
+        );
+        store.ossea_volume_set_snapshot(volume.id, SnapshotStatus::RollbackComplete, None)?;
+        store.ossea_volume_set_snapshot(volume.id, SnapshotStatus::None, None)?;
+        let detached = store.ossea_volume_set_status(volume.id, VolumeStatus::Detached, None)?;
+        println!("  {} rolled back and {}, snapshot {}", detached.volume_id, detached.status, detached.snapshot_status);
+    }
+    Ok(())
 }
