@@ -4,15 +4,22 @@
 // and the contexts with their counters; then two backup repositories, a policy with a copy
 // rule, a full and three incrementals of each disk of web-01, the restore chain of the newest
 // point, a refused delete with its reason, a new generation and a retention plan with its
-// reasons (applied), and a copy claimed, verified and completed.
+// reasons (applied), and a copy claimed, verified and completed. Then the targets of web-01:
+// the store is opened with a secret key kept in a key file next to the database (<path>.key,
+// created on the first run), a CloudStack configuration whose API key and secret are stored
+// sealed (its read-out names the sealing key and carries no secret), a CloudStack volume per
+// disk linked to the disk row, the delete of the configuration refused while the volumes use
+// it, and the volumes attached, snapshotted for a test failover, rolled back and detached.
 //
 //	go run ./cmd/sendense-demo [path]    (default ./sendense-demo.db; an existing file is reused)
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -36,8 +43,35 @@ type vm struct {
 	id             string
 }
 
+// ensureKeyFile writes a new random secret key to path (64 hexadecimal digits, readable by
+// the owner only) unless the file exists.
+func ensureKeyFile(path string, w io.Writer) error {
+	if _, err := os.Stat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	key, err := sendense.NewSecretKey()
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(hex.EncodeToString(key)); err != nil {
+		f.Close()
+		return err
+	}
+	fmt.Fprintf(w, "created the key file %s\n", path)
+	return f.Close()
+}
+
 func run(path string, w io.Writer) error {
-	store, err := sendense.Open(path, nil)
+	// The secret key of the secret columns lives in a file of its own, never in the database.
+	keyPath := path + ".key"
+	if err := ensureKeyFile(keyPath, w); err != nil {
+		return err
+	}
+	store, err := sendense.OpenWithKeyFile(path, nil, keyPath)
 	if err != nil {
 		return err
 	}
@@ -46,7 +80,11 @@ func run(path string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "libsendense %s, database %s, schema version %d\n", sendense.Version(), path, version)
+	keyID, err := store.SecretKeyID()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "libsendense %s, database %s, schema version %d, secret key %s\n", sendense.Version(), path, version, keyID)
 
 	const vcenter = "vcenter.demo.local"
 	vms := []*vm{{name: "web-01", vmwareID: "vm-1001"}, {name: "db-01", vmwareID: "vm-1002"}}
@@ -184,6 +222,9 @@ func run(path string, w io.Writer) error {
 	}
 
 	if err := backups(store, w, web); err != nil {
+		return err
+	}
+	if err := targets(store, w, web); err != nil {
 		return err
 	}
 
@@ -383,6 +424,121 @@ func backups(store *sendense.Store, w io.Writer, v *vm) error {
 		return err
 	}
 	fmt.Fprintf(w, "copy %s: verified and completed\n", claimed.ID)
+	return nil
+}
+
+// targets records where a VM's disks land in CloudStack: the configuration (created once,
+// its secrets sealed), a volume per disk linked to its disk row, and a test failover's
+// snapshot tracking while the volumes are attached.
+func targets(store *sendense.Store, w io.Writer, v *vm) error {
+	configs, err := store.ListCloudStackConfigs()
+	if err != nil {
+		return err
+	}
+	var config *sendense.CloudStackConfig
+	for i := range configs {
+		if configs[i].Name == "demo-cloud" {
+			config = &configs[i]
+		}
+	}
+	if config == nil {
+		id, err := store.CreateCloudStackConfig(sendense.NewCloudStackConfig{
+			Name: "demo-cloud", APIURL: "https://cloud.demo.local/client/api", APIKey: "AK-demo-0123456789",
+			SecretKey: "SK-demo-abcdefghij", Zone: "zone-1", DiskOfferingID: "do-ssd", IsActive: true,
+		})
+		if err != nil {
+			return err
+		}
+		if config, err = store.CloudStackConfig(id); err != nil {
+			return err
+		}
+	}
+	// The read-out carries no secret, only the id of the key that sealed them.
+	fmt.Fprintf(w, "CloudStack configuration %d %s (%s, zone %s, active %v): secrets sealed with key %s\n",
+		config.ID, config.Name, config.APIURL, config.Zone, config.IsActive, deref(config.SealedWithKey))
+	secrets, err := store.CloudStackConfigSecrets(config.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  secrets opened on request: api key %.6s..., secret of %d characters\n", secrets.APIKey, len(secrets.SecretKey))
+
+	// A volume per disk, recorded once, available and linked to its disk row.
+	disks, err := store.Disks(v.id)
+	if err != nil {
+		return err
+	}
+	var volumes []*sendense.Volume
+	for _, d := range disks {
+		volumeID := fmt.Sprintf("demo-%s-%s", v.name, d.DiskID)
+		vol, err := store.FindVolume(volumeID)
+		if errors.Is(err, sendense.ErrNotFound) {
+			var row int64
+			row, err = store.CreateVolume(sendense.NewVolume{VMContextID: v.id, VolumeID: volumeID,
+				VolumeName: v.name + "-" + d.DiskID, SizeGB: d.SizeGB, OSSEAConfigID: &config.ID, VolumeType: "DATADISK"})
+			if err == nil {
+				vol, err = store.Volume(row)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if vol.Status == sendense.VolumeCreating {
+			if err := store.SetVolumeStatus(vol.ID, sendense.VolumeAvailable, ""); err != nil {
+				return err
+			}
+		}
+		if err := store.LinkVolumeDisk(vol.ID, v.id, d.DiskID); err != nil {
+			return err
+		}
+		if vol, err = store.Volume(vol.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  volume %d %s for %s: %s\n", vol.ID, vol.VolumeID, d.DiskID, vol.Status)
+		volumes = append(volumes, vol)
+	}
+
+	// The volumes use the configuration: the library refuses its deletion and says why.
+	err = store.DeleteCloudStackConfig(config.ID)
+	var refusal *sendense.Error
+	if !errors.As(err, &refusal) || !errors.Is(err, sendense.ErrConflict) {
+		return fmt.Errorf("deleting configuration %d: got %v, want a conflict", config.ID, err)
+	}
+	fmt.Fprintf(w, "delete of configuration %d refused with status %d %s: %s\n", config.ID, refusal.Status, refusal.Status,
+		strings.TrimPrefix(refusal.Message, refusal.Status.String()+": "))
+
+	// The hub attaches the volumes; a test failover snapshots them and rolls back; detach.
+	for i, vol := range volumes {
+		device := fmt.Sprintf("/dev/vd%c", 'b'+i)
+		snapshot := fmt.Sprintf("snap-%s-%d", vol.VolumeID, time.Now().UnixNano())
+		for _, step := range []func() error{
+			func() error { return store.SetVolumeStatus(vol.ID, sendense.VolumeAttached, device) },
+			func() error { return store.SetVolumeSnapshot(vol.ID, sendense.SnapshotCreating, snapshot) },
+			func() error { return store.SetVolumeSnapshot(vol.ID, sendense.SnapshotReady, "") },
+		} {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		ready, err := store.Volume(vol.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  %s attached at %s, snapshot %s %s\n", ready.VolumeID, deref(ready.DevicePath), deref(ready.SnapshotID), ready.SnapshotStatus)
+		for _, step := range []func() error{
+			func() error { return store.SetVolumeSnapshot(vol.ID, sendense.SnapshotRollbackComplete, "") },
+			func() error { return store.SetVolumeSnapshot(vol.ID, sendense.SnapshotNone, "") },
+			func() error { return store.SetVolumeStatus(vol.ID, sendense.VolumeDetached, "") },
+		} {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		done, err := store.Volume(vol.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  %s rolled back and %s, snapshot %s\n", done.VolumeID, done.Status, done.SnapshotStatus)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ func TestDemo(t *testing.T) {
 			}
 		}
 		checkBackups(t, round, text)
+		checkTargets(t, round, path, text)
 		if round == 1 && !strings.Contains(text, "started initial job") {
 			t.Fatalf("no initial job:\n%s", text)
 		}
@@ -43,6 +45,50 @@ func TestDemo(t *testing.T) {
 		}
 		if f := strings.Fields(db); len(f) < 6 || f[1] != "failed" || f[2] != strconv.Itoa(round) || f[3] != strconv.Itoa(round) || f[4] != "0" {
 			t.Fatalf("round %d: db-01 line %q", round, db)
+		}
+	}
+}
+
+// checkTargets checks the targets part of one round's output: the key file (created once),
+// the sealed configuration, a volume per disk, the refused delete and the snapshot cycle; and
+// that no secret is in the output or the database files.
+func checkTargets(t *testing.T, round int, path, text string) {
+	t.Helper()
+	if created := strings.Contains(text, "created the key file "+path+".key\n"); created != (round == 1) {
+		t.Fatalf("round %d: key file created %v:\n%s", round, created, text)
+	}
+	first := lineOf(text, "libsendense")
+	keyID := first[strings.LastIndex(first, " ")+1:]
+	if !strings.Contains(first, ", secret key ") || len(keyID) != 16 {
+		t.Fatalf("round %d: the first line does not name the key: %q", round, first)
+	}
+	status := "available"
+	if round > 1 {
+		status = "detached"
+	}
+	for _, want := range []string{
+		"CloudStack configuration 1 demo-cloud (https://cloud.demo.local/client/api, zone zone-1, active true): secrets sealed with key " + keyID + "\n",
+		"  secrets opened on request: api key AK-dem..., secret of 18 characters\n",
+		"  volume 1 demo-web-01-disk-2000 for disk-2000: " + status + "\n",
+		"  volume 2 demo-web-01-disk-2001 for disk-2001: " + status + "\n",
+		"delete of configuration 1 refused with status 4 CONFLICT: CloudStack configuration 1 is used by 2 volume(s)",
+		"  demo-web-01-disk-2000 attached at /dev/vdb, snapshot snap-demo-web-01-disk-2000-",
+		"  demo-web-01-disk-2001 rolled back and detached, snapshot none\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("round %d: the output lacks %q:\n%s", round, want, text)
+		}
+	}
+	if strings.Contains(text, "AK-demo-0") || strings.Contains(text, "SK-demo") {
+		t.Fatalf("round %d: a secret in the output:\n%s", round, text)
+	}
+	for _, f := range []string{path, path + "-wal"} {
+		data, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte("AK-demo-0")) || bytes.Contains(data, []byte("SK-demo")) {
+			t.Fatalf("round %d: a secret in plaintext in %s", round, f)
 		}
 	}
 }
