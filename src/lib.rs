@@ -29,12 +29,14 @@ pub mod context;
 pub mod copy;
 pub mod error;
 pub mod ffi;
+pub mod lease;
 pub mod replication;
 pub mod repository;
 pub mod restore_point;
 pub mod retention;
 pub mod store;
 pub mod value;
+pub mod volume_op;
 
 pub use cbt::{CbtEntry, ChangeId, Decision, LineageReport, Reason, SyncMode};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -18,23 +18,27 @@ mod backup;
 mod cbt;
 mod context;
 mod copy;
+mod lease;
 mod replication;
 mod repository;
 mod restore_point;
 mod retention;
 mod store;
 mod version;
+mod volume_op;
 
 pub use backup::*;
 pub use cbt::*;
 pub use context::*;
 pub use copy::*;
+pub use lease::*;
 pub use replication::*;
 pub use repository::*;
 pub use restore_point::*;
 pub use retention::*;
 pub use store::*;
 pub use version::*;
+pub use volume_op::*;
 
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
