@@ -747,7 +747,7 @@ impl Store {
 /// (status, updated_at) index.
 pub const STUCK_SQL: &str = "SELECT id, type, status, volume_id, vm_id, request, response, error, created_at, \
     updated_at, completed_at FROM volume_operations WHERE status = 'executing' AND updated_at < ?1 \
-    ORDER BY updated_at, id";
+    ORDER BY updated_at, rowid";
 
 #[cfg(test)]
 mod tests {
