@@ -33,7 +33,9 @@
 //!   CONFLICT naming how many. Resources are handed out in the order they are listed.
 //!
 //! Timestamps come from the store's clock, as everywhere: processes sharing one file must
-//! share one notion of time (the system clock).
+//! share one notion of time (the system clock). Writes read "now" after their transaction has
+//! the write lock, so a lease handed out after a wait for another process still lasts its
+//! whole ttl from the moment it was handed out.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -198,9 +200,12 @@ impl Store {
     /// naming the pool and its size; an unknown pool NOT_FOUND.
     pub fn lease_acquire(&self, pool: &str, owner_id: &str, ttl_ms: i64) -> Result<Lease> {
         check_pool_and_owner(pool, owner_id)?;
-        let now = self.now_ms();
-        let expires_at = expiry(now, ttl_ms)?;
+        expiry(self.now_ms(), ttl_ms)?;
         self.write(|tx| {
+            // "Now" is read once the write lock is held: a lease's lifetime starts when it is
+            // handed out, not before a wait for another process's transaction.
+            let now = self.now_ms();
+            let expires_at = expiry(now, ttl_ms)?;
             let free: Option<(i64, String)> = tx
                 .prepare_cached(
                     "SELECT r.id, r.resource FROM lease_resources r LEFT JOIN leases l ON l.resource_id = r.id \
@@ -252,9 +257,10 @@ impl Store {
     /// acquired again).
     pub fn lease_renew(&self, pool: &str, owner_id: &str, ttl_ms: i64) -> Result<Vec<Lease>> {
         check_pool_and_owner(pool, owner_id)?;
-        let now = self.now_ms();
-        let expires_at = expiry(now, ttl_ms)?;
+        expiry(self.now_ms(), ttl_ms)?;
         self.write(|tx| {
+            let now = self.now_ms(); // once the write lock is held, as in lease_acquire
+            let expires_at = expiry(now, ttl_ms)?;
             pool_size(tx, pool)?;
             let changed = tx
                 .prepare_cached(
@@ -316,8 +322,8 @@ impl Store {
     /// go with its old resources). Resources are handed out in the order listed.
     pub fn lease_pool_define(&self, new: &NewLeasePool) -> Result<LeasePool> {
         new.validate()?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms(); // once the write lock is held: live leases are judged now
             let exists = tx
                 .prepare_cached("SELECT 1 FROM lease_pools WHERE name = ?1")?
                 .query_row([&new.name], |_| Ok(()))
