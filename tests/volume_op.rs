@@ -461,6 +461,10 @@ impl PartialEq for VolumeMetricsEq<'_> {
     }
 }
 
+/// One operation in the property test's model: its status, the changes accepted so far and
+/// its completed_at.
+type Model = (VolumeOpStatus, Vec<(Option<VolumeOpStatus>, VolumeOpStatus)>, Option<i64>);
+
 #[test]
 fn random_status_changes_leave_exactly_the_accepted_changes_in_the_history() {
     let seed =
@@ -472,8 +476,7 @@ fn random_status_changes_leave_exactly_the_accepted_changes_in_the_history() {
     const OPS: usize = 12;
     let ids: Vec<String> = (0..OPS).map(|i| op(s, &format!("op-{i}"), *rng.pick(VolumeOpType::ALL), "vol")).collect();
     // The model: each operation's status and the changes accepted so far.
-    let mut model: Vec<(VolumeOpStatus, Vec<(Option<VolumeOpStatus>, VolumeOpStatus)>, Option<i64>)> =
-        (0..OPS).map(|_| (Pending, vec![(None, Pending)], None)).collect();
+    let mut model: Vec<Model> = (0..OPS).map(|_| (Pending, vec![(None, Pending)], None)).collect();
     let mut accepted = 0;
     for step in 0..400 {
         f.clock.advance(rng.below(50) as i64);
