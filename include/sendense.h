@@ -1516,6 +1516,15 @@ sendense_status sendense_volume_metrics_record(sendense_store *s,
                                                char **json_out,
                                                sendense_error **err);
 
+/**
+ * The recorded metric samples (`volume_daemon_metrics` rows), newest first, at most `limit`,
+ * as a JSON array of metric objects with their `id`.
+ */
+sendense_status sendense_volume_metrics_samples_json(sendense_store *s,
+                                                     uint32_t limit,
+                                                     char **json_out,
+                                                     sendense_error **err);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

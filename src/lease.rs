@@ -146,8 +146,8 @@ fn check_pool_and_owner(pool: &str, owner_id: &str) -> Result<()> {
     check_id("owner id", owner_id)
 }
 
-/// NOT_FOUND naming the pool when it does not exist; else its number of resources.
-fn pool_size(conn: &Connection, pool: &str) -> Result<i64> {
+/// NOT_FOUND naming the pool when it does not exist.
+fn require_pool(conn: &Connection, pool: &str) -> Result<()> {
     let exists = conn
         .prepare_cached("SELECT 1 FROM lease_pools WHERE name = ?1")?
         .query_row([pool], |_| Ok(()))
@@ -156,6 +156,12 @@ fn pool_size(conn: &Connection, pool: &str) -> Result<i64> {
     if !exists {
         return Err(Error::not_found(format!("lease pool {pool:?} does not exist")));
     }
+    Ok(())
+}
+
+/// NOT_FOUND naming the pool when it does not exist; else its number of resources.
+fn pool_size(conn: &Connection, pool: &str) -> Result<i64> {
+    require_pool(conn, pool)?;
     Ok(conn.prepare_cached("SELECT count(*) FROM lease_resources WHERE pool = ?1")?.query_row([pool], |r| r.get(0))?)
 }
 
@@ -261,7 +267,6 @@ impl Store {
         self.write(|tx| {
             let now = self.now_ms(); // once the write lock is held, as in lease_acquire
             let expires_at = expiry(now, ttl_ms)?;
-            pool_size(tx, pool)?;
             let changed = tx
                 .prepare_cached(
                     "UPDATE leases SET expires_at = max(expires_at, ?3) WHERE owner_id = ?2 AND expires_at > ?4 \
@@ -269,6 +274,7 @@ impl Store {
                 )?
                 .execute(params![pool, owner_id, expires_at, now])?;
             if changed == 0 {
+                require_pool(tx, pool)?;
                 return Err(Error::not_found(format!(
                     "owner {owner_id} holds no live lease in pool {pool} (an expired lease must be acquired again)"
                 )));
@@ -282,13 +288,17 @@ impl Store {
     pub fn lease_release(&self, pool: &str, owner_id: &str) -> Result<usize> {
         check_pool_and_owner(pool, owner_id)?;
         self.write(|tx| {
-            pool_size(tx, pool)?;
-            Ok(tx
+            let released = tx
                 .prepare_cached(
                     "DELETE FROM leases WHERE owner_id = ?2 \
                      AND resource_id IN (SELECT id FROM lease_resources WHERE pool = ?1)",
                 )?
-                .execute(params![pool, owner_id])?)
+                .execute(params![pool, owner_id])?;
+            if released == 0 {
+                // Something released means the pool exists; nothing released may mean a typo.
+                require_pool(tx, pool)?;
+            }
+            Ok(released)
         })
     }
 
@@ -297,7 +307,7 @@ impl Store {
         check_id("pool", pool)?;
         let now = self.now_ms();
         self.read(|tx| {
-            pool_size(tx, pool)?;
+            require_pool(tx, pool)?;
             let mut stmt = tx.prepare_cached(&format!(
                 "{LEASE_SELECT} WHERE r.pool = ?1 AND l.expires_at > ?2 ORDER BY r.ordinal"
             ))?;
@@ -312,7 +322,7 @@ impl Store {
         check_pool_and_owner(pool, owner_id)?;
         let now = self.now_ms();
         self.read(|tx| {
-            pool_size(tx, pool)?;
+            require_pool(tx, pool)?;
             live_leases_of(tx, pool, owner_id, now)
         })
     }

@@ -459,8 +459,8 @@ impl Store {
     pub fn volume_op_create(&self, new: &NewVolumeOp) -> Result<String> {
         new.validate()?;
         let id = new.id.clone().unwrap_or_else(new_id);
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms(); // once the write lock is held: changes stamp in commit order
             let exists = tx
                 .prepare_cached("SELECT 1 FROM volume_operations WHERE id = ?1")?
                 .query_row([&id], |_| Ok(()))
@@ -502,8 +502,8 @@ impl Store {
             }
             _ => {}
         }
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms(); // once the write lock is held: changes stamp in commit order
             let op = load_op(tx, id)?;
             op.status.check_move(status).map_err(|e| e.context(format!("volume operation {id}")))?;
             let completed_at = status.is_terminal().then_some(now);
@@ -603,8 +603,8 @@ impl Store {
     /// or the mount point. Returns the mount's id.
     pub fn volume_mount_create(&self, new: &NewVolumeMount) -> Result<i64> {
         new.validate()?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms(); // once the write lock is held: changes stamp in commit order
             require_row(
                 tx,
                 "ossea_volumes",
@@ -650,8 +650,8 @@ impl Store {
 
     /// Move a mount to `status` (stamping mounted_at on mounted, unmounted_at on unmounted).
     pub fn volume_mount_set_status(&self, id: i64, status: MountStatus) -> Result<VolumeMount> {
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms(); // once the write lock is held: changes stamp in commit order
             let m = load_mount(tx, id)?;
             m.mount_status.check_move(status).map_err(|e| e.context(format!("volume mount {id}")))?;
             tx.prepare_cached(
@@ -690,8 +690,8 @@ impl Store {
     /// Compute the metrics and store them as a `volume_daemon_metrics` sample, in one
     /// transaction; returns the sample (with its id).
     pub fn volume_metrics_record(&self) -> Result<VolumeMetrics> {
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms(); // once the write lock is held: changes stamp in commit order
             let mut m = compute_metrics(tx, now)?;
             tx.prepare_cached(
                 "INSERT INTO volume_daemon_metrics (timestamp, total_operations, pending_operations, active_mappings, \

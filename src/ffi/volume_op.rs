@@ -232,3 +232,19 @@ pub unsafe extern "C" fn sendense_volume_metrics_record(
         }
     })
 }
+
+/// The recorded metric samples (`volume_daemon_metrics` rows), newest first, at most `limit`,
+/// as a JSON array of metric objects with their `id`.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_volume_metrics_samples_json(
+    s: *mut sendense_store,
+    limit: u32,
+    json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let json_out = out_ptr(json_out, "json_out")?;
+        json_out.write_json(&store.volume_metrics_samples(limit)?)
+    })
+}

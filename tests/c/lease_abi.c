@@ -259,6 +259,13 @@ static void test_volume_ops(sendense_store *s) {
     CHECK_CONTAINS(json, "\"total_operations\":2");
     sendense_string_free(json);
     CHECK_STATUS(sendense_volume_metrics_record(s, NULL, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_volume_metrics_samples_json(s, 10, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK(count_of(json, "\"total_operations\":2") == 2);
+    CHECK(strncmp(json, "[{\"id\":2,", 9) == 0);
+    sendense_string_free(json);
+    CHECK_STATUS(sendense_volume_metrics_samples_json(s, 0, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STR_EQ(json, "[]");
+    sendense_string_free(json);
 
     /* Refusals. */
     EXPECT_FAIL(sendense_volume_op_set_status(s, id, "executing", NULL, NULL, errp), SENDENSE_STATUS_INVALID_STATE,
@@ -309,6 +316,10 @@ static void test_volume_ops(sendense_store *s) {
     EXPECT_FAIL(sendense_volume_metrics_json(s, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "json_out is NULL");
     EXPECT_FAIL(sendense_volume_metrics_json(NULL, &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "store is NULL");
     EXPECT_FAIL(sendense_volume_metrics_record(NULL, &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "store is NULL");
+    EXPECT_FAIL(sendense_volume_metrics_samples_json(s, 1, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "json_out is NULL");
+    EXPECT_FAIL(sendense_volume_metrics_samples_json(NULL, 1, &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "store is NULL");
     CHECK(out == SENTINEL);
     sendense_string_free(id);
 }
