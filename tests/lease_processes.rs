@@ -1,4 +1,5 @@
-//! Leases across OS processes on one database file, and lease takers killed with SIGKILL.
+//! Leases across OS processes on one database file, lease takers killed with SIGKILL, and
+//! volume operations driven by several processes at once.
 //!
 //! This test binary has its own `main` (harness = false): run without arguments it is the
 //! parent and runs the scenarios; run with a child role as first argument it is one of the
@@ -12,7 +13,11 @@
 //!   lease's expiry, for an abandoned lease). A full pool is retried;
 //! - `child-taker <db> <name>` acquires three `backup_nbd_port` leases under a fresh owner,
 //!   printing `acquired <owner> <resource>` after each acquire returns, then releases them,
-//!   printing `released <owner>` after the release returns, forever (until killed).
+//!   printing `released <owner>` after the release returns, forever (until killed);
+//! - `child-operator <db> <name> <unix ms start> <run ms>` drives volume operations shared
+//!   with the other operators: creates some, and moves random pending or executing ones
+//!   (often the same ones as the others, so they race) to a random next status, printing
+//!   `created <id>` and `moved <id> <from> <to>` after each accepted change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -23,6 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod common;
 
 use common::Rng;
+use sendense::volume_op::{NewVolumeOp, VolumeOpFilter, VolumeOpStatus, VolumeOpType};
 use sendense::{OpenOptions, Status, Store};
 
 const DEVICES: &str = "restore_nbd_device";
@@ -40,11 +46,23 @@ fn main() {
             )
         }
         Some("child-taker") => return child_taker(Path::new(&args[2]), &args[3]),
+        Some("child-operator") => {
+            return child_operator(
+                Path::new(&args[2]),
+                &args[3],
+                args[4].parse().expect("unix ms"),
+                args[5].parse().expect("run ms"),
+            )
+        }
         _ => {}
     }
-    let scenarios: [(&str, fn()); 2] = [
+    let scenarios: [(&str, fn()); 3] = [
         ("six_processes_never_hold_one_device_at_once", six_processes_never_hold_one_device_at_once),
         ("taker_killed_twenty_times_leaves_only_whole_leases", taker_killed_twenty_times_leaves_only_whole_leases),
+        (
+            "four_processes_moving_volume_operations_leave_one_history_row_per_change",
+            four_processes_moving_volume_operations_leave_one_history_row_per_change,
+        ),
     ];
     let mut failed = 0;
     for (name, scenario) in scenarios {
@@ -295,4 +313,106 @@ fn taker_killed_twenty_times_leaves_only_whole_leases() {
     }
     assert!(total_acquired > 0, "the takers acquired nothing in 20 rounds");
     println!("  20 kills, {total_acquired} reported acquires, every lease whole");
+}
+
+fn child_operator(db: &Path, name: &str, start_ms: i64, run_ms: u64) {
+    let store = open(db);
+    let mut rng = Rng::new(name.bytes().fold(unix_ns() as u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)));
+    while unix_ms() < start_ms {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let deadline = Instant::now() + Duration::from_millis(run_ms);
+    let stdout = std::io::stdout();
+    let mut created = 0;
+    let mut refused = 0;
+    while Instant::now() < deadline {
+        if rng.chance(25) {
+            created += 1;
+            let mut new =
+                NewVolumeOp::new(*rng.pick(VolumeOpType::ALL), format!("vol-{created}"), serde_json::json!({}));
+            new.id = Some(format!("{name}-op-{created}"));
+            let id = store.volume_op_create(&new).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut out = stdout.lock();
+            writeln!(out, "created {id}").and_then(|()| out.flush()).expect("reporting");
+            continue;
+        }
+        let open_ops: Vec<_> = [VolumeOpStatus::Pending, VolumeOpStatus::Executing]
+            .into_iter()
+            .flat_map(|status| {
+                let filter = VolumeOpFilter { status: Some(status), limit: Some(20), ..Default::default() };
+                store.volume_op_list(&filter).unwrap()
+            })
+            .collect();
+        if open_ops.is_empty() {
+            continue;
+        }
+        // What this process saw; another may move the operation first (then INVALID_STATE).
+        let op = rng.pick(&open_ops);
+        let nexts: Vec<VolumeOpStatus> =
+            VolumeOpStatus::ALL.iter().copied().filter(|to| op.status.can_move_to(*to)).collect();
+        let to = *rng.pick(&nexts);
+        let error = (to == VolumeOpStatus::Failed).then_some("simulated failure");
+        match store.volume_op_set_status(&op.id, to, None, error) {
+            Ok(_) => {
+                let mut out = stdout.lock();
+                writeln!(out, "moved {} {} {to}", op.id, op.status).and_then(|()| out.flush()).expect("reporting");
+            }
+            Err(e) if e.status() == Status::InvalidState => refused += 1,
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
+    println!("refused {refused}");
+}
+
+fn four_processes_moving_volume_operations_leave_one_history_row_per_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("operations.db");
+    drop(open(&db));
+    let at = (unix_ms() + 500).to_string();
+    let mut children: Vec<Child> =
+        (0..4).map(|p| spawn_child(&["child-operator", db.to_str().unwrap(), &format!("o{p}"), &at, "2000"])).collect();
+    let lines: Vec<String> = children.iter_mut().flat_map(reported_lines).collect();
+    for child in &mut children {
+        assert!(child.wait().unwrap().success(), "an operator crashed");
+    }
+    // Every accepted change as (operation, previous, new); creations have no previous.
+    let mut reported: Vec<(String, String, String)> = Vec::new();
+    let mut refused = 0;
+    for line in &lines {
+        let parts: Vec<&str> = line.split(' ').collect();
+        match parts[0] {
+            "created" => reported.push((parts[1].to_string(), String::new(), "pending".to_string())),
+            "moved" => reported.push((parts[1].to_string(), parts[2].to_string(), parts[3].to_string())),
+            "refused" => refused += parts[1].parse::<u64>().unwrap(),
+            other => panic!("unexpected line {other:?}"),
+        }
+    }
+    let store = open(&db);
+    assert!(store.integrity_check().unwrap().ok);
+    let filter = VolumeOpFilter { limit: Some(1_000_000), ..Default::default() };
+    let ops = store.volume_op_list(&filter).unwrap();
+    let mut in_history: Vec<(String, String, String)> = Vec::new();
+    for op in &ops {
+        let history = store.volume_op_history(&op.id).unwrap();
+        // A chain: NULL -> pending, each change starting where the previous one ended, ending
+        // at the operation's status; completed_at set exactly when that status is final.
+        assert_eq!(history[0].previous_status, None, "{}", op.id);
+        for pair in history.windows(2) {
+            assert_eq!(pair[1].previous_status, Some(pair[0].new_status), "{}: {history:?}", op.id);
+            assert!(pair[0].new_status.can_move_to(pair[1].new_status), "{}: {history:?}", op.id);
+            assert!(pair[0].changed_at <= pair[1].changed_at, "{}: changes stamped out of order", op.id);
+        }
+        assert_eq!(history.last().unwrap().new_status, op.status, "{}", op.id);
+        assert_eq!(op.completed_at.is_some(), op.status.is_terminal(), "{}", op.id);
+        for h in history {
+            let previous = h.previous_status.map_or(String::new(), |s| s.to_string());
+            in_history.push((h.operation_id, previous, h.new_status.to_string()));
+        }
+    }
+    reported.sort();
+    in_history.sort();
+    assert_eq!(in_history, reported, "the history rows are exactly the changes the processes saw accepted");
+    let moves = reported.iter().filter(|(_, from, _)| !from.is_empty()).count();
+    assert!(moves > 50, "too few changes to mean anything: {moves}");
+    println!("  4 operators, {} operations, {moves} accepted changes, {refused} lost races", ops.len());
 }
