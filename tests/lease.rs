@@ -246,3 +246,21 @@ fn a_clock_that_steps_back_keeps_leases_consistent() {
     assert_eq!(renewed[0].expires_at, a.expires_at, "renew never shortens");
     assert!(s.integrity_check().unwrap().ok);
 }
+
+#[test]
+fn a_built_in_pool_can_be_redefined_while_nothing_is_leased() {
+    let f = fixture();
+    let s = &f.store;
+    s.lease_acquire(PORTS, "job-a", 1_000).unwrap();
+    let ports: Vec<String> = (20100..20110).map(|p| p.to_string()).collect();
+    let mut narrower = NewLeasePool::new(PORTS, ports.clone());
+    narrower.description = Some("NBD server ports 20100-20109".into());
+    assert_refused(s, Status::Conflict, &["lease pool backup_nbd_port has 1 live lease(s)"], || {
+        s.lease_pool_define(&narrower)
+    });
+    s.lease_release(PORTS, "job-a").unwrap();
+    let pool = s.lease_pool_define(&narrower).unwrap();
+    assert_eq!((pool.resources, pool.created_at), (ports, Timestamp(0)), "the built-in pool keeps its created_at");
+    assert_eq!(s.lease_acquire(PORTS, "job-b", 1_000).unwrap().resource, "20100");
+    assert!(s.integrity_check().unwrap().ok);
+}
