@@ -897,6 +897,72 @@ sendense_status sendense_copy_list_json(sendense_store *s,
                                         sendense_error **err);
 
 /**
+ * Lease the lowest-ordinal resource of `pool` that has no live lease to `owner_id` (a job
+ * id) for `ttl_ms` milliseconds (1 ms to 30 days), atomically, also across processes; an
+ * expired lease's resource is taken over. The same owner asking again gets another resource.
+ * `*lease_json_out` receives the lease as JSON: `pool`, `resource` (e.g. "10100" or
+ * "/dev/nbd0"), `owner_id`, `acquired_at`, `expires_at`. A full pool is CONFLICT naming the
+ * pool and its number of resources; an unknown pool NOT_FOUND; a bad ttl INVALID_ARGUMENT.
+ * Built-in pools: `backup_nbd_port` (ports 10100-10200) and `restore_nbd_device` (/dev/nbd0
+ * to /dev/nbd7).
+ */
+sendense_status sendense_lease_acquire(sendense_store *s,
+                                       const char *pool,
+                                       const char *owner_id,
+                                       int64_t ttl_ms,
+                                       char **lease_json_out,
+                                       sendense_error **err);
+
+/**
+ * Extend every live lease of `owner_id` in `pool` to now + `ttl_ms` (never shortening one).
+ * `*leases_json_out` (when `leases_json_out` is not NULL) receives the renewed leases as a
+ * JSON array. NOT_FOUND when the pool does not exist or the owner holds no live lease in it
+ * (an expired lease must be acquired again); a bad ttl is INVALID_ARGUMENT.
+ */
+sendense_status sendense_lease_renew(sendense_store *s,
+                                     const char *pool,
+                                     const char *owner_id,
+                                     int64_t ttl_ms,
+                                     char **leases_json_out,
+                                     sendense_error **err);
+
+/**
+ * Release every lease of `owner_id` in `pool` (live or expired), by owner id only.
+ * Releasing nothing is fine (OK). NOT_FOUND when the pool does not exist.
+ */
+sendense_status sendense_lease_release(sendense_store *s,
+                                       const char *pool,
+                                       const char *owner_id,
+                                       sendense_error **err);
+
+/**
+ * The live leases of `pool` as a JSON array of lease objects, lowest ordinal first; with
+ * `owner_id` not NULL, only that owner's. NOT_FOUND when the pool does not exist.
+ */
+sendense_status sendense_lease_list_json(sendense_store *s,
+                                         const char *pool,
+                                         const char *owner_id,
+                                         char **json_out,
+                                         sendense_error **err);
+
+/**
+ * Add a lease pool, or replace the resources of one that has no live lease (CONFLICT naming
+ * how many it has otherwise). `json`: `name`, `resources` (an array of strings, handed out
+ * in that order; at least one, no duplicates) and optionally `description`.
+ * `*pool_json_out` (when `pool_json_out` is not NULL) receives the pool as JSON.
+ */
+sendense_status sendense_lease_pool_define(sendense_store *s,
+                                           const char *json,
+                                           char **pool_json_out,
+                                           sendense_error **err);
+
+/**
+ * Every lease pool as a JSON array, by name: `name`, `description`, `created_at`,
+ * `resources` (in hand-out order) and `leased` (how many have a live lease).
+ */
+sendense_status sendense_lease_pools_json(sendense_store *s, char **json_out, sendense_error **err);
+
+/**
  * Create a CloudStack configuration. `json`: the `ossea_configs` column names — `name`,
  * `api_url` (http:// or https://), `api_key`, `secret_key`, `zone`, and optionally `domain`,
  * `template_id`, `network_id`, `service_offering_id`, `disk_offering_id`, `oma_vm_id`,
@@ -1579,6 +1645,138 @@ const char *sendense_version(void);
  * The ABI version of the running library; compare with `SENDENSE_ABI_VERSION`.
  */
 uint32_t sendense_abi_version(void);
+
+/**
+ * Record a new volume operation in pending, with its first history row (NULL -> pending).
+ * `json`: `type` (create, attach, detach, delete or cleanup), `volume_id`, `request` (a JSON
+ * object), and optionally `id` (the caller's id; a new UUID otherwise) and `vm_id`.
+ * `*operation_id_out` receives the id. A duplicate id is ALREADY_EXISTS.
+ */
+sendense_status sendense_volume_op_create(sendense_store *s,
+                                          const char *json,
+                                          char **operation_id_out,
+                                          sendense_error **err);
+
+/**
+ * Move an operation to `status` (pending -> executing -> completed, failed or cancelled;
+ * pending -> failed or cancelled), appending its history row and stamping completed_at on a
+ * final status, in one transaction. `response_json` (NULL allowed) is any JSON value and
+ * replaces the stored response; `error` (NULL allowed) is required when the status is
+ * "failed" and refused otherwise. A forbidden move is INVALID_STATE naming from and to;
+ * NOT_FOUND naming the id when there is no such operation.
+ */
+sendense_status sendense_volume_op_set_status(sendense_store *s,
+                                              const char *operation_id,
+                                              const char *status,
+                                              const char *response_json,
+                                              const char *error,
+                                              sendense_error **err);
+
+/**
+ * The operation `operation_id` as a JSON object whose keys are the column names of
+ * `volume_operations` (`request` and `response` embedded as JSON). NOT_FOUND naming the id.
+ */
+sendense_status sendense_volume_op_get_json(sendense_store *s,
+                                            const char *operation_id,
+                                            char **json_out,
+                                            sendense_error **err);
+
+/**
+ * The operations matching `filter_json` as a JSON array, oldest first. `filter_json` may be
+ * NULL (every operation, up to the default limit) or an object with the optional keys
+ * `volume_id`, `vm_id`, `status`, `type`, `limit` (default 100) and `offset`.
+ */
+sendense_status sendense_volume_op_list_json(sendense_store *s,
+                                             const char *filter_json,
+                                             char **json_out,
+                                             sendense_error **err);
+
+/**
+ * The history of an operation as a JSON array of `volume_operation_history` rows (`id`,
+ * `operation_id`, `previous_status`, `new_status`, `changed_at`, `details`), oldest first.
+ * NOT_FOUND naming the id when there is no such operation.
+ */
+sendense_status sendense_volume_op_history_json(sendense_store *s,
+                                                const char *operation_id,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * The operations executing for longer than `older_than_ms` (not negative), longest-stuck
+ * first, as a JSON array.
+ */
+sendense_status sendense_volume_op_stuck_json(sendense_store *s,
+                                              int64_t older_than_ms,
+                                              char **json_out,
+                                              sendense_error **err);
+
+/**
+ * Record a mount of an `ossea_volumes` row for a replication job, in mounting. `json`:
+ * `ossea_volume_id`, `job_id`, `device_path` and optionally `mount_point`,
+ * `filesystem_type`, `mount_options`, `is_read_only`. `*mount_id_out` receives its id.
+ * NOT_FOUND naming a missing volume row or job; CONFLICT naming the live mount that already
+ * uses the device path or mount point.
+ */
+sendense_status sendense_volume_mount_create(sendense_store *s,
+                                             const char *json,
+                                             int64_t *mount_id_out,
+                                             sendense_error **err);
+
+/**
+ * Move a mount to `status`: mounting -> mounted | error; mounted -> unmount_pending |
+ * unmounted | error; unmount_pending -> unmounted | error; error -> unmounted (mounted_at
+ * and unmounted_at are stamped). INVALID_STATE naming from and to; NOT_FOUND naming the id.
+ */
+sendense_status sendense_volume_mount_set_status(sendense_store *s,
+                                                 int64_t mount_id,
+                                                 const char *status,
+                                                 sendense_error **err);
+
+/**
+ * The mount `mount_id` as a JSON object whose keys are the column names of `volume_mounts`.
+ * NOT_FOUND naming the id.
+ */
+sendense_status sendense_volume_mount_get_json(sendense_store *s,
+                                               int64_t mount_id,
+                                               char **json_out,
+                                               sendense_error **err);
+
+/**
+ * The mounts of replication job `job_id` as a JSON array, oldest first. NOT_FOUND naming
+ * the job when it does not exist.
+ */
+sendense_status sendense_volume_mount_list_json(sendense_store *s,
+                                                const char *job_id,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * The volume daemon's metrics computed now from the operations, as a JSON object:
+ * `timestamp`, `total_operations`, `pending_operations` (pending or executing),
+ * `active_mappings` (device mappings), `operations_by_type`, `operations_by_status`,
+ * `average_response_time_ms` (completed operations) and `error_rate_percent` (failed among
+ * final operations).
+ */
+sendense_status sendense_volume_metrics_json(sendense_store *s,
+                                             char **json_out,
+                                             sendense_error **err);
+
+/**
+ * Compute the metrics and store them as a `volume_daemon_metrics` sample. `*json_out` (when
+ * `json_out` is not NULL) receives the sample as JSON, with its `id`.
+ */
+sendense_status sendense_volume_metrics_record(sendense_store *s,
+                                               char **json_out,
+                                               sendense_error **err);
+
+/**
+ * The recorded metric samples (`volume_daemon_metrics` rows), newest first, at most `limit`,
+ * as a JSON array of metric objects with their `id`.
+ */
+sendense_status sendense_volume_metrics_samples_json(sendense_store *s,
+                                                     uint32_t limit,
+                                                     char **json_out,
+                                                     sendense_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"
