@@ -907,6 +907,19 @@ sendense_status sendense_device_detach(sendense_store *s,
                                        sendense_error **err);
 
 /**
+ * Update the device facts of the mapping of `volume_uuid` as the volume daemon learns them.
+ * `json` (keys = column names, all optional; absent keys are left alone): `device_path` (oma
+ * mappings only; unique among oma mappings; the volume's export follows it),
+ * `cloudstack_state`, `linux_state`, `size`, `requires_device_correlation`, and the nullable
+ * `cloudstack_device_id`, `persistent_device_name`, `symlink_path` (`null` clears them).
+ * Stamps `last_sync`. NOT_FOUND when the volume has no mapping.
+ */
+sendense_status sendense_device_update(sendense_store *s,
+                                       const char *volume_uuid,
+                                       const char *json,
+                                       sendense_error **err);
+
+/**
  * Switch every mapping of the context to `mode` ("oma" or "failover") in one transaction.
  * To failover: device paths are cleared, linux_state becomes "n/a" and the volumes' NBD
  * exports are removed. To oma: the store does not know a failover volume's new hub device

@@ -13,6 +13,8 @@
 //!   that holds it); the context, when given, must exist. An attach may create the volume's
 //!   export in the same transaction (`export`), so a mapping and its export appear together;
 //! - detach ([`Store::device_detach`]) removes the mapping and its export in one transaction;
+//! - an update of the device facts ([`Store::device_update`]) keeps the path rules, and the
+//!   volume's export follows a new path in the same transaction;
 //! - a mode switch ([`Store::device_switch_mode`], [`Store::device_set_mode`]) changes every
 //!   mapping of a context, and the exports of the switched volumes, in one transaction. See
 //!   [`ModeSwitch`] for how a switch back to oma learns the device paths;
@@ -498,6 +500,61 @@ impl ModeSwitch {
     }
 }
 
+/// A change of a mapping's device facts, as the volume daemon learns them (JSON input of
+/// `sendense_device_update`). Absent keys are left alone; a nullable column given as `null`
+/// is cleared. Every update stamps `last_sync` (the last reconciliation) and `updated_at`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceUpdate {
+    /// The new hub device path of an oma mapping (refused for a failover mapping): unique among
+    /// oma mappings (CONFLICT naming the holder); the volume's export follows it.
+    #[serde(default)]
+    pub device_path: Option<String>,
+    /// CloudStack's attach state.
+    #[serde(default)]
+    pub cloudstack_state: Option<String>,
+    /// The Linux device state.
+    #[serde(default)]
+    pub linux_state: Option<String>,
+    /// Device size in bytes, not negative.
+    #[serde(default)]
+    pub size: Option<i64>,
+    /// Whether the Linux device still needs resolving.
+    #[serde(default)]
+    pub requires_device_correlation: Option<bool>,
+    /// CloudStack device slot.
+    #[serde(default, deserialize_with = "crate::value::present")]
+    pub cloudstack_device_id: Option<Option<i64>>,
+    /// Stable device-mapper name.
+    #[serde(default, deserialize_with = "crate::value::present")]
+    pub persistent_device_name: Option<Option<String>>,
+    /// /dev/mapper symlink path.
+    #[serde(default, deserialize_with = "crate::value::present")]
+    pub symlink_path: Option<Option<String>>,
+}
+
+impl DeviceUpdate {
+    fn validate(&self) -> Result<()> {
+        if let Some(p) = &self.device_path {
+            check_device_path(p)?;
+        }
+        if self.size.is_some_and(|s| s < 0) {
+            return Err(Error::invalid_argument(format!("size {} is negative", self.size.unwrap_or_default())));
+        }
+        for (name, v) in [
+            ("cloudstack_state", self.cloudstack_state.as_ref()),
+            ("linux_state", self.linux_state.as_ref()),
+            ("persistent_device_name", self.persistent_device_name.as_ref().and_then(Option::as_ref)),
+            ("symlink_path", self.symlink_path.as_ref().and_then(Option::as_ref)),
+        ] {
+            if v.is_some_and(|v| v.trim().is_empty() || v.contains('\0')) {
+                return Err(Error::invalid_argument(format!("{name} is empty or contains a NUL")));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One volume whose `ossea_volumes` status disagrees with its mapping.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VolumeMismatch {
@@ -863,6 +920,52 @@ impl Store {
                     .execute(params![switch.context_id, vm_id, now])?;
             }
             list_mappings(tx, &switch.context_id)
+        })
+    }
+
+    /// Update the device facts of the mapping of `volume_uuid` (see [`DeviceUpdate`]) in one
+    /// transaction; a new device path is carried to the volume's export. NOT_FOUND when the
+    /// volume has no mapping; INVALID_STATE for a device path on a failover mapping; CONFLICT
+    /// naming the holder when another oma mapping has the path.
+    pub fn device_update(&self, volume_uuid: &str, update: &DeviceUpdate) -> Result<DeviceMapping> {
+        check_id("volume_uuid", volume_uuid)?;
+        update.validate()?;
+        let now = self.now_ms();
+        self.write(|tx| {
+            let m = load_mapping(tx, volume_uuid)?;
+            if let Some(path) = &update.device_path {
+                if m.operation_mode == OperationMode::Failover {
+                    return Err(Error::invalid_state(format!(
+                        "volume {volume_uuid} is in failover mode and has no local device (switch the context to oma)"
+                    )));
+                }
+                if m.device_path.as_deref() != Some(path.as_str()) {
+                    if let Some(holder) = path_holder(tx, path)? {
+                        return Err(conflict_path(path, &holder, volume_uuid));
+                    }
+                    tx.prepare_cached("UPDATE nbd_exports SET device_path = ?2, updated_at = ?3 WHERE volume_id = ?1")?
+                        .execute(params![volume_uuid, path, now])?;
+                }
+            }
+            let keep = |v: Option<Option<String>>, old: Option<String>| v.unwrap_or(old);
+            tx.prepare_cached(
+                "UPDATE device_mappings SET device_path = ?2, cloudstack_state = ?3, linux_state = ?4, size = ?5, \
+                 requires_device_correlation = ?6, cloudstack_device_id = ?7, persistent_device_name = ?8, \
+                 symlink_path = ?9, last_sync = ?10, updated_at = ?10 WHERE id = ?1",
+            )?
+            .execute(params![
+                m.id,
+                update.device_path.clone().or(m.device_path),
+                update.cloudstack_state.as_ref().unwrap_or(&m.cloudstack_state),
+                update.linux_state.as_ref().unwrap_or(&m.linux_state),
+                update.size.unwrap_or(m.size),
+                update.requires_device_correlation.unwrap_or(m.requires_device_correlation),
+                update.cloudstack_device_id.unwrap_or(m.cloudstack_device_id),
+                keep(update.persistent_device_name.clone(), m.persistent_device_name),
+                keep(update.symlink_path.clone(), m.symlink_path),
+                now,
+            ])?;
+            load_mapping(tx, volume_uuid)
         })
     }
 

@@ -7,7 +7,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{assert_refused, snapshot};
-use sendense::device::{export_name, ExportStatus, ModeSwitch, NewExport, NewMapping, OperationMode, SnapshotStatus};
+use sendense::device::{
+    export_name, DeviceUpdate, ExportStatus, ModeSwitch, NewExport, NewMapping, OperationMode, SnapshotStatus,
+};
 use sendense::value::from_json;
 use sendense::{DiskSpec, ManualClock, NewContext, OpenOptions, StartJob, Status, Store};
 
@@ -468,4 +470,54 @@ fn the_consistency_check_reports_what_the_rules_prevent() {
     // Duplicate paths can only come from behind the library's back (the index forbids them).
     exec("DROP INDEX idx_device_mappings_device_path_oma; UPDATE device_mappings SET device_path = '/dev/vdb' WHERE volume_uuid = 'vol-c'");
     assert_eq!(s.storage_consistency().unwrap().duplicate_device_paths, ["/dev/vdb"]);
+}
+
+#[test]
+fn updates_keep_the_path_rules_and_carry_the_path_to_the_export() {
+    let f = fixture();
+    let s = &f.store;
+    f.attach(0, "vol-a", "/dev/vdb", 0);
+    f.attach(1, "vol-b", "/dev/vdc", 0);
+    let mut m = NewMapping::failover("vol-f", "vm-x");
+    m.vm_context_id = Some(f.ctx[1].clone());
+    s.device_attach(&m).unwrap();
+    f.clock.advance(60_000);
+    let u: DeviceUpdate = from_json(
+        "json",
+        r#"{"device_path":"/dev/disk/by-id/virtio-vol-a","linux_state":"resolved","size":42,
+            "requires_device_correlation":false,"cloudstack_device_id":3,"persistent_device_name":"dm-a",
+            "symlink_path":"/dev/mapper/dm-a"}"#,
+    )
+    .unwrap();
+    let m = s.device_update("vol-a", &u).unwrap();
+    assert_eq!(m.device_path.as_deref(), Some("/dev/disk/by-id/virtio-vol-a"));
+    assert_eq!((m.linux_state.as_str(), m.size, m.requires_device_correlation), ("resolved", 42, false));
+    assert_eq!((m.cloudstack_device_id, m.persistent_device_name.as_deref()), (Some(3), Some("dm-a")));
+    assert_eq!((m.last_sync.map(|t| t.millis()), m.updated_at.millis()), (Some(T0 + 60_000), T0 + 60_000));
+    assert_eq!(m.cloudstack_state, "attached", "absent keys are left alone");
+    assert_eq!(s.nbd_export_get(&export_name("vol-a")).unwrap().device_path, "/dev/disk/by-id/virtio-vol-a");
+    f.clean();
+    // null clears a nullable column; the old path is free again.
+    let u: DeviceUpdate = from_json("json", r#"{"symlink_path":null,"cloudstack_device_id":null}"#).unwrap();
+    let m = s.device_update("vol-a", &u).unwrap();
+    assert_eq!(
+        (m.symlink_path, m.cloudstack_device_id, m.persistent_device_name.as_deref()),
+        (None, None, Some("dm-a"))
+    );
+    let to_vdb = DeviceUpdate { device_path: Some("/dev/vdb".into()), ..Default::default() };
+    s.device_update("vol-b", &to_vdb).unwrap();
+    // Refusals.
+    let to_vdb_again = DeviceUpdate { device_path: Some("/dev/vdb".into()), ..Default::default() };
+    assert_refused(s, Status::Conflict, &["/dev/vdb", "vol-b", "vol-a"], || s.device_update("vol-a", &to_vdb_again));
+    assert_refused(s, Status::InvalidState, &["vol-f", "failover"], || s.device_update("vol-f", &to_vdb_again));
+    assert_refused(s, Status::NotFound, &["vol-zz"], || s.device_update("vol-zz", &DeviceUpdate::default()));
+    let bad = DeviceUpdate { size: Some(-1), ..Default::default() };
+    assert_refused(s, Status::InvalidArgument, &["size -1"], || s.device_update("vol-a", &bad));
+    let bad = DeviceUpdate { linux_state: Some(" ".into()), ..Default::default() };
+    assert_refused(s, Status::InvalidArgument, &["linux_state"], || s.device_update("vol-a", &bad));
+    let e = from_json::<DeviceUpdate>("json", r#"{"operation_mode":"oma"}"#).unwrap_err();
+    assert!(e.message().contains("unknown field `operation_mode`"), "{e}");
+    // Re-stating the current path is not a conflict with itself.
+    s.device_update("vol-b", &to_vdb).unwrap();
+    f.clean();
 }

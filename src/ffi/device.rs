@@ -8,7 +8,8 @@ use super::{
     out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store,
 };
 use crate::device::{
-    DeviceMapping, ExportStatus, ModeSwitch, NbdExport, NewExport, NewMapping, OperationMode, SnapshotStatus,
+    DeviceMapping, DeviceUpdate, ExportStatus, ModeSwitch, NbdExport, NewExport, NewMapping, OperationMode,
+    SnapshotStatus,
 };
 use crate::error::Result;
 
@@ -156,6 +157,27 @@ pub unsafe extern "C" fn sendense_device_detach(
     call(err, || {
         let store = &arg_ref(s, "store")?.store;
         store.device_detach(arg_str(volume_uuid, "volume_uuid")?).map(drop)
+    })
+}
+
+/// Update the device facts of the mapping of `volume_uuid` as the volume daemon learns them.
+/// `json` (keys = column names, all optional; absent keys are left alone): `device_path` (oma
+/// mappings only; unique among oma mappings; the volume's export follows it),
+/// `cloudstack_state`, `linux_state`, `size`, `requires_device_correlation`, and the nullable
+/// `cloudstack_device_id`, `persistent_device_name`, `symlink_path` (`null` clears them).
+/// Stamps `last_sync`. NOT_FOUND when the volume has no mapping.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_device_update(
+    s: *mut sendense_store,
+    volume_uuid: *const c_char,
+    json: *const c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let volume_uuid = arg_str(volume_uuid, "volume_uuid")?;
+        let update: DeviceUpdate = arg_json(json, "json")?;
+        store.device_update(volume_uuid, &update).map(drop)
     })
 }
 

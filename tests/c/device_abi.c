@@ -215,6 +215,20 @@ static void test_mappings(sendense_store *s, struct fixture *f) {
     CHECK(!sendense_device_mapping_cloudstack_device_id(m, &v) && v == SENTINEL_I64);
     sendense_device_mapping_free(m);
 
+    /* Device facts learnt later. */
+    OK(sendense_device_update(s, "vol-a", "{\"linux_state\":\"resolved\",\"symlink_path\":null,\"size\":5}", errp_));
+    OK(sendense_device_get(s, "vol-a", &m, errp_));
+    CHECK_STR_EQ(sendense_device_mapping_linux_state(m), "resolved");
+    CHECK(sendense_device_mapping_symlink_path(m) == NULL);
+    CHECK(sendense_device_mapping_size(m) == 5);
+    sendense_device_mapping_free(m);
+    EXPECT_FAIL(sendense_device_update(s, "vol-f", "{\"device_path\":\"/dev/vdx\"}", errp),
+                SENDENSE_STATUS_INVALID_STATE, "failover");
+    EXPECT_FAIL(sendense_device_update(s, "vol-zz", "{}", errp), SENDENSE_STATUS_NOT_FOUND, "vol-zz");
+    EXPECT_FAIL(sendense_device_update(s, "vol-a", "{\"mode\":1}", errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "unknown field `mode`");
+    EXPECT_FAIL(sendense_device_update(s, "vol-a", NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "json is NULL");
+
     /* Snapshot tracking. */
     EXPECT_FAIL(sendense_device_set_snapshot(s, "vol-a", "creating", NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
                 "snapshot id");
