@@ -575,7 +575,8 @@ pub struct StorageConsistency {
     /// Export names whose volume has no mapping, whose mapping is not in oma mode, or whose
     /// device path is not the mapping's.
     pub exports_without_live_mapping: Vec<String>,
-    /// Volume UUIDs of oma mappings that have no export.
+    /// Volume UUIDs of oma mappings of a context that have no export. (A mapping without a
+    /// context serves no disk row of one, so it cannot have an export and is not listed.)
     pub oma_mappings_without_export: Vec<String>,
     /// Device paths held by more than one oma mapping.
     pub duplicate_device_paths: Vec<String>,
@@ -597,7 +598,7 @@ pub(crate) fn consistency(conn: &Connection) -> Result<StorageConsistency> {
     )?;
     let oma_mappings_without_export = strings(
         "SELECT m.volume_uuid FROM device_mappings m WHERE m.operation_mode = 'oma' \
-         AND NOT EXISTS (SELECT 1 FROM nbd_exports e WHERE e.volume_id = m.volume_uuid) ORDER BY m.volume_uuid",
+         AND m.vm_context_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM nbd_exports e WHERE e.volume_id = m.volume_uuid) ORDER BY m.volume_uuid",
     )?;
     let duplicate_device_paths = strings(
         "SELECT device_path FROM device_mappings WHERE operation_mode = 'oma' AND device_path IS NOT NULL \
@@ -996,18 +997,18 @@ impl Store {
         self.write(|tx| {
             let m = load_mapping(tx, volume_uuid)?;
             m.snapshot_status.check_move(status).map_err(|e| e.context(format!("volume {volume_uuid}")))?;
-            let sql = match status {
-                SnapshotStatus::Creating => {
-                    "UPDATE device_mappings SET snapshot_status = ?2, ossea_snapshot_id = ?3, \
-                     snapshot_created_at = ?4, updated_at = ?4 WHERE id = ?1"
-                }
-                SnapshotStatus::None => {
-                    "UPDATE device_mappings SET snapshot_status = ?2, ossea_snapshot_id = NULL, \
-                     snapshot_created_at = NULL, updated_at = ?4 WHERE id = ?1 AND ?3 IS NULL"
-                }
-                _ => "UPDATE device_mappings SET snapshot_status = ?2, updated_at = ?4 WHERE id = ?1 AND ?3 IS NULL",
+            // The snapshot id and time: set by the move to creating, cleared by the move to
+            // none, kept otherwise.
+            let (id, at) = match status {
+                SnapshotStatus::Creating => (snapshot_id.map(str::to_string), Some(Timestamp(now))),
+                SnapshotStatus::None => (None, None),
+                _ => (m.ossea_snapshot_id, m.snapshot_created_at),
             };
-            tx.prepare_cached(sql)?.execute(params![m.id, status, snapshot_id, now])?;
+            tx.prepare_cached(
+                "UPDATE device_mappings SET snapshot_status = ?2, ossea_snapshot_id = ?3, snapshot_created_at = ?4, \
+                 updated_at = ?5 WHERE id = ?1",
+            )?
+            .execute(params![m.id, status, id, at, now])?;
             load_mapping(tx, volume_uuid)
         })
     }

@@ -146,8 +146,10 @@ fn failover_mappings_carry_no_device_path_and_may_share_a_vm() {
     let list = f.store.device_list(&f.ctx[1]).unwrap();
     assert_eq!(list.len(), 3);
     assert!(list.iter().all(|m| m.device_path.is_none() && m.linux_state == "n/a"));
-    // A mapping without a context is allowed too.
+    // A mapping without a context is allowed too; it has no disk row to export, so an oma one
+    // is not reported for lacking an export.
     f.store.device_attach(&NewMapping::failover("vol-4", "failover-vm-9")).unwrap();
+    f.store.device_attach(&NewMapping::oma("vol-5", "oma-vm", "/dev/vdk")).unwrap();
     f.clean();
 }
 
