@@ -3,7 +3,7 @@
 //! the same run, as ratios. The machines are noisy: read the ratios, not the absolute times.
 //!
 //! `cargo bench` runs everything; `cargo bench -- NAME` runs the benchmarks whose key contains
-//! NAME (open, update, progress, decide, start).
+//! NAME (open, update, progress, decide, start, append, restore).
 //!
 //! Writes go to one database file per side (same content), so no side pays for another's
 //! writes (page-cache invalidation, checkpoints); rounds rotate which side goes first.
@@ -12,7 +12,10 @@ use std::ffi::{c_char, CString};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use sendense::backup::{BackupType, StartBackup};
 use sendense::ffi::{self, sendense_store};
+use sendense::repository::{NewPolicy, NewRepository, RepositoryType};
+use sendense::rusqlite::types::Value;
 use sendense::rusqlite::{params, Connection, TransactionBehavior};
 use sendense::{DiskSpec, JobStatus, NewContext, OpenOptions, Progress, StartJob, Store, Synchronous};
 
@@ -426,6 +429,180 @@ fn bench_start(dir: &Path) -> Row {
     Row { name: "job start with 4 disks, synchronous=NORMAL".into(), api: t[0], c: Some(t[1]), floor: t[2] }
 }
 
+/// A context and a local repository for backups; returns (context, repository).
+fn backup_target(store: &Store) -> (String, String) {
+    let ctx = store.context_create(&new_vm(0)).unwrap();
+    let repo = store
+        .repository_create(&NewRepository::new(
+            "bench",
+            RepositoryType::Local,
+            serde_json::json!({"path": "/srv/bench"}),
+        ))
+        .unwrap();
+    (ctx, repo)
+}
+
+/// Start and run the point `start` describes, then complete it when `complete` is true.
+fn backup_point(store: &Store, start: StartBackup, complete: bool) -> String {
+    let id = store.backup_start(&start).unwrap();
+    store.backup_set_running(&id).unwrap();
+    if complete {
+        store.backup_complete(&id, Some(&format!("{UUID}/1")), 1 << 30, 1 << 30).unwrap();
+    }
+    id
+}
+
+const COMPLETE_POINT_SQL: &str = "UPDATE backup_jobs SET status = 'completed', completed_at = ?2, change_id = ?3, \
+    bytes_transferred = ?4, size_bytes = ?5, progress_percent = 100 WHERE id = ?1";
+const APPEND_CHAIN_SQL: &str = "UPDATE backup_chains SET latest_backup_id = ?4, total_backups = total_backups + 1, \
+    total_size_bytes = total_size_bytes + ?5, updated_at = ?6 \
+    WHERE vm_context_id = ?1 AND disk_id = ?2 AND repository_id = ?3";
+
+/// Completing an incremental point that appends to its chain. One chain per operation (disk
+/// index i of one context, so each has its own running incremental on a completed full),
+/// all made before the timed rounds; the points carry a policy without copy rules (the
+/// fan-out finds none). The floor is the two row updates in one immediate transaction.
+fn bench_chain_append(dir: &Path) -> Row {
+    let (rounds, per_round) = (41, 50);
+    let n = rounds * per_round;
+    let sync = Synchronous::Normal;
+    let mut targets = Vec::new();
+    let paths = three_files(dir, "append", sync, |store| {
+        let (ctx, repo) = backup_target(store);
+        let policy = store.policy_create(&NewPolicy::new("bench", &repo)).unwrap();
+        for disk in 0..n as i64 {
+            for (t, id) in [(BackupType::Full, format!("f-{disk}")), (BackupType::Incremental, format!("i-{disk}"))] {
+                let mut start = StartBackup::new(&ctx, disk, &repo, t, format!("/srv/bench/{id}.qcow2"));
+                start.id = Some(id);
+                start.policy_id = Some(policy.clone());
+                backup_point(store, start, t == BackupType::Full);
+            }
+        }
+        targets.push((ctx, repo));
+    });
+    let store = Store::open(&paths[0], OpenOptions::default().synchronous(sync)).unwrap();
+    let cstore = CStore::open(&paths[1], sync);
+    let mut conn = direct_open(&paths[2], sync);
+    let ids: Vec<String> = (0..n).map(|i| format!("i-{i}")).collect();
+    let c_ids: Vec<CString> = ids.iter().map(|s| c(s)).collect();
+    let change = format!("{UUID}/2");
+    let c_change = c(&change);
+    let size = 64i64 << 20;
+    let (ctx, repo) = &targets[2];
+    let t = compare(
+        rounds,
+        per_round,
+        &mut [
+            &mut |i| store.backup_complete(&ids[i], Some(&change), size, size).unwrap(),
+            &mut |i| {
+                ok(unsafe {
+                    ffi::sendense_backup_complete(
+                        cstore.0,
+                        c_ids[i].as_ptr(),
+                        c_change.as_ptr(),
+                        size,
+                        size,
+                        std::ptr::null_mut(),
+                    )
+                })
+            },
+            &mut |i| {
+                let now = i as i64;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+                let n =
+                    tx.prepare_cached(COMPLETE_POINT_SQL).unwrap().execute(params![ids[i], now, change, size, size]);
+                assert_eq!(n.unwrap(), 1);
+                let n = tx
+                    .prepare_cached(APPEND_CHAIN_SQL)
+                    .unwrap()
+                    .execute(params![ctx, i as i64, repo, ids[i], size, now])
+                    .unwrap();
+                assert_eq!(n, 1);
+                tx.commit().unwrap();
+            },
+        ],
+    );
+    for (k, path) in paths.iter().enumerate() {
+        let (count, total): (i64, i64) = Connection::open(path)
+            .unwrap()
+            .query_row("SELECT count(*), sum(total_backups) FROM backup_chains", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!((count, total), (n as i64, 2 * n as i64), "side {k}: every chain appended once");
+    }
+    Row { name: "backup complete (chain append), synchronous=NORMAL".into(), api: t[0], c: Some(t[1]), floor: t[2] }
+}
+
+/// The floor of the restore walk: the recursive CTE from the point up to its full, oldest
+/// first, with every column of the points (the library's column list).
+const RESTORE_WALK_SQL: &str = "WITH RECURSIVE walk(n, link) AS ( \
+      SELECT 0, ?1 \
+      UNION ALL \
+      SELECT walk.n + 1, b.parent_backup_id FROM walk JOIN backup_jobs b ON b.id = walk.link \
+      WHERE b.backup_type <> 'full') \
+    SELECT j.id, j.vm_backup_context_id, j.vm_context_id, j.vm_name, j.disk_id, j.repository_id, j.policy_id, \
+      j.backup_type, j.status, j.repository_path, j.parent_backup_id, j.change_id, j.bytes_transferred, \
+      j.total_bytes, j.compression_enabled, j.error_message, j.created_at, j.started_at, j.completed_at, \
+      j.current_phase, j.transfer_speed_bps, j.eta_seconds, j.progress_percent, j.last_telemetry_at, \
+      j.backup_group_id, j.protected, j.size_bytes \
+    FROM walk CROSS JOIN backup_jobs j ON j.id = walk.link ORDER BY walk.n DESC";
+
+/// The restore chain of the newest point of a 100-point chain (a full and 99 incrementals);
+/// ten such chains (one per disk), walked in turn. Reads only: the sides share the file.
+fn bench_restore(dir: &Path) -> Row {
+    const CHAINS: usize = 10;
+    const POINTS: usize = 100;
+    let path = dir.join("restore.db");
+    {
+        let store = Store::open(&path, OpenOptions::default().synchronous(Synchronous::Normal)).unwrap();
+        let (ctx, repo) = backup_target(&store);
+        for p in 0..POINTS {
+            for disk in 0..CHAINS {
+                let t = if p == 0 { BackupType::Full } else { BackupType::Incremental };
+                let mut start = StartBackup::new(&ctx, disk as i64, &repo, t, format!("/srv/bench/{disk}-{p}"));
+                start.id = Some(format!("d{disk}-p{p}"));
+                backup_point(&store, start, true);
+            }
+        }
+    }
+    let store = Store::open(&path, OpenOptions::default()).unwrap();
+    let cstore = CStore::open(&path, Synchronous::Full);
+    let conn = direct_open(&path, Synchronous::Full);
+    let tips: Vec<String> = (0..CHAINS).map(|d| format!("d{d}-p{}", POINTS - 1)).collect();
+    let c_tips: Vec<CString> = tips.iter().map(|s| c(s)).collect();
+    let t = compare(
+        31,
+        50,
+        &mut [
+            &mut |i| {
+                let chain = store.restore_chain(&tips[i % CHAINS]).unwrap();
+                assert_eq!(chain.len(), POINTS);
+            },
+            &mut |i| {
+                let mut json = std::ptr::null_mut();
+                ok(unsafe {
+                    ffi::sendense_backup_restore_chain_json(
+                        cstore.0,
+                        c_tips[i % CHAINS].as_ptr(),
+                        &mut json,
+                        std::ptr::null_mut(),
+                    )
+                });
+                free_string(json);
+            },
+            &mut |i| {
+                let mut stmt = conn.prepare_cached(RESTORE_WALK_SQL).unwrap();
+                let rows: Vec<Vec<Value>> = stmt
+                    .query_map([&tips[i % CHAINS]], |r| (0..27).map(|k| r.get::<_, Value>(k)).collect())
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                assert_eq!(rows.len(), POINTS);
+            },
+        ],
+    );
+    Row { name: "restore-chain walk, 100 points".into(), api: t[0], c: Some(t[1]), floor: t[2] }
+}
+
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let dir = tempfile::tempdir().unwrap();
@@ -438,9 +615,11 @@ fn main() {
         ("progress_normal", Box::new(|d: &Path| bench_progress(d, Synchronous::Normal))),
         ("decide", Box::new(bench_decide)),
         ("start", Box::new(bench_start)),
+        ("append", Box::new(bench_chain_append)),
+        ("restore", Box::new(bench_restore)),
     ];
     println!(
-        "{:<46} {:>10} {:>10} {:>10} {:>9} {:>7}",
+        "{:<52} {:>10} {:>10} {:>10} {:>9} {:>7}",
         "benchmark (median per operation)", "Rust API", "C ABI", "rusqlite", "API ratio", "C ratio"
     );
     for (key, bench) in benches {
@@ -450,7 +629,7 @@ fn main() {
         let row = bench(dir.path());
         let ratio = |d: Duration| d.as_secs_f64() / row.floor.as_secs_f64();
         println!(
-            "{:<46} {:>10} {:>10} {:>10} {:>9.2} {:>7}",
+            "{:<52} {:>10} {:>10} {:>10} {:>9.2} {:>7}",
             row.name,
             fmt_duration(row.api),
             row.c.map_or("-".to_string(), fmt_duration),

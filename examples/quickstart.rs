@@ -8,13 +8,22 @@
 //! It adds two VMs with two disks each (or finds them, when the file already has them), runs
 //! an initial replication with progress updates, records each disk's change id, decides and
 //! runs an incremental, shows the CBT lineage, fails a job, deletes it, and prints the
-//! contexts with their counters and a line per table group. Run it twice: the second run
-//! continues from what the first one recorded.
+//! contexts with their counters. Then it backs web-01 up: two repositories and a policy with a
+//! copy rule to the second, a full and three incrementals of each disk (the two points of one
+//! VM backup share a group id), the chains, the restore chain of the newest point, a delete the
+//! library refuses with its reason, a new generation (a full and two incrementals) and the
+//! retention plan of the policy (keep the last 2 points of each chain) with its reasons, which
+//! it applies, and a copy claimed by a worker. It closes with a line per table group. Run it twice: the second run continues from what the first one recorded (and
+//! starts a new backup chain generation with a new full).
 
 use std::collections::BTreeMap;
 
+use sendense::backup::{BackupType, StartBackup};
+use sendense::repository::{
+    NewCopyRule, NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter, RepositoryType,
+};
 use sendense::{
-    ChangeId, ContextFilter, DiskSpec, JobStatus, NewContext, OpenOptions, Progress, StartJob, Store, SyncMode,
+    ChangeId, ContextFilter, DiskSpec, JobStatus, NewContext, OpenOptions, Progress, StartJob, Status, Store, SyncMode,
 };
 
 fn main() {
@@ -92,7 +101,10 @@ fn run(path: &str) -> sendense::Result<()> {
         store.replication_disks(ctx)?.iter().all(|d| d.disk_change_id.is_some())
     );
 
-    // 5. The contexts with their counters, and what the file holds.
+    // 5. Backups of web-01 (a 2-disk VM) with a copy to a second repository.
+    backups(&store, vms[0].0, &vms[0].1)?;
+
+    // 6. The contexts with their counters, and what the file holds.
     for c in store.context_list(&ContextFilter::default())? {
         println!(
             "context {:<7} {:<18} jobs {:>3} ok {:>3} failed {:>3} last good {}",
@@ -153,4 +165,168 @@ fn replicate(store: &Store, name: &str, ctx: &str, disks: &[DiskSpec]) -> senden
     let done = store.replication_set_status(&job, JobStatus::Completed, None)?;
     println!("{name}: {} job {} completed ({} bytes)", done.replication_type, done.id, done.bytes_transferred);
     Ok(())
+}
+
+/// The id of the repository called `name`, created when the file does not have it yet.
+fn repository(
+    store: &Store,
+    name: &str,
+    repository_type: RepositoryType,
+    config: serde_json::Value,
+) -> sendense::Result<String> {
+    let filter = RepositoryFilter { repository_type: Some(repository_type), ..Default::default() };
+    match store.repository_list(&filter)?.into_iter().find(|r| r.name == name) {
+        Some(r) => Ok(r.id),
+        None => store.repository_create(&NewRepository::new(name, repository_type, config)),
+    }
+}
+
+/// The backup lifecycle of a 2-disk VM: repositories, a policy with a copy rule, a full and
+/// three incrementals per disk, the restore chain of the newest point, a refused delete and a
+/// claimed copy.
+fn backups(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
+    let local =
+        repository(store, "quickstart-local", RepositoryType::Local, serde_json::json!({"path": "/srv/backups"}))?;
+    let offsite = repository(
+        store,
+        "quickstart-offsite",
+        RepositoryType::S3,
+        serde_json::json!({"region": "eu-central-1", "bucket": "quickstart-offsite"}),
+    )?;
+    println!("repositories: quickstart-local {local}, quickstart-offsite {offsite}");
+    let filter = PolicyFilter { repository_id: Some(local.clone()), ..Default::default() };
+    // The policy keeps the last 2 points of each chain (and what they build on); retention_days
+    // 0 leaves that rule out.
+    let policy = match store.policy_list(&filter)?.into_iter().find(|p| p.name == "quickstart-daily") {
+        Some(p) => {
+            let rules = PolicyUpdate { keep_last: Some(Some(2)), retention_days: Some(0), ..Default::default() };
+            store.policy_update(&p.id, &rules)?
+        }
+        None => {
+            let mut new = NewPolicy::new("quickstart-daily", &local);
+            new.retention_days = 0;
+            new.keep_last = Some(2);
+            new.copy_rules.push(NewCopyRule::new(&offsite, 1));
+            store.policy_get(&store.policy_create(&new)?)?
+        }
+    };
+    for rule in &policy.copy_rules {
+        println!(
+            "policy {} {}: keeps the last {} points in {}, copy rule {} to {} ({}, priority {})",
+            policy.name,
+            policy.id,
+            policy.keep_last.unwrap_or(0),
+            policy.primary_repository_id,
+            rule.id,
+            rule.destination_repository_id,
+            rule.copy_mode,
+            rule.priority
+        );
+    }
+
+    // A full and three incrementals of both disks; the library finds each parent.
+    let mut newest = String::new();
+    let mut sequence = 100;
+    for backup_type in [BackupType::Full, BackupType::Incremental, BackupType::Incremental, BackupType::Incremental] {
+        sequence += 1;
+        newest = vm_backup(store, name, ctx, &local, &policy.id, backup_type, sequence)?.pop().expect("two points");
+    }
+    for chain in store.chain_list(ctx)? {
+        println!(
+            "  chain of disk {} in {}: {} points, {} bytes",
+            chain.disk_id, chain.repository_id, chain.total_backups, chain.total_size_bytes
+        );
+    }
+
+    let restore = store.restore_chain(&newest)?;
+    println!("restore chain of {newest}:");
+    for point in &restore {
+        println!(
+            "  {:<11} {} ({})",
+            point.backup_type.as_str(),
+            point.id,
+            point.parent_backup_id.as_deref().map_or("no parent".to_string(), |p| format!("on {p}"))
+        );
+    }
+
+    // The full is what the incrementals build on: the library refuses to delete it, and says why.
+    let full = &restore[0].id;
+    match store.backup_delete(full) {
+        Err(e) if e.status() == Status::Conflict => {
+            println!("delete {full} refused with status {} {}: {}", e.status().code(), e.status(), e.message())
+        }
+        Err(e) => return Err(e),
+        Ok(()) => panic!("the library deleted {full}, which other points build on"),
+    }
+
+    // The next week: a new generation (a full and two incrementals). The retention plan keeps
+    // the last 2 points of each chain and the full they build on, and removes the rest.
+    for backup_type in [BackupType::Full, BackupType::Incremental, BackupType::Incremental] {
+        sequence += 1;
+        vm_backup(store, name, ctx, &local, &policy.id, backup_type, sequence)?;
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let plan = store.retention_plan(&policy.id, sendense::Timestamp(now), "Europe/Berlin")?;
+    println!(
+        "retention plan of {}: {} points, keep {}, remove {}",
+        policy.name,
+        plan.len(),
+        plan.kept_count(),
+        plan.len() - plan.kept_count()
+    );
+    for decision in plan.decisions() {
+        match decision.keep {
+            true => println!("  keep   {}: {}", decision.id, decision.reasons.join(", ")),
+            false => println!("  remove {}", decision.id),
+        }
+    }
+    println!("retention applied: {} points removed", store.retention_apply(&plan)?);
+    for chain in store.chain_list(ctx)? {
+        println!("  chain of disk {}: {} points", chain.disk_id, chain.total_backups);
+    }
+
+    // The policy's copy rule queued a copy of every completed point; a worker claims the oldest.
+    let Some(copy) = store.copy_claim("quickstart-worker")? else {
+        panic!("the copy rule queued no copy");
+    };
+    println!(
+        "claimed copy {} of backup {} to {}: {}, file {}",
+        copy.id, copy.source_backup_id, copy.repository_id, copy.status, copy.file_path
+    );
+    // The worker writes the file, then records it and the checksum verification. Until then
+    // the copy keeps its backup from deletion and from retention.
+    store.copy_set_verifying(&copy.id, &copy.file_path, 1 << 30)?;
+    let done = store.copy_complete(&copy.id, sendense::copy::VerificationStatus::Passed)?;
+    println!("copy {}: {}, verification {}", done.id, done.status, done.verification_status);
+    Ok(())
+}
+
+/// One VM backup of both disks of `ctx`: a point per disk, sharing a group id, started,
+/// running and completed with the change id `<disk's epoch>/<sequence>`. Returns the points'
+/// ids.
+fn vm_backup(
+    store: &Store,
+    name: &str,
+    ctx: &str,
+    repository: &str,
+    policy: &str,
+    backup_type: BackupType,
+    sequence: i64,
+) -> sendense::Result<Vec<String>> {
+    let group = sendense::value::new_id();
+    let mut ids = Vec::new();
+    for disk in 0..2 {
+        let path = format!("/srv/backups/{name}/disk-{disk}/{group}.qcow2");
+        let mut start = StartBackup::new(ctx, disk, repository, backup_type, path);
+        start.policy_id = Some(policy.to_string());
+        start.backup_group_id = Some(group.clone());
+        let id = store.backup_start(&start)?;
+        store.backup_set_running(&id)?;
+        let size: i64 = if backup_type == BackupType::Full { 40 << 30 } else { 2 << 30 };
+        let change_id = format!("{}/{sequence}", epoch(name, &format!("disk-{}", 2000 + disk)));
+        store.backup_complete(&id, Some(&change_id), size, size)?;
+        ids.push(id);
+    }
+    println!("{name}: {backup_type} backup {group}: disk 0 {}, disk 1 {}", ids[0], ids[1]);
+    Ok(ids)
 }

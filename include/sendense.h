@@ -214,6 +214,12 @@ typedef struct {
  */
 #define SENDENSE_STATUS_NOT_A_DATABASE 12
 
+/**
+ * A secret cannot be sealed or read: the store was opened without a secret key, with another
+ * key than the one that sealed it, or the sealed text was altered.
+ */
+#define SENDENSE_STATUS_SECRET_KEY 13
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -265,6 +271,32 @@ sendense_status sendense_backup_start(sendense_store *s,
 sendense_status sendense_backup_set_running(sendense_store *s,
                                             const char *backup_id,
                                             sendense_error **err);
+
+/**
+ * Record the progress of an active (pending or running) point, the hot path: one single-row
+ * update that stamps last_telemetry_at. `percent` is 0 to 100 (NaN is refused);
+ * `bytes_transferred`, `total_bytes` (0 = unknown), `speed_bps` and `eta_seconds` are not
+ * negative, and `bytes_transferred` is at most `total_bytes` when that is known; `phase` may
+ * be NULL to keep the current phase label. A finished point is INVALID_STATE.
+ */
+sendense_status sendense_backup_progress(sendense_store *s,
+                                         const char *backup_id,
+                                         double percent,
+                                         int64_t bytes_transferred,
+                                         int64_t total_bytes,
+                                         int64_t speed_bps,
+                                         int64_t eta_seconds,
+                                         const char *phase,
+                                         sendense_error **err);
+
+/**
+ * Protect a point (retention never removes or counts it; a delete is refused) or lift the
+ * protection. NOT_FOUND for an unknown point.
+ */
+sendense_status sendense_backup_set_protected(sendense_store *s,
+                                              const char *backup_id,
+                                              bool protected_,
+                                              sendense_error **err);
 
 /**
  * Complete a point: its change id (`<uuid part>/<sequence>`, or NULL), the bytes
@@ -1236,6 +1268,183 @@ sendense_status sendense_storage_consistency_json(sendense_store *s,
                                                   sendense_error **err);
 
 /**
+ * Create a CloudStack configuration. `json`: the `ossea_configs` column names — `name`,
+ * `api_url` (http:// or https://), `api_key`, `secret_key`, `zone`, and optionally `domain`,
+ * `template_id`, `network_id`, `service_offering_id`, `disk_offering_id`, `oma_vm_id`,
+ * `is_active` (true makes it the one active configuration). `api_key` and `secret_key` are
+ * stored sealed with the store's key (SENDENSE_STATUS_SECRET_KEY when it has none). A taken
+ * name is ALREADY_EXISTS. `*config_id_out` receives the new id.
+ */
+sendense_status sendense_ossea_config_create(sendense_store *s,
+                                             const char *json,
+                                             int64_t *config_id_out,
+                                             sendense_error **err);
+
+/**
+ * A CloudStack configuration as JSON, without its secrets (`sealed_with_key` names the key
+ * that sealed them).
+ */
+sendense_status sendense_ossea_config_get_json(sendense_store *s,
+                                               int64_t config_id,
+                                               char **json_out,
+                                               sendense_error **err);
+
+/**
+ * The opened secrets of a CloudStack configuration: `{"api_key":…,"secret_key":…}`.
+ * SENDENSE_STATUS_SECRET_KEY when the store has no key, another key, or the value was altered.
+ */
+sendense_status sendense_ossea_config_secrets_json(sendense_store *s,
+                                                   int64_t config_id,
+                                                   char **json_out,
+                                                   sendense_error **err);
+
+/**
+ * Every CloudStack configuration (without secrets) as a JSON array, by name.
+ */
+sendense_status sendense_ossea_config_list_json(sendense_store *s,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * Change a CloudStack configuration: `json` holds the columns to change (absent keys stay;
+ * `null` clears a nullable one; a new `api_key` or `secret_key` is sealed). `*json_out`
+ * (NULL allowed) receives the changed configuration.
+ */
+sendense_status sendense_ossea_config_update(sendense_store *s,
+                                             int64_t config_id,
+                                             const char *json,
+                                             char **json_out,
+                                             sendense_error **err);
+
+/**
+ * Make a configuration the active one; the others become inactive in the same transaction.
+ */
+sendense_status sendense_ossea_config_activate(sendense_store *s,
+                                               int64_t config_id,
+                                               sendense_error **err);
+
+/**
+ * Delete a configuration; CONFLICT (naming how many) while volumes or replication jobs use it.
+ */
+sendense_status sendense_ossea_config_delete(sendense_store *s,
+                                             int64_t config_id,
+                                             sendense_error **err);
+
+/**
+ * Record a CloudStack volume. `json`: `volume_id` (the CloudStack UUID, unique),
+ * `volume_name`, `size_gb` (>= 1), and optionally `vm_context_id`, `ossea_config_id`,
+ * `volume_type` and `status` (default creating). `*volume_row_id_out` receives its row id.
+ */
+sendense_status sendense_ossea_volume_create(sendense_store *s,
+                                             const char *json,
+                                             int64_t *volume_row_id_out,
+                                             sendense_error **err);
+
+/**
+ * A volume (by row id) as JSON.
+ */
+sendense_status sendense_ossea_volume_get_json(sendense_store *s,
+                                               int64_t volume_row_id,
+                                               char **json_out,
+                                               sendense_error **err);
+
+/**
+ * A volume found by its CloudStack id, as JSON.
+ */
+sendense_status sendense_ossea_volume_find_json(sendense_store *s,
+                                                const char *volume_id,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * The volumes of a context (`context_id`), or every volume (`context_id` NULL), as a JSON array.
+ */
+sendense_status sendense_ossea_volume_list_json(sendense_store *s,
+                                                const char *context_id,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * Move a volume to `status` (creating, available, attached, detached, error) along its state
+ * machine (INVALID_STATE otherwise). `device_path` is required for attached and must be NULL
+ * otherwise.
+ */
+sendense_status sendense_ossea_volume_set_status(sendense_store *s,
+                                                 int64_t volume_row_id,
+                                                 const char *status,
+                                                 const char *device_path,
+                                                 sendense_error **err);
+
+/**
+ * Move a volume's snapshot tracking to `status` (none, creating, ready, failed,
+ * rollback_complete) along its state machine. `snapshot_id` is required for creating and
+ * must be NULL otherwise.
+ */
+sendense_status sendense_ossea_volume_set_snapshot(sendense_store *s,
+                                                   int64_t volume_row_id,
+                                                   const char *status,
+                                                   const char *snapshot_id,
+                                                   sendense_error **err);
+
+/**
+ * Link a volume to the disk row `disk_id` (`disk-2000`) of context `context_id`. A volume of
+ * another context is CONFLICT.
+ */
+sendense_status sendense_ossea_volume_link_disk(sendense_store *s,
+                                                int64_t volume_row_id,
+                                                const char *context_id,
+                                                const char *disk_id,
+                                                sendense_error **err);
+
+/**
+ * Forget a volume; CONFLICT while a device mapping holds it.
+ */
+sendense_status sendense_ossea_volume_delete(sendense_store *s,
+                                             int64_t volume_row_id,
+                                             sendense_error **err);
+
+/**
+ * Create a Linstor configuration. `json`: the `linstor_configs` column names — `name`,
+ * `api_url`, and optionally `api_port` (3370), `api_protocol` (http), `api_key`,
+ * `api_secret` (both sealed), `connection_timeout_seconds` (30), `retry_attempts` (3),
+ * `description`, `is_active` (true). `*config_id_out` receives the new id.
+ */
+sendense_status sendense_linstor_config_create(sendense_store *s,
+                                               const char *json,
+                                               int64_t *config_id_out,
+                                               sendense_error **err);
+
+/**
+ * A Linstor configuration as JSON, without its secrets.
+ */
+sendense_status sendense_linstor_config_get_json(sendense_store *s,
+                                                 int64_t config_id,
+                                                 char **json_out,
+                                                 sendense_error **err);
+
+/**
+ * The opened secrets of a Linstor configuration: `{"api_key":…|null,"api_secret":…|null}`.
+ */
+sendense_status sendense_linstor_config_secrets_json(sendense_store *s,
+                                                     int64_t config_id,
+                                                     char **json_out,
+                                                     sendense_error **err);
+
+/**
+ * Every Linstor configuration (without secrets) as a JSON array, by name.
+ */
+sendense_status sendense_linstor_config_list_json(sendense_store *s,
+                                                  char **json_out,
+                                                  sendense_error **err);
+
+/**
+ * Delete a Linstor configuration.
+ */
+sendense_status sendense_linstor_config_delete(sendense_store *s,
+                                               int64_t config_id,
+                                               sendense_error **err);
+
+/**
  * Start a replication job. `json` is an object: `context_id` and `disks` (at least one, each
  * `{"disk_id":"disk-<device key>","vm_dk_path":…,"size_gb":…}` with the optional `datastore`,
  * `unit_number`, `label`, `capacity_bytes`, `provisioning_type`, `ossea_volume_id`,
@@ -1648,6 +1857,50 @@ sendense_status sendense_store_open(const char *path,
                                     const sendense_open_options *options,
                                     sendense_store **out,
                                     sendense_error **err);
+
+/**
+ * Open the database at `path` like `sendense_store_open`, with the secret key that seals and
+ * opens the secret columns (CloudStack and Linstor API keys): `key_len` must be 32. The key
+ * is never stored in the database; without it, secrets cannot be created or read
+ * (SENDENSE_STATUS_SECRET_KEY).
+ */
+sendense_status sendense_store_open_with_key(const char *path,
+                                             const sendense_open_options *options,
+                                             const uint8_t *key,
+                                             size_t key_len,
+                                             sendense_store **out,
+                                             sendense_error **err);
+
+/**
+ * `sendense_store_open_with_key` with the key read from the file `key_path`: exactly 32
+ * bytes, or 64 hexadecimal digits.
+ */
+sendense_status sendense_store_open_with_key_file(const char *path,
+                                                  const sendense_open_options *options,
+                                                  const char *key_path,
+                                                  sendense_store **out,
+                                                  sendense_error **err);
+
+/**
+ * Re-seal every secret of the store under the new 32-byte `key`, in one transaction, and
+ * seal with it from now on; `*resealed_out` (NULL allowed) receives how many values were
+ * re-sealed. A secret that does not open with the handle's keys fails the rotation
+ * (SENDENSE_STATUS_SECRET_KEY naming its row) and nothing changes. Other processes must
+ * reopen with the new key.
+ */
+sendense_status sendense_store_rotate_secret_key(sendense_store *store,
+                                                 const uint8_t *key,
+                                                 size_t key_len,
+                                                 int64_t *resealed_out,
+                                                 sendense_error **err);
+
+/**
+ * The id of the key that seals new secrets (16 hexadecimal digits, as named in the sealed
+ * values); `*key_id_out` is NULL when the store was opened without a key.
+ */
+sendense_status sendense_store_secret_key_id(sendense_store *store,
+                                             char **key_id_out,
+                                             sendense_error **err);
 
 /**
  * Open a private in-memory database with the full schema; it lives until

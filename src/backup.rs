@@ -144,37 +144,39 @@ const BACKUP_COLUMNS: &str = "id, vm_backup_context_id, vm_context_id, vm_name, 
     immutable_until";
 
 impl BackupJob {
+    /// A row selected as [`BACKUP_COLUMNS`], read by position: a lookup by name scans the
+    /// column names on every get, which was most of the cost of a long restore walk.
     fn from_row(r: &Row<'_>) -> rusqlite::Result<BackupJob> {
         Ok(BackupJob {
-            id: r.get("id")?,
-            vm_backup_context_id: r.get("vm_backup_context_id")?,
-            vm_context_id: r.get("vm_context_id")?,
-            vm_name: r.get("vm_name")?,
-            disk_id: r.get("disk_id")?,
-            repository_id: r.get("repository_id")?,
-            policy_id: r.get("policy_id")?,
-            backup_type: r.get("backup_type")?,
-            status: r.get("status")?,
-            repository_path: r.get("repository_path")?,
-            parent_backup_id: r.get("parent_backup_id")?,
-            change_id: r.get("change_id")?,
-            bytes_transferred: r.get("bytes_transferred")?,
-            total_bytes: r.get("total_bytes")?,
-            compression_enabled: r.get("compression_enabled")?,
-            error_message: r.get("error_message")?,
-            created_at: r.get("created_at")?,
-            started_at: r.get("started_at")?,
-            completed_at: r.get("completed_at")?,
-            current_phase: r.get("current_phase")?,
-            transfer_speed_bps: r.get("transfer_speed_bps")?,
-            eta_seconds: r.get("eta_seconds")?,
-            progress_percent: r.get("progress_percent")?,
-            last_telemetry_at: r.get("last_telemetry_at")?,
-            backup_group_id: r.get("backup_group_id")?,
-            protected: r.get("protected")?,
-            size_bytes: r.get("size_bytes")?,
-            immutable_from: r.get("immutable_from")?,
-            immutable_until: r.get("immutable_until")?,
+            id: r.get(0)?,
+            vm_backup_context_id: r.get(1)?,
+            vm_context_id: r.get(2)?,
+            vm_name: r.get(3)?,
+            disk_id: r.get(4)?,
+            repository_id: r.get(5)?,
+            policy_id: r.get(6)?,
+            backup_type: r.get(7)?,
+            status: r.get(8)?,
+            repository_path: r.get(9)?,
+            parent_backup_id: r.get(10)?,
+            change_id: r.get(11)?,
+            bytes_transferred: r.get(12)?,
+            total_bytes: r.get(13)?,
+            compression_enabled: r.get(14)?,
+            error_message: r.get(15)?,
+            created_at: r.get(16)?,
+            started_at: r.get(17)?,
+            completed_at: r.get(18)?,
+            current_phase: r.get(19)?,
+            transfer_speed_bps: r.get(20)?,
+            eta_seconds: r.get(21)?,
+            progress_percent: r.get(22)?,
+            last_telemetry_at: r.get(23)?,
+            backup_group_id: r.get(24)?,
+            protected: r.get(25)?,
+            size_bytes: r.get(26)?,
+            immutable_from: r.get(27)?,
+            immutable_until: r.get(28)?,
         })
     }
 }
@@ -450,6 +452,8 @@ pub fn lock_window(config: Option<&ImmutableConfig>, backup_type: BackupType, co
 pub struct DeleteContext<'a> {
     /// The first point building on this one and the number of them.
     pub dependents: Option<(&'a str, i64)>,
+    /// A copy of the point in flight (copying or verifying): its id and status.
+    pub copy_in_flight: Option<(&'a str, &'a str)>,
     /// `backup_repositories.min_retention_days` of the point's repository.
     pub min_retention_days: i64,
     /// The store clock now, ms since the Unix epoch.
@@ -460,7 +464,7 @@ pub struct DeleteContext<'a> {
 
 /// Why a point may not be deleted now, or `None`. Pure. In this order: an active point
 /// (CONFLICT), a protected one (INVALID_STATE), one another point builds on (CONFLICT naming
-/// it), one inside its repository's minimum retention (INVALID_STATE), one inside its lock
+/// it), one a worker is copying or verifying (CONFLICT naming the copy), one inside its repository's minimum retention (INVALID_STATE), one inside its lock
 /// window (INVALID_STATE), and one that had a lock window while the clock reads more than
 /// [`CLOCK_TOLERANCE_MS`] behind the watermark (INVALID_STATE: the clock moved backwards, so
 /// no lock decision can be trusted).
@@ -479,6 +483,11 @@ pub fn delete_refusal(point: &BackupJob, at: &DeleteContext<'_>) -> Option<Error
         let others = if n > 1 { format!(" and {} more", n - 1) } else { String::new() };
         return Some(Error::conflict(format!(
             "backup {id} cannot be deleted: backup {first}{others} builds on it (delete the dependents first)"
+        )));
+    }
+    if let Some((copy, status)) = at.copy_in_flight {
+        return Some(Error::conflict(format!(
+            "backup {id} cannot be deleted: its copy {copy} is {status}; let the copy finish or fail first"
         )));
     }
     let days = at.min_retention_days;
@@ -616,6 +625,10 @@ pub(crate) fn remove_points(tx: &Connection, ids: &[&str], now: i64) -> Result<(
     let mut min_retention: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let mut chains: Vec<(String, i64, String)> = Vec::new();
     let mut children = tx.prepare_cached("SELECT id FROM backup_jobs WHERE parent_backup_id = ?1 ORDER BY id")?;
+    let mut in_flight = tx.prepare_cached(
+        "SELECT id, status FROM backup_copies WHERE source_backup_id = ?1 AND status IN ('copying', 'verifying') \
+         ORDER BY id LIMIT 1",
+    )?;
     for id in ids {
         let point = load_backup(tx, id)?;
         let staying: Vec<String> = children
@@ -632,8 +645,10 @@ pub(crate) fn remove_points(tx: &Connection, ids: &[&str], now: i64) -> Result<(
                 days
             }
         };
+        let copy: Option<(String, String)> = in_flight.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
         let at = DeleteContext {
             dependents: staying.first().map(|f| (f.as_str(), staying.len() as i64)),
+            copy_in_flight: copy.as_ref().map(|(c, s)| (c.as_str(), s.as_str())),
             min_retention_days: days,
             now_ms: now,
             watermark_ms: watermark,
@@ -741,6 +756,20 @@ impl Store {
                     return Err(Error::conflict(format!(
                         "backup group {group} belongs to context {owner}, not {}",
                         ctx.context_id
+                    )));
+                }
+                let same_disk: Option<String> = tx
+                    .prepare_cached(
+                        "SELECT id FROM backup_jobs WHERE backup_group_id = ?1 AND disk_id = ?2 AND repository_id = ?3 \
+                         LIMIT 1",
+                    )?
+                    .query_row(params![group, start.disk_id, repo.id], |r| r.get(0))
+                    .optional()?;
+                if let Some(other) = same_disk {
+                    return Err(Error::conflict(format!(
+                        "backup group {group} already has backup {other} for disk {} in repository {}; a VM backup \
+                         holds one point per disk (start a retry in a new group)",
+                        start.disk_id, repo.id
                     )));
                 }
             }
@@ -868,6 +897,20 @@ impl Store {
             let current = chain.as_ref().and_then(generation_of);
             let next = chain_after_completion(current.as_ref(), id, b.backup_type, size_bytes)?;
             match chain {
+                // An append keeps the full: leave its column (and index entry) alone.
+                Some(c) if c.full_backup_id.as_deref() == Some(next.full_backup_id.as_str()) => {
+                    tx.prepare_cached(
+                        "UPDATE backup_chains SET latest_backup_id = ?2, total_backups = ?3, total_size_bytes = ?4, \
+                         updated_at = ?5 WHERE id = ?1",
+                    )?
+                    .execute(params![
+                        c.id,
+                        next.latest_backup_id,
+                        next.total_backups,
+                        next.total_size_bytes,
+                        now
+                    ])?;
+                }
                 Some(c) => {
                     tx.prepare_cached(
                         "UPDATE backup_chains SET full_backup_id = ?2, latest_backup_id = ?3, total_backups = ?4, \
@@ -1026,47 +1069,81 @@ impl Store {
     }
 
     /// What restoring `backup_id` needs: the full, then each point building on it, up to and
-    /// including `backup_id`. INVALID_STATE naming the link when one is missing or not completed.
+    /// including `backup_id`. INVALID_STATE naming the link when one is missing, not
+    /// completed, has no parent while not a full, or when the parent links loop; NOT_FOUND
+    /// when `backup_id` itself does not exist.
+    ///
+    /// One recursive query reads every link, from the point up its parent links while the
+    /// link is completed, not a full and has a parent (UNION: a link read twice, where the
+    /// links loop, ends the walk); the checks then run on the rows read, in walk order.
     pub fn restore_chain(&self, backup_id: &str) -> Result<Vec<BackupJob>> {
-        self.read(|tx| {
-            let mut point = load_backup(tx, backup_id)?;
-            let mut chain = Vec::new();
-            let mut seen = HashSet::new();
-            loop {
-                if point.status != BackupStatus::Completed {
-                    return Err(Error::invalid_state(format!(
-                        "backup {backup_id} cannot be restored: link {} is {}, not completed",
-                        point.id, point.status
-                    )));
-                }
-                if !seen.insert(point.id.clone()) {
-                    return Err(Error::invalid_state(format!(
-                        "backup {backup_id} cannot be restored: its parent links loop at {}",
-                        point.id
-                    )));
-                }
-                let parent = point.parent_backup_id.clone();
-                let is_full = point.backup_type == BackupType::Full;
-                let child = point.id.clone();
-                chain.push(point);
-                if is_full {
-                    break;
-                }
-                let Some(parent) = parent else {
-                    return Err(Error::invalid_state(format!(
-                        "backup {backup_id} cannot be restored: link {child} has no parent and is not a full backup"
-                    )));
-                };
-                point = load_backup(tx, &parent).map_err(|e| match e.status() {
-                    crate::Status::NotFound => Error::invalid_state(format!(
-                        "backup {backup_id} cannot be restored: link {parent} (parent of {child}) does not exist"
-                    )),
-                    _ => e,
-                })?;
+        static WALK_SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = WALK_SQL.get_or_init(|| {
+            format!(
+                "WITH RECURSIVE walk(link) AS ( \
+                   SELECT ?1 \
+                   UNION \
+                   SELECT b.parent_backup_id FROM walk JOIN backup_jobs b ON b.id = walk.link \
+                   WHERE b.status = 'completed' AND b.backup_type <> 'full' AND b.parent_backup_id IS NOT NULL) \
+                 SELECT {BACKUP_COLUMNS} FROM walk CROSS JOIN backup_jobs ON backup_jobs.id = walk.link"
+            )
+        });
+        let mut links = self.read(|tx| {
+            let mut stmt = tx.prepare_cached(sql)?;
+            debug_assert_eq!(
+                stmt.column_names().collect::<Vec<_>>().join(", "),
+                BACKUP_COLUMNS.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            let rows = stmt.query_map([backup_id], BackupJob::from_row)?;
+            let mut links = std::collections::HashMap::new();
+            for row in rows {
+                let row = row?;
+                links.insert(row.id.clone(), row);
             }
-            chain.reverse();
-            Ok(chain)
-        })
+            Ok(links)
+        })?;
+        let Some(mut point) = links.remove(backup_id) else {
+            return Err(Error::not_found(format!("backup {backup_id:?} does not exist")));
+        };
+        let mut chain = Vec::with_capacity(links.len() + 1);
+        let mut seen = HashSet::with_capacity(links.len() + 1);
+        loop {
+            if point.status != BackupStatus::Completed {
+                return Err(Error::invalid_state(format!(
+                    "backup {backup_id} cannot be restored: link {} is {}, not completed",
+                    point.id, point.status
+                )));
+            }
+            seen.insert(point.id.clone());
+            if point.backup_type == BackupType::Full {
+                chain.push(point);
+                break;
+            }
+            let Some(parent) = point.parent_backup_id.clone() else {
+                return Err(Error::invalid_state(format!(
+                    "backup {backup_id} cannot be restored: link {} has no parent and is not a full backup",
+                    point.id
+                )));
+            };
+            let child = point.id.clone();
+            chain.push(point);
+            point = match links.remove(&parent) {
+                Some(next) => next,
+                // Already walked (every link walked is completed): the links loop there.
+                None if seen.contains(&parent) => {
+                    return Err(Error::invalid_state(format!(
+                        "backup {backup_id} cannot be restored: its parent links loop at {parent}"
+                    )))
+                }
+                None => {
+                    return Err(Error::invalid_state(format!(
+                        "backup {backup_id} cannot be restored: link {parent} (parent of {child}) does not exist"
+                    )))
+                }
+            };
+        }
+        chain.reverse();
+        Ok(chain)
     }
 
     /// Delete a point. Refused ([`delete_refusal`]) while it is active (CONFLICT), protected
@@ -1157,6 +1234,62 @@ mod tests {
     }
 
     #[test]
+    fn rows_read_by_position_equal_rows_read_by_name() {
+        use crate::repository::{NewRepository, RepositoryType};
+        let store = Store::open_in_memory(crate::OpenOptions::default()).unwrap();
+        let ctx = store.context_create(&crate::NewContext::new("vm", "vm-1", "/dc/vm", "vc", "dc")).unwrap();
+        let repo = store
+            .repository_create(&NewRepository::new("r", RepositoryType::Local, serde_json::json!({"path": "/r"})))
+            .unwrap();
+        let mut start = StartBackup::new(&ctx, 1, &repo, BackupType::Full, "/r/f.qcow2");
+        start.backup_group_id = Some("group-1".into());
+        let id = store.backup_start(&start).unwrap();
+        store.backup_set_running(&id).unwrap();
+        store.backup_complete(&id, Some("52 aa-bb/3"), 7, 5).unwrap();
+        store
+            .read(|tx| {
+                let sql = format!("SELECT {BACKUP_COLUMNS} FROM backup_jobs WHERE id = ?1");
+                let by_position = tx.query_row(&sql, [&id], BackupJob::from_row)?;
+                let by_name = tx.query_row(&sql, [&id], |r| {
+                    Ok(BackupJob {
+                        id: r.get("id")?,
+                        vm_backup_context_id: r.get("vm_backup_context_id")?,
+                        vm_context_id: r.get("vm_context_id")?,
+                        vm_name: r.get("vm_name")?,
+                        disk_id: r.get("disk_id")?,
+                        repository_id: r.get("repository_id")?,
+                        policy_id: r.get("policy_id")?,
+                        backup_type: r.get("backup_type")?,
+                        status: r.get("status")?,
+                        repository_path: r.get("repository_path")?,
+                        parent_backup_id: r.get("parent_backup_id")?,
+                        change_id: r.get("change_id")?,
+                        bytes_transferred: r.get("bytes_transferred")?,
+                        total_bytes: r.get("total_bytes")?,
+                        compression_enabled: r.get("compression_enabled")?,
+                        error_message: r.get("error_message")?,
+                        created_at: r.get("created_at")?,
+                        started_at: r.get("started_at")?,
+                        completed_at: r.get("completed_at")?,
+                        current_phase: r.get("current_phase")?,
+                        transfer_speed_bps: r.get("transfer_speed_bps")?,
+                        eta_seconds: r.get("eta_seconds")?,
+                        progress_percent: r.get("progress_percent")?,
+                        last_telemetry_at: r.get("last_telemetry_at")?,
+                        backup_group_id: r.get("backup_group_id")?,
+                        protected: r.get("protected")?,
+                        size_bytes: r.get("size_bytes")?,
+                        immutable_from: r.get("immutable_from")?,
+                        immutable_until: r.get("immutable_until")?,
+                    })
+                })?;
+                assert_eq!(by_position, by_name);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
     fn status_machine_edges_are_exactly_the_documented_ones() {
         let allowed = [
             (Pending, Running),
@@ -1230,7 +1363,7 @@ mod tests {
     }
 
     fn at(dependents: Option<(&str, i64)>, min_retention_days: i64, now_ms: i64) -> DeleteContext<'_> {
-        DeleteContext { dependents, min_retention_days, now_ms, watermark_ms: now_ms }
+        DeleteContext { dependents, copy_in_flight: None, min_retention_days, now_ms, watermark_ms: now_ms }
     }
 
     #[test]
@@ -1253,6 +1386,10 @@ mod tests {
             assert!(e.message().contains("(active)"), "{e}");
         }
         assert!(delete_refusal(&point(Failed), &at(None, 30, 0)).is_none(), "a failed point is no backup to retain");
+        let copying = DeleteContext { copy_in_flight: Some(("copy-1", "copying")), ..at(None, 0, 0) };
+        let e = delete_refusal(&point(Completed), &copying).unwrap();
+        assert_eq!(e.status(), crate::Status::Conflict);
+        assert!(e.message().contains("copy copy-1 is copying"), "{e}");
     }
 
     #[test]

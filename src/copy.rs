@@ -164,13 +164,17 @@ pub(crate) fn fan_out(conn: &Connection, backup: &BackupJob, now: i64) -> Result
     let Some(policy_id) = &backup.policy_id else {
         return Ok(());
     };
-    let rules: Vec<(String, String)> = conn
+    // Filtered and ordered here rather than in SQL: with a parameter in the ordering query the
+    // bundled SQLite re-prepared the statement on every completion (the chain-append hot path).
+    let mut rules: Vec<(i64, String, String)> = conn
         .prepare_cached(
-            "SELECT id, destination_repository_id FROM backup_copy_rules \
-             WHERE policy_id = ?1 AND enabled = 1 AND destination_repository_id <> ?2 ORDER BY priority, id",
+            "SELECT priority, id, destination_repository_id FROM backup_copy_rules WHERE policy_id = ?1 AND enabled = 1",
         )?
-        .query_map(params![policy_id, backup.repository_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([policy_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
+    rules.retain(|(_, _, destination)| *destination != backup.repository_id);
+    rules.sort();
+    let rules = rules.into_iter().map(|(_, id, destination)| (id, destination));
     let mut insert = conn.prepare_cached(
         "INSERT INTO backup_copies (id, source_backup_id, repository_id, copy_rule_id, status, file_path, \
          size_bytes, verification_status, created_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, 0, 'pending', ?6) \

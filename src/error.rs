@@ -35,11 +35,15 @@ pub enum Status {
     Panic,
     /// The file is not a SQLite database, or is the database of another application.
     NotADatabase,
+    /// A secret cannot be sealed or opened: the store was opened without a secret key, with
+    /// another key than the one the secret was sealed with, or the sealed text fails
+    /// authentication (it was altered).
+    SecretKey,
 }
 
 impl Status {
     /// Every status, in code order (code 1 first).
-    pub const ALL: [Status; 12] = [
+    pub const ALL: [Status; 13] = [
         Status::InvalidArgument,
         Status::NotFound,
         Status::AlreadyExists,
@@ -52,6 +56,7 @@ impl Status {
         Status::Internal,
         Status::Panic,
         Status::NotADatabase,
+        Status::SecretKey,
     ];
 
     /// The numeric code used by the C ABI. `0` is reserved for success.
@@ -69,6 +74,7 @@ impl Status {
             Status::Internal => 10,
             Status::Panic => 11,
             Status::NotADatabase => 12,
+            Status::SecretKey => 13,
         }
     }
 
@@ -92,6 +98,7 @@ impl Status {
             Status::Internal => "INTERNAL",
             Status::Panic => "PANIC",
             Status::NotADatabase => "NOT_A_DATABASE",
+            Status::SecretKey => "SECRET_KEY",
         }
     }
 }

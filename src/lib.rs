@@ -30,10 +30,12 @@ pub mod copy;
 pub mod device;
 pub mod error;
 pub mod ffi;
+pub mod ossea;
 pub mod replication;
 pub mod repository;
 pub mod restore_point;
 pub mod retention;
+pub mod secret;
 pub mod store;
 pub mod value;
 

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::retention::RetentionRules;
 use crate::store::{require_row, Store};
 use crate::string_enum;
-use crate::value::{check_id, check_non_negative, json_column, new_id, present, Timestamp};
+use crate::value::{check_id, check_name, check_non_negative, json_column, new_id, present, Timestamp};
 
 string_enum! {
     /// The storage backend of a repository (`backup_repositories.repository_type`).
@@ -302,16 +302,6 @@ impl NewRepository {
 }
 
 /// A name: not empty, no control characters.
-fn check_name(what: &str, name: &str) -> Result<()> {
-    if name.trim().is_empty() {
-        Err(Error::invalid_argument(format!("{what} is empty")))
-    } else if name.chars().any(char::is_control) {
-        Err(Error::invalid_argument(format!("{what} {name:?} contains a control character")))
-    } else {
-        Ok(())
-    }
-}
-
 fn non_negative(name: &str, value: i64) -> Result<()> {
     check_non_negative(&[(name, value)])
 }
@@ -501,6 +491,10 @@ impl NewCopyRule {
 
 /// A new policy (JSON input of `sendense_policy_create`): the policy columns plus its copy
 /// rules. `id` is generated unless given; `enabled` defaults to true, `retention_days` to 30.
+///
+/// `retention_days` keeps every point of the last that many days on its own, next to the
+/// `keep_*` counts (see [`crate::retention`]): a policy meant to keep only, say, the last 7
+/// points sets `retention_days` to 0 as well as `keep_last` to 7.
 #[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

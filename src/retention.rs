@@ -33,7 +33,9 @@
 //!   are kept (reason `min-retention until <RFC 3339 time>`) and counted like any point.
 //! - **Points another point builds on from outside the plan** (`held_by`, e.g. a failed or
 //!   running incremental, or a point of another policy) are kept (reason
-//!   `needed by <id> (outside the plan)`) and counted like any point.
+//!   `needed by <id> (outside the plan)`) and counted like any point; so are **points being
+//!   copied** (`copy_in_flight`, reason `copy <id> in flight`), which cannot be deleted until
+//!   the copy ends.
 //! - **Chains are never broken.** Keeping a point keeps all its ancestors, followed through
 //!   `parent_id` among the given points; an ancestor kept for no other reason gets the reason
 //!   `ancestor of <id>`, naming the first kept descendant (newest first, chains in `chain_key`
@@ -140,6 +142,9 @@ pub struct PointInfo {
     /// A point outside the plan that builds on this one, which is therefore kept (and counted).
     #[serde(default)]
     pub held_by: Option<String>,
+    /// A copy of this point being made or verified, which keeps it (counted) until it ends.
+    #[serde(default)]
+    pub copy_in_flight: Option<String>,
 }
 
 /// Keep or remove one point, with every reason for keeping it (empty when removed).
@@ -280,8 +285,8 @@ struct Points {
     protected: Vec<bool>,
     immutable_until: Vec<i64>,
     min_retention_until: Vec<i64>,
-    /// (point, the point outside the plan that builds on it), sorted, one per point.
-    held_by: Vec<(u32, String)>,
+    /// (point, why something outside the plan holds it), sorted.
+    holds: Vec<(u32, String)>,
     /// Broken links found while resolving parents, in input order.
     problems: Vec<String>,
 }
@@ -295,9 +300,17 @@ impl Points {
         self.by_id.binary_search_by(|&j| self.ids.get(j as usize).cmp(id)).ok().map(|k| self.by_id[k])
     }
 
-    fn held_by(&self, i: usize) -> Option<&str> {
-        let k = self.held_by.binary_search_by(|(p, _)| (*p as usize).cmp(&i)).ok()?;
-        Some(&self.held_by[k].1)
+    /// Why point `i` is held from outside the plan (empty when it is not).
+    fn holds_of(&self, i: usize) -> impl Iterator<Item = &str> {
+        let start = self.holds.partition_point(|(p, _)| (*p as usize) < i);
+        self.holds[start..].iter().take_while(move |(p, _)| *p as usize == i).map(|(_, why)| why.as_str())
+    }
+
+    /// Record holds (point, reason) and keep them sorted and unique.
+    fn hold(&mut self, holds: impl IntoIterator<Item = (u32, String)>) {
+        self.holds.extend(holds);
+        self.holds.sort_unstable();
+        self.holds.dedup();
     }
 
     /// Protected and immutable points are never counted by the count rules.
@@ -317,8 +330,7 @@ struct Builder {
 
 impl Builder {
     fn with_capacity(n: usize) -> Builder {
-        let mut points = Points::default();
-        points.ids = Ids::with_capacity(n, n * 36);
+        let mut points = Points { ids: Ids::with_capacity(n, n * 36), ..Points::default() };
         for v in [&mut points.chain, &mut points.parent] {
             v.reserve_exact(n);
         }
@@ -360,7 +372,7 @@ impl Builder {
 
     /// Number the chains in key order, refuse duplicate ids, resolve the parents (reporting
     /// the missing ones) and sort the holds.
-    fn finish(self, mut held_by: Vec<(u32, String)>) -> Result<Points> {
+    fn finish(self, holds: Vec<(u32, String)>) -> Result<Points> {
         let Builder { mut points, parents, chains } = self;
         let mut keys: Vec<(&str, u32)> = chains.iter().map(|(k, &n)| (&**k, n)).collect();
         keys.sort_unstable();
@@ -395,9 +407,7 @@ impl Builder {
                 )),
             }
         }
-        held_by.sort_unstable();
-        held_by.dedup_by_key(|(p, _)| *p);
-        points.held_by = held_by;
+        points.hold(holds);
         Ok(points)
     }
 }
@@ -458,7 +468,7 @@ impl Why {
             out.push(format!("min-retention until {}", Timestamp(points.min_retention_until[i])));
         }
         if self.flags & HELD != 0 {
-            out.push(format!("needed by {} (outside the plan)", points.held_by(i).unwrap_or("?")));
+            out.extend(points.holds_of(i).map(str::to_string));
         }
         if out.is_empty() && self.ancestor_of != NONE {
             out.push(format!("ancestor of {}", points.ids.get(self.ancestor_of as usize)));
@@ -488,7 +498,10 @@ pub fn plan(rules: &RetentionRules, points: &[PointInfo], now: Timestamp, time_z
             p.min_retention_until.map(|t| t.0),
         )?;
         if let Some(h) = &p.held_by {
-            held_by.push((i as u32, h.clone()));
+            held_by.push((i as u32, format!("needed by {h} (outside the plan)")));
+        }
+        if let Some(c) = &p.copy_in_flight {
+            held_by.push((i as u32, format!("copy {c} in flight")));
         }
     }
     let points = builder.finish(held_by)?;
@@ -520,7 +533,7 @@ fn decide(rules: &RetentionRules, points: &Points, now: i64, zone: &TimeZone) ->
             why.flags |= MIN_RETENTION;
         }
     }
-    for (p, _) in &points.held_by {
+    for (p, _) in &points.holds {
         whys[*p as usize].flags |= HELD;
     }
 
@@ -894,23 +907,25 @@ fn load_points(conn: &Connection, policy_id: &str) -> Result<(Points, String)> {
     }
     drop(rows);
 
-    // Points outside the plan (not completed, or of another policy) that build on its points.
-    let mut outside = Vec::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, parent_backup_id FROM backup_jobs \
+    // Holds from outside the plan: points (not completed, or of another policy) that build on
+    // its points, and copies of its points in flight.
+    let mut outside: Vec<(String, String)> = Vec::new();
+    for sql in [
+        "SELECT parent_backup_id, 'needed by ' || id || ' (outside the plan)' FROM backup_jobs \
          WHERE parent_backup_id IS NOT NULL AND NOT (status = 'completed' AND policy_id IS ?1)",
-    )?;
-    let mut rows = stmt.query([policy_id])?;
-    while let Some(r) = rows.next()? {
-        outside.push((r.get::<_, String>(1)?, r.get::<_, String>(0)?));
+        "SELECT source_backup_id, 'copy ' || id || ' in flight' FROM backup_copies \
+         WHERE status IN ('copying', 'verifying') AND ?1 IS NOT NULL",
+    ] {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut rows = stmt.query([policy_id])?;
+        while let Some(r) = rows.next()? {
+            outside.push((r.get(0)?, r.get(1)?));
+        }
     }
-    drop(rows);
     let mut points = builder.finish(Vec::new())?;
-    let mut held_by: Vec<(u32, String)> =
-        outside.into_iter().filter_map(|(parent, child)| Some((points.find(&parent)?, child))).collect();
-    held_by.sort_unstable();
-    held_by.dedup_by_key(|(p, _)| *p);
-    points.held_by = held_by;
+    let holds: Vec<(u32, String)> =
+        outside.into_iter().filter_map(|(point, why)| Some((points.find(&point)?, why))).collect();
+    points.hold(holds);
     Ok((points, format!("{sum:016x}")))
 }
 
@@ -1058,6 +1073,7 @@ mod tests {
             immutable_until: None,
             min_retention_until: None,
             held_by: None,
+            copy_in_flight: None,
         }
     }
 
@@ -1507,6 +1523,7 @@ mod tests {
                 immutable_until,
                 min_retention_until: None,
                 held_by: None,
+                copy_in_flight: None,
             });
             by_chain[c].push(i);
         }
@@ -1592,6 +1609,7 @@ mod tests {
                     immutable_until: None,
                     min_retention_until: None,
                     held_by: None,
+                    copy_in_flight: None,
                 });
             }
         }

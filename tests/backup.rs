@@ -132,6 +132,9 @@ fn a_new_full_starts_a_new_generation_and_older_points_stay_restorable() {
     assert_eq!(f.restore("i1"), ["f1", "i1"]);
     assert_eq!(f.restore("f1"), ["f1"]);
     assert_eq!(f.restore("j1"), ["f2", "j1"]);
+    for link in s.restore_chain("i2").unwrap() {
+        assert_eq!(link, s.backup_get(&link.id).unwrap(), "a link reads like the point itself");
+    }
     // Deleting the old generation's tip leaves the current chain alone.
     s.backup_delete("i2").unwrap();
     assert_eq!(f.chain(0), (some("f2"), some("j1"), 2, 220));
@@ -179,6 +182,38 @@ fn restore_chain_refuses_missing_and_unfinished_links() {
     assert_refused(s, Status::InvalidState, &["link i2 has no parent and is not a full backup"], || {
         s.restore_chain("i2")
     });
+}
+
+#[test]
+fn restore_chain_refuses_a_loop_of_parent_links() {
+    let f = fixture();
+    let s = &f.store;
+    f.backup(0, BackupType::Full, "f1", 100);
+    f.backup(0, BackupType::Incremental, "i1", 10);
+    f.backup(0, BackupType::Incremental, "i2", 10);
+    f.backup(0, BackupType::Incremental, "i3", 10);
+    assert_eq!(f.restore("i3"), ["f1", "i1", "i2", "i3"]);
+    // i1 and i2 made each other's parent by hand: the walk from i3 enters the loop at i2.
+    s.write(|tx| Ok(tx.execute("UPDATE backup_jobs SET parent_backup_id = 'i2' WHERE id = 'i1'", [])?)).unwrap();
+    assert_refused(s, Status::InvalidState, &["backup i3 cannot be restored: its parent links loop at i2"], || {
+        s.restore_chain("i3")
+    });
+    assert_refused(s, Status::InvalidState, &["backup i1 cannot be restored: its parent links loop at i1"], || {
+        s.restore_chain("i1")
+    });
+    // A link of the loop that is not completed is named first, as the walk meets it.
+    s.write(|tx| Ok(tx.execute("UPDATE backup_jobs SET status = 'failed' WHERE id = 'i1'", [])?)).unwrap();
+    assert_refused(
+        s,
+        Status::InvalidState,
+        &["backup i3 cannot be restored: link i1 is failed, not completed"],
+        || s.restore_chain("i3"),
+    );
+    s.write(|tx| {
+        Ok(tx.execute("UPDATE backup_jobs SET status = 'completed', parent_backup_id = 'f1' WHERE id = 'i1'", [])?)
+    })
+    .unwrap();
+    assert_eq!(f.restore("i3"), ["f1", "i1", "i2", "i3"]);
 }
 
 #[test]
@@ -477,4 +512,19 @@ fn the_cbt_decision_for_a_backup_is_scoped_to_context_disk_and_repository() {
         s.backup_cbt_decide(&f.ctx, -1, &f.repo, "52 3c-aa bb/9").unwrap_err().status(),
         Status::InvalidArgument
     );
+}
+
+#[test]
+fn a_backup_group_holds_one_point_per_disk_and_repository() {
+    let f = fixture();
+    let s = &f.store;
+    let mut start = StartBackup::new(&f.ctx, 0, &f.repo, BackupType::Full, "/srv/main/g0.qcow2");
+    start.backup_group_id = Some("vm-backup-1".into());
+    let first = s.backup_start(&start).unwrap();
+    s.backup_fail(&first, "snapshot failed").unwrap();
+    assert_refused(s, Status::Conflict, &["vm-backup-1", &first, "disk 0", "new group"], || s.backup_start(&start));
+    let other_disk = StartBackup { disk_id: 1, ..start.clone() };
+    s.backup_start(&other_disk).unwrap();
+    let retry = StartBackup { backup_group_id: Some("vm-backup-2".into()), ..start };
+    s.backup_start(&retry).unwrap();
 }

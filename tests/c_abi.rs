@@ -5,7 +5,7 @@
 //! scratch directory, prints one line per group of checks and closes with "N passed, M failed".
 //!
 //! Also checks that the header compiles on its own as C99 and as C++11, and builds and runs the
-//! C example `examples/c/lifecycle.c` with the same flags.
+//! C examples `examples/c/lifecycle.c` and `examples/c/backup.c` with the same flags.
 //!
 //! Needs `cc`, `c++` and `valgrind`; a missing tool fails the test (it is never skipped).
 
@@ -17,7 +17,7 @@ mod common;
 use common::static_lib;
 
 /// The C test programs: `tests/c/<name>.c`, each a complete program.
-const PROGRAMS: &[&str] = &["store_abi", "replication_abi", "backup_abi", "retention_abi", "device_abi"];
+const PROGRAMS: &[&str] = &["store_abi", "replication_abi", "backup_abi", "retention_abi", "ossea_abi", "device_abi"];
 
 /// Warnings are errors: the header must be clean for strict C99 consumers.
 const CFLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-pthread", "-g"];
@@ -248,4 +248,83 @@ fn c_example_lifecycle_builds_and_runs() {
     let sanitized = compile_source(&source, &sanitized_dir, SANITIZE);
     let env = [("ASAN_OPTIONS", "detect_leaks=1"), ("UBSAN_OPTIONS", "halt_on_error=1")];
     assert_eq!(run_lifecycle_example(&sanitized, &env).lines().count(), lines.len());
+}
+
+#[test]
+fn c_example_backup_builds_and_runs() {
+    let build = tempfile::tempdir().expect("tempdir");
+    let source = crate_dir().join("examples/c/backup.c");
+    let plain = compile_source(&source, build.path(), &[]);
+    let stdout = run_lifecycle_example(&plain, &[]);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let opened = format!(", schema version {})", sendense::SCHEMA_VERSION);
+    assert!(lines.first().is_some_and(|l| l.starts_with("opened ") && l.ends_with(&opened)), "{stdout}");
+    let field = |line: &str, n: usize| line.split_whitespace().nth(n).unwrap_or("").trim_end_matches(',').to_string();
+
+    // Seven VM backups of two points each: a full and three incrementals, then a full and two
+    // incrementals.
+    let backups: Vec<&str> = lines.iter().copied().filter(|l| l.contains(" backup web-01-backup-")).collect();
+    assert_eq!(backups.len(), 7, "{stdout}");
+    for (i, line) in backups.iter().enumerate() {
+        let kind = if i == 0 || i == 4 { "full" } else { "incremental" };
+        assert!(line.starts_with(&format!("{kind} backup web-01-backup-{}: disk 0 ", i + 1)), "{line}");
+    }
+    let full_1 = field(backups[0], 8);
+    let first_incremental_1 = field(backups[1], 8);
+    let newest = field(backups[3], 8);
+    assert!(line_with(&lines, "policy: {").contains("\"copy_rules\":[{"), "{stdout}");
+    assert!(line_with(&lines, "  chain of disk 0: ").starts_with("  chain of disk 0: 4 points, 49392123904 bytes"));
+    assert!(line_with(&lines, "  chain of disk 1: ").contains(&format!(", latest {newest}")), "{stdout}");
+
+    // The restore chain of the newest point: disk 1's full and the three incrementals in order.
+    let at = lines.iter().position(|l| *l == format!("restore chain of {newest}:")).expect(&stdout);
+    let links: Vec<String> = lines[at + 1..at + 5].iter().map(|l| format!("{} {}", field(l, 0), field(l, 1))).collect();
+    let expected: Vec<String> = backups[..4]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{} {}", if i == 0 { "full" } else { "incremental" }, field(l, 8)))
+        .collect();
+    assert_eq!(links, expected, "{stdout}");
+
+    // The full is refused with its reason; a copy is claimed.
+    assert_eq!(
+        line_with(&lines, "delete "),
+        format!(
+            "delete {full_1} refused with status 4: CONFLICT: backup {full_1} cannot be deleted: backup \
+             {first_incremental_1} builds on it (delete the dependents first)"
+        ),
+        "{stdout}"
+    );
+    assert!(line_with(&lines, "claimed copy ").ends_with(": copying"), "{stdout}");
+
+    // The retention plan keeps the second generation of each disk with its reasons, removes the
+    // first, and is applied.
+    assert_eq!(line_with(&lines, "retention plan: "), "retention plan: 14 points, keep 6, remove 8", "{stdout}");
+    for n in [5, 8] {
+        let (full, second, newest) = (field(backups[4], n), field(backups[5], n), field(backups[6], n));
+        for (id, reasons) in [
+            (full, format!("[\"ancestor of {newest}\"]")),
+            (second, "[\"keep-last 2\"]".into()),
+            (newest.clone(), "[\"keep-last 1\"]".into()),
+        ] {
+            assert!(lines.contains(&format!("  keep   {id}: {reasons}").as_str()), "{id} {reasons}:\n{stdout}");
+        }
+        for backup in &backups[..4] {
+            assert!(lines.contains(&format!("  remove {}", field(backup, n)).as_str()), "{backup}:\n{stdout}");
+        }
+    }
+    assert!(lines.contains(&"retention applied: 8 points removed"), "{stdout}");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("  chain of disk ") && l.contains(": 3 points, ")).count(), 2);
+
+    // The example frees everything it gets and has no undefined behaviour.
+    let sanitized_dir = build.path().join("sanitized");
+    std::fs::create_dir(&sanitized_dir).expect("mkdir");
+    let sanitized = compile_source(&source, &sanitized_dir, SANITIZE);
+    let env = [("ASAN_OPTIONS", "detect_leaks=1"), ("UBSAN_OPTIONS", "halt_on_error=1")];
+    assert_eq!(run_lifecycle_example(&sanitized, &env).lines().count(), lines.len());
+}
+
+/// The first line starting with `prefix` (empty when there is none).
+fn line_with<'a>(lines: &[&'a str], prefix: &str) -> &'a str {
+    lines.iter().copied().find(|l| l.starts_with(prefix)).unwrap_or("")
 }

@@ -298,3 +298,38 @@ fn every_refusal_names_its_reason_and_changes_nothing() {
     assert_eq!(e.status(), Status::InvalidArgument);
     assert!(e.message().contains("not a valid copy status"), "{e}");
 }
+
+#[test]
+fn a_point_whose_copy_is_in_flight_cannot_be_deleted() {
+    let f = fixture();
+    let b = f.backup(0, "b1", true);
+    let claimed = f.store.copy_claim("worker-1").unwrap().expect("a pending copy");
+    assert_eq!(claimed.source_backup_id, b);
+    assert_refused(&f.store, Status::Conflict, &["b1", &claimed.id, "copying"], || f.store.backup_delete(&b));
+    f.store.copy_set_verifying(&claimed.id, "/srv/offsite/b1.qcow2", 100).unwrap();
+    assert_refused(&f.store, Status::Conflict, &["verifying"], || f.store.backup_delete(&b));
+    f.store.copy_fail(&claimed.id, "checksum mismatch").unwrap();
+    // A pending copy is not in flight: it goes with its point.
+    f.store.backup_delete(&b).unwrap();
+    assert_eq!(f.count(), 0);
+}
+
+#[test]
+fn retention_keeps_a_point_while_its_copy_is_in_flight() {
+    let f = fixture();
+    let update: sendense::repository::PolicyUpdate =
+        sendense::value::from_json("update", r#"{"keep_last": 1, "retention_days": 0}"#).unwrap();
+    f.store.policy_update(&f.policy, &update).unwrap();
+    let old = f.backup(0, "old", true);
+    f.backup(0, "new", true);
+    let claimed = f.store.copy_claim("worker-1").unwrap().expect("a pending copy");
+    assert_eq!(claimed.source_backup_id, old, "the oldest pending copy is claimed first");
+    let now = Timestamp(T0 + 86_400_000);
+    let plan = f.store.retention_plan(&f.policy, now, "UTC").unwrap();
+    assert_eq!(plan.decision(&old).unwrap().reasons, [format!("copy {} in flight", claimed.id)]);
+    assert_eq!(f.store.retention_apply(&plan).unwrap(), 0);
+    f.store.copy_fail(&claimed.id, "target full").unwrap();
+    let plan = f.store.retention_plan(&f.policy, now, "UTC").unwrap();
+    assert_eq!(plan.removed().collect::<Vec<_>>(), [old.as_str()]);
+    assert_eq!(f.store.retention_apply(&plan).unwrap(), 1);
+}

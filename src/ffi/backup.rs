@@ -7,7 +7,7 @@ use super::{
     arg_json, arg_opt_json, arg_opt_str, arg_ref, arg_str, c_column, c_opt_column, call, field, field_ms, field_str,
     free_box, out_ptr, sendense_error, sendense_status, sendense_store,
 };
-use crate::backup::{BackupFilter, BackupJob, Chain, StartBackup};
+use crate::backup::{BackupFilter, BackupJob, BackupProgress, Chain, StartBackup};
 use crate::error::Result;
 
 /// A read-only snapshot of one backup point (a `backup_jobs` record), made by
@@ -129,6 +129,49 @@ pub unsafe extern "C" fn sendense_backup_set_running(
     call(err, || {
         let store = &arg_ref(s, "store")?.store;
         store.backup_set_running(arg_str(backup_id, "backup_id")?)
+    })
+}
+
+/// Record the progress of an active (pending or running) point, the hot path: one single-row
+/// update that stamps last_telemetry_at. `percent` is 0 to 100 (NaN is refused);
+/// `bytes_transferred`, `total_bytes` (0 = unknown), `speed_bps` and `eta_seconds` are not
+/// negative, and `bytes_transferred` is at most `total_bytes` when that is known; `phase` may
+/// be NULL to keep the current phase label. A finished point is INVALID_STATE.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn sendense_backup_progress(
+    s: *mut sendense_store,
+    backup_id: *const c_char,
+    percent: f64,
+    bytes_transferred: i64,
+    total_bytes: i64,
+    speed_bps: i64,
+    eta_seconds: i64,
+    phase: *const c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        let backup_id = arg_str(backup_id, "backup_id")?;
+        let current_phase = arg_opt_str(phase, "phase")?.map(str::to_string);
+        let progress =
+            BackupProgress { percent, bytes_transferred, total_bytes, speed_bps, eta_seconds, current_phase };
+        store.backup_progress(backup_id, &progress)
+    })
+}
+
+/// Protect a point (retention never removes or counts it; a delete is refused) or lift the
+/// protection. NOT_FOUND for an unknown point.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_backup_set_protected(
+    s: *mut sendense_store,
+    backup_id: *const c_char,
+    protected: bool,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(s, "store")?.store;
+        store.backup_set_protected(arg_str(backup_id, "backup_id")?, protected).map(|_| ())
     })
 }
 

@@ -19,6 +19,7 @@ mod cbt;
 mod context;
 mod copy;
 mod device;
+mod ossea;
 mod replication;
 mod repository;
 mod restore_point;
@@ -31,6 +32,7 @@ pub use cbt::*;
 pub use context::*;
 pub use copy::*;
 pub use device::*;
+pub use ossea::*;
 pub use replication::*;
 pub use repository::*;
 pub use restore_point::*;
@@ -77,6 +79,9 @@ pub const SENDENSE_STATUS_INTERNAL: sendense_status = 10;
 pub const SENDENSE_STATUS_PANIC: sendense_status = 11;
 /// The file is not a SQLite database, or belongs to another application; it was left untouched.
 pub const SENDENSE_STATUS_NOT_A_DATABASE: sendense_status = 12;
+/// A secret cannot be sealed or read: the store was opened without a secret key, with another
+/// key than the one that sealed it, or the sealed text was altered.
+pub const SENDENSE_STATUS_SECRET_KEY: sendense_status = 13;
 
 /// Details of a failed call: a status and a message naming the problem. Owned by the caller,
 /// who frees it with `sendense_error_free`.
@@ -165,6 +170,17 @@ pub(crate) unsafe fn arg_opt_json<T: DeserializeOwned>(p: *const c_char, name: &
 /// `p` is NULL or points to a live object of type `T`.
 pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
     p.as_ref().ok_or_else(|| Error::invalid_argument(format!("{name} is NULL")))
+}
+
+/// A borrowed byte buffer of `len` bytes: NULL is `INVALID_ARGUMENT` naming `name`.
+///
+/// # Safety
+/// `p` is NULL or points to `len` readable bytes.
+pub(crate) unsafe fn arg_bytes<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8]> {
+    if p.is_null() {
+        return Err(Error::invalid_argument(format!("{name} is NULL")));
+    }
+    Ok(std::slice::from_raw_parts(p, len))
 }
 
 /// A checked, not-yet-written out-parameter.
@@ -332,6 +348,7 @@ pub extern "C" fn sendense_status_name(status: sendense_status) -> *const c_char
         Some(Status::Internal) => c"INTERNAL",
         Some(Status::Panic) => c"PANIC",
         Some(Status::NotADatabase) => c"NOT_A_DATABASE",
+        Some(Status::SecretKey) => c"SECRET_KEY",
         None => c"UNKNOWN",
     }
     .as_ptr()
@@ -356,7 +373,9 @@ mod tests {
             SENDENSE_STATUS_INTERNAL,
             SENDENSE_STATUS_PANIC,
             SENDENSE_STATUS_NOT_A_DATABASE,
+            SENDENSE_STATUS_SECRET_KEY,
         ];
+        assert_eq!(consts.len(), Status::ALL.len());
         for (status, code) in Status::ALL.iter().zip(consts) {
             assert_eq!(status.code(), code, "{status}");
             let name = unsafe { CStr::from_ptr(sendense_status_name(code)) };

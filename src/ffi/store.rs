@@ -1,11 +1,13 @@
-//! C ABI of the store: open, free, schema version, integrity check, online backup.
+//! C ABI of the store: open (with or without a secret key), free, key rotation, schema
+//! version, integrity check, online backup.
 
 use std::ffi::c_char;
 use std::mem::size_of;
 use std::time::Duration;
 
-use super::{arg_ref, arg_str, call, free_box, out_ptr, sendense_error, sendense_status};
+use super::{arg_bytes, arg_ref, arg_str, call, free_box, out_opt_ptr, out_ptr, sendense_error, sendense_status};
 use crate::error::{Error, Result};
+use crate::secret::SecretKey;
 use crate::store::{OpenOptions, Store, Synchronous};
 
 /// An open libsendense database. Thread-safe: one handle may be shared by any number of
@@ -99,6 +101,94 @@ pub unsafe extern "C" fn sendense_store_open(
         let store = Store::open(path, open_options(options)?)?;
         out.write_box(sendense_store { store });
         Ok(())
+    })
+}
+
+/// Open the database at `path` like `sendense_store_open`, with the secret key that seals and
+/// opens the secret columns (CloudStack and Linstor API keys): `key_len` must be 32. The key
+/// is never stored in the database; without it, secrets cannot be created or read
+/// (SENDENSE_STATUS_SECRET_KEY).
+#[no_mangle]
+pub unsafe extern "C" fn sendense_store_open_with_key(
+    path: *const c_char,
+    options: *const sendense_open_options,
+    key: *const u8,
+    key_len: usize,
+    out: *mut *mut sendense_store,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let path = arg_str(path, "path")?;
+        let key = SecretKey::from_bytes(arg_bytes(key, key_len, "key")?)?;
+        let out = out_ptr(out, "out")?;
+        let store = Store::open_with_key(path, open_options(options)?, key)?;
+        out.write_box(sendense_store { store });
+        Ok(())
+    })
+}
+
+/// `sendense_store_open_with_key` with the key read from the file `key_path`: exactly 32
+/// bytes, or 64 hexadecimal digits.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_store_open_with_key_file(
+    path: *const c_char,
+    options: *const sendense_open_options,
+    key_path: *const c_char,
+    out: *mut *mut sendense_store,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let path = arg_str(path, "path")?;
+        let key = SecretKey::from_file(arg_str(key_path, "key_path")?)?;
+        let out = out_ptr(out, "out")?;
+        let store = Store::open_with_key(path, open_options(options)?, key)?;
+        out.write_box(sendense_store { store });
+        Ok(())
+    })
+}
+
+/// Re-seal every secret of the store under the new 32-byte `key`, in one transaction, and
+/// seal with it from now on; `*resealed_out` (NULL allowed) receives how many values were
+/// re-sealed. A secret that does not open with the handle's keys fails the rotation
+/// (SENDENSE_STATUS_SECRET_KEY naming its row) and nothing changes. Other processes must
+/// reopen with the new key.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_store_rotate_secret_key(
+    store: *mut sendense_store,
+    key: *const u8,
+    key_len: usize,
+    resealed_out: *mut i64,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(store, "store")?.store;
+        let key = SecretKey::from_bytes(arg_bytes(key, key_len, "key")?)?;
+        let count = store.rotate_secret_key(key)?;
+        if let Some(out) = out_opt_ptr(resealed_out) {
+            out.write(count as i64);
+        }
+        Ok(())
+    })
+}
+
+/// The id of the key that seals new secrets (16 hexadecimal digits, as named in the sealed
+/// values); `*key_id_out` is NULL when the store was opened without a key.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_store_secret_key_id(
+    store: *mut sendense_store,
+    key_id_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(store, "store")?.store;
+        let out = out_ptr(key_id_out, "key_id_out")?;
+        match store.secret_key_id() {
+            Some(id) => out.write_string(id),
+            None => {
+                out.write(std::ptr::null_mut());
+                Ok(())
+            }
+        }
     })
 }
 

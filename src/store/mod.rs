@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result, Status};
+use crate::secret::{Keyring, SecretKey};
 use migrations::Header;
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
 
@@ -49,6 +50,11 @@ pub struct OpenOptions {
     pub create_if_missing: bool,
     /// Where "now" comes from. Default the system clock.
     pub clock: Arc<dyn Clock>,
+    /// The key that seals and opens the secret columns ([`crate::secret`]). Default none:
+    /// the store works, but creating or reading a secret is [`Status::SecretKey`].
+    pub secret_key: Option<SecretKey>,
+    /// Older keys, only to open secrets sealed before a rotation finished.
+    pub previous_secret_keys: Vec<SecretKey>,
 }
 
 impl Default for OpenOptions {
@@ -58,6 +64,8 @@ impl Default for OpenOptions {
             busy_timeout: Duration::from_millis(5_000),
             create_if_missing: true,
             clock: Arc::new(SystemClock),
+            secret_key: None,
+            previous_secret_keys: Vec::new(),
         }
     }
 }
@@ -86,6 +94,18 @@ impl OpenOptions {
         self.clock = clock;
         self
     }
+
+    /// Set [`OpenOptions::secret_key`].
+    pub fn secret_key(mut self, key: SecretKey) -> OpenOptions {
+        self.secret_key = Some(key);
+        self
+    }
+
+    /// Add a key to [`OpenOptions::previous_secret_keys`].
+    pub fn previous_secret_key(mut self, key: SecretKey) -> OpenOptions {
+        self.previous_secret_keys.push(key);
+        self
+    }
 }
 
 /// An open libsendense database.
@@ -93,6 +113,7 @@ pub struct Store {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
     options: OpenOptions,
+    keys: parking_lot::RwLock<Keyring>,
 }
 
 impl std::fmt::Debug for Store {
@@ -253,7 +274,16 @@ impl Store {
             migrations::migrate(&tx)?;
             Ok(tx.commit()?)
         })?;
-        Ok(Store { conn: Mutex::new(conn), path, options })
+        let keys = parking_lot::RwLock::new(Keyring {
+            current: options.secret_key.clone(),
+            previous: options.previous_secret_keys.clone(),
+        });
+        Ok(Store { conn: Mutex::new(conn), path, options, keys })
+    }
+
+    /// The keys of the secret columns (see [`crate::secret`]).
+    pub(crate) fn keys(&self) -> &parking_lot::RwLock<Keyring> {
+        &self.keys
     }
 
     /// The file this store was opened on; `None` for an in-memory store.

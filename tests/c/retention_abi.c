@@ -58,6 +58,42 @@ static void test_immutable(sendense_store *s, const char *ctx, const char *polic
     sendense_string_free(vault);
 }
 
+/* Progress reports on an active point, and protection refusing a delete until lifted. */
+static void test_progress_and_protection(sendense_store *s, const char *ctx, const char *repo) {
+    char *out = SENTINEL, *json = NULL;
+    sendense_error *err = NULL;
+    char start[512];
+    snprintf(start, sizeof start,
+             "{\"id\":\"p1\",\"context_id\":\"%s\",\"disk_id\":1,\"repository_id\":\"%s\",\"backup_type\":\"full\","
+             "\"repository_path\":\"/srv/main/p1.qcow2\"}",
+             ctx, repo);
+    CHECK_STATUS(sendense_backup_start(s, start, &json, &err), SENDENSE_STATUS_OK, err);
+    sendense_string_free(json);
+    CHECK_STATUS(sendense_backup_set_running(s, "p1", &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_backup_progress(s, "p1", 50.0, 500, 1000, 100, 5, "transferring", &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_backup_progress(s, "p1", 60.0, 600, 1000, 100, 4, NULL, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_backup_get_json(s, "p1", &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK_CONTAINS(json, "\"progress_percent\":60.0");
+    CHECK_CONTAINS(json, "\"current_phase\":\"transferring\"");
+    CHECK_CONTAINS(json, "\"bytes_transferred\":600");
+    sendense_string_free(json);
+    EXPECT_FAIL(sendense_backup_progress(s, "p1", 101.0, 0, 0, 0, 0, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "percent");
+    EXPECT_FAIL(sendense_backup_progress(s, "p1", 10.0, 2000, 1000, 0, 0, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "total_bytes");
+    EXPECT_FAIL(sendense_backup_progress(s, "nope", 10.0, 0, 0, 0, 0, NULL, errp), SENDENSE_STATUS_NOT_FOUND, "nope");
+    EXPECT_FAIL(sendense_backup_progress(s, NULL, 10.0, 0, 0, 0, 0, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "backup_id", "NULL");
+    CHECK_STATUS(sendense_backup_complete(s, "p1", NULL, 1000, 900, &err), SENDENSE_STATUS_OK, err);
+    EXPECT_FAIL(sendense_backup_progress(s, "p1", 10.0, 0, 0, 0, 0, NULL, errp), SENDENSE_STATUS_INVALID_STATE, "completed");
+
+    CHECK_STATUS(sendense_backup_set_protected(s, "p1", true, &err), SENDENSE_STATUS_OK, err);
+    EXPECT_FAIL(sendense_backup_delete(s, "p1", errp), SENDENSE_STATUS_INVALID_STATE, "p1", "protected");
+    EXPECT_FAIL(sendense_backup_set_protected(s, "nope", true, errp), SENDENSE_STATUS_NOT_FOUND, "nope");
+    CHECK_STATUS(sendense_backup_set_protected(s, "p1", false, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_backup_delete(s, "p1", &err), SENDENSE_STATUS_OK, err);
+    CHECK(out == SENTINEL);
+}
+
 static void test_retention(sendense_store *s) {
     char json[1024];
     char *ctx = NULL, *repo = NULL, *policy = NULL, *plan = NULL, *plan2 = NULL, *out = SENTINEL;
@@ -147,6 +183,7 @@ static void test_retention(sendense_store *s) {
     EXPECT_FAIL(sendense_retention_apply(s, "{}", errp), SENDENSE_STATUS_INVALID_ARGUMENT, "missing field");
 
     test_immutable(s, ctx, policy);
+    test_progress_and_protection(s, ctx, repo);
 
     sendense_string_free(plan);
     sendense_string_free(plan2);

@@ -29,6 +29,7 @@ const (
 	StatusInternal        Status = C.SENDENSE_STATUS_INTERNAL
 	StatusPanic           Status = C.SENDENSE_STATUS_PANIC
 	StatusNotADatabase    Status = C.SENDENSE_STATUS_NOT_A_DATABASE
+	StatusSecretKey       Status = C.SENDENSE_STATUS_SECRET_KEY
 )
 
 // String is the status name of the C header ("NOT_FOUND", ...); "UNKNOWN" for a code this
@@ -78,6 +79,7 @@ var (
 	ErrInternal        = &Error{Status: StatusInternal}
 	ErrPanic           = &Error{Status: StatusPanic}
 	ErrNotADatabase    = &Error{Status: StatusNotADatabase}
+	ErrSecretKey       = &Error{Status: StatusSecretKey}
 )
 
 // ErrClosed is returned by every method of a Store after Close. Its status is

@@ -54,6 +54,11 @@ func TestNoLeaks(t *testing.T) {
 	ctx := must(s.CreateContext(newVM("leak-01", "vm-leak"))).get(t)
 	job := must(s.StartReplication(sendense.StartJob{ContextID: ctx, Disks: twoDisks("leak-01")})).get(t)
 	missing := "no-such-context-" + strings.Repeat("x", 200)
+	b := newBackupSetup(t, s, "leak-02")
+	var chain []string
+	for i, typ := range []sendense.BackupType{sendense.BackupFull, sendense.BackupIncremental, sendense.BackupIncremental} {
+		chain = append(chain, b.backUp(t, s, 0, typ, "", i+1))
+	}
 	phases := []struct {
 		name string
 		n    int
@@ -71,6 +76,18 @@ func TestNoLeaks(t *testing.T) {
 			must(s.Context(ctx)).get(t)
 			must(s.Job(job)).get(t)
 			must(s.Disks(ctx)).get(t)
+		}},
+		{"backup read-outs and refusals", 2500, func() {
+			must(s.RestoreChain(chain[2])).get(t)
+			must(s.Policy(b.policy)).get(t)
+			must(s.Repository(b.primary)).get(t)
+			must(s.Chains(b.ctx)).get(t)
+			if err := s.DeleteBackup(chain[0]); err == nil {
+				t.Fatal("deleted a depended-on point")
+			}
+			if c := must(s.ClaimCopy("leak-worker")).get(t); c != nil && len(c.ID) == 0 {
+				t.Fatal("a claimed copy without an id")
+			}
 		}},
 		{"C strings passed in", 30000, func() {
 			ok(t, s.Progress(job, sendense.Progress{Percent: 50, CurrentOperation: strings.Repeat("copying ", 20)}))

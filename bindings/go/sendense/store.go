@@ -1,7 +1,8 @@
 // Package sendense is the Go binding of libsendense, the embedded state engine of VM
 // replication, migration and backup appliances: which VMs are protected (contexts), which
-// replication job runs for each and how far it got, and from which VMware change id each
-// disk's next incremental starts (CBT).
+// replication job runs for each and how far it got, from which VMware change id each disk's
+// next incremental starts (CBT), and where their backups are: repositories, policies with
+// copy rules, backup points and their chains, and the copies owed to other repositories.
 //
 // It wraps the C ABI (include/sendense.h) with cgo and links the static library
 // (libsendense.a) that `cargo build --lib` builds in the crate root; see link.go for linking
@@ -190,6 +191,11 @@ func (s *Store) callJSON(v any, f func(h *C.sendense_store, out **C.char, err **
 	if err != nil {
 		return err
 	}
+	return decodeOwned(out, v)
+}
+
+// decodeOwned decodes a JSON string the library returned into v and frees the string.
+func decodeOwned(out *C.char, v any) error {
 	defer C.sendense_string_free(out)
 	data := C.GoBytes(unsafe.Pointer(out), C.int(C.strlen(out)))
 	if err := json.Unmarshal(data, v); err != nil {

@@ -1,7 +1,10 @@
-// Command sendense-demo walks the replication lifecycle on a libsendense database file: two
-// VMs with two disks each, an initial replication with progress updates, change ids recorded,
-// the CBT decision and an incremental, the CBT lineage, a failed job, a deleted job, and the
-// contexts with their counters.
+// Command sendense-demo walks the replication and backup lifecycles on a libsendense database
+// file: two VMs with two disks each, an initial replication with progress updates, change ids
+// recorded, the CBT decision and an incremental, the CBT lineage, a failed job, a deleted job,
+// and the contexts with their counters; then two backup repositories, a policy with a copy
+// rule, a full and three incrementals of each disk of web-01, the restore chain of the newest
+// point, a refused delete with its reason, a new generation and a retention plan with its
+// reasons (applied), and a copy claimed, verified and completed.
 //
 //	go run ./cmd/sendense-demo [path]    (default ./sendense-demo.db; an existing file is reused)
 package main
@@ -12,6 +15,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"libsendense/bindings/go/sendense"
 )
@@ -179,6 +183,10 @@ func run(path string, w io.Writer) error {
 		return err
 	}
 
+	if err := backups(store, w, web); err != nil {
+		return err
+	}
+
 	integrity, err := store.IntegrityCheck()
 	if err != nil {
 		return err
@@ -202,4 +210,204 @@ func printContexts(store *sendense.Store, w io.Writer) error {
 	}
 	fmt.Fprintln(w, "  "+strings.Repeat("-", 60))
 	return nil
+}
+
+// findOrCreateRepository returns the id of the repository named r.Name, creating it when the
+// file does not have it yet.
+func findOrCreateRepository(store *sendense.Store, r sendense.NewRepository) (string, error) {
+	list, err := store.ListRepositories(sendense.RepositoryFilter{RepositoryType: r.RepositoryType})
+	if err != nil {
+		return "", err
+	}
+	for _, existing := range list {
+		if existing.Name == r.Name {
+			return existing.ID, nil
+		}
+	}
+	return store.CreateRepository(r)
+}
+
+// backups walks the backup lifecycle of a 2-disk VM.
+func backups(store *sendense.Store, w io.Writer, v *vm) error {
+	primary, err := findOrCreateRepository(store, sendense.NewRepository{
+		Name: "demo-local", RepositoryType: sendense.RepositoryLocal,
+		Config: sendense.RepositoryConfig{"path": "/var/lib/sendense/backups"},
+	})
+	if err != nil {
+		return err
+	}
+	offsite, err := findOrCreateRepository(store, sendense.NewRepository{
+		Name: "demo-offsite", RepositoryType: sendense.RepositoryS3,
+		Config: sendense.RepositoryConfig{"region": "eu-central-1", "bucket": "sendense-offsite"},
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "repositories: demo-local %s, demo-offsite %s\n", primary, offsite)
+
+	// The policy keeps the two newest points of each chain (and what they build on), and
+	// copies every completed point to the offsite repository.
+	policies, err := store.ListPolicies(sendense.PolicyFilter{RepositoryID: primary})
+	if err != nil {
+		return err
+	}
+	var policy *sendense.Policy
+	for i := range policies {
+		if policies[i].Name == "demo-daily" {
+			policy = &policies[i]
+		}
+	}
+	if policy == nil {
+		id, err := store.CreatePolicy(sendense.NewPolicy{
+			Name: "demo-daily", PrimaryRepositoryID: primary, RetentionDays: sendense.Int64(0), KeepLast: sendense.Int64(2),
+			CopyRules: []sendense.NewCopyRule{{DestinationRepositoryID: offsite, Priority: 1}},
+		})
+		if err != nil {
+			return err
+		}
+		if policy, err = store.Policy(id); err != nil {
+			return err
+		}
+	}
+	for _, r := range policy.CopyRules {
+		fmt.Fprintf(w, "policy %s %s: primary %s, keep last %d, copy rule %s to %s (%s, priority %d)\n", policy.Name, policy.ID,
+			policy.PrimaryRepositoryID, deref64(policy.KeepLast), r.ID, r.DestinationRepositoryID, r.CopyMode, r.Priority)
+	}
+
+	// One VM backup: a point of each disk, sharing a group id. The library finds the parent of
+	// an incremental.
+	epoch := []string{"52 10 20 30 40 50 60 70-80 90 a0 b0 c0 d0 e0 f0", "52 0f 1e 2d 3c 4b 5a 69-78 87 96 a5 b4 c3 d2 e1"}
+	stamp := time.Now().UTC().Format("20060102T150405.000000000")
+	seq := 0
+	backUp := func(typ sendense.BackupType) ([]string, error) {
+		seq++
+		group := fmt.Sprintf("%s-%s-%d", v.name, stamp, seq)
+		var ids []string
+		for disk := int64(0); disk < 2; disk++ {
+			id, err := store.StartBackup(sendense.BackupStart{
+				ContextID: v.id, DiskID: disk, RepositoryID: primary, BackupType: typ, PolicyID: policy.ID,
+				BackupGroupID: group, RepositoryPath: fmt.Sprintf("/var/lib/sendense/backups/%s/disk-%d/%s.qcow2", v.name, disk, group),
+			})
+			if err != nil {
+				return nil, err
+			}
+			if err := store.SetBackupRunning(id); err != nil {
+				return nil, err
+			}
+			size := int64(1 << 30) // an incremental: 1 GiB of changed blocks
+			if typ == sendense.BackupFull {
+				size = 8 << 30
+			}
+			if err := store.CompleteBackup(id, fmt.Sprintf("%s/%d", epoch[disk], 10+seq), size, size); err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		fmt.Fprintf(w, "%s backup %s (%s): disk 0 %s, disk 1 %s\n", v.name, group, typ, ids[0], ids[1])
+		return ids, nil
+	}
+
+	// A full and three incrementals.
+	var newest string
+	for _, typ := range []sendense.BackupType{sendense.BackupFull, sendense.BackupIncremental, sendense.BackupIncremental, sendense.BackupIncremental} {
+		ids, err := backUp(typ)
+		if err != nil {
+			return err
+		}
+		newest = ids[1]
+	}
+	if err := printChains(store, w, v.id); err != nil {
+		return err
+	}
+
+	chain, err := store.RestoreChain(newest)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "restore chain of %s:\n", newest)
+	for _, p := range chain {
+		fmt.Fprintf(w, "  %-11s %s (disk %d, change id %s, parent %s)\n", p.BackupType, p.ID, p.DiskID, deref(p.ChangeID), deref(p.ParentBackupID))
+	}
+
+	// The full is what the incrementals build on: the library refuses its deletion and says why.
+	err = store.DeleteBackup(chain[0].ID)
+	var refusal *sendense.Error
+	if !errors.As(err, &refusal) || !errors.Is(err, sendense.ErrConflict) {
+		return fmt.Errorf("deleting the full %s: got %v, want a conflict", chain[0].ID, err)
+	}
+	fmt.Fprintf(w, "delete %s refused with status %d %s: %s\n", chain[0].ID, refusal.Status, refusal.Status,
+		strings.TrimPrefix(refusal.Message, refusal.Status.String()+": "))
+
+	// The next week: a new full and two incrementals start a new generation. Retention keeps
+	// the two newest points of each chain and what they build on, and removes the rest.
+	for _, typ := range []sendense.BackupType{sendense.BackupFull, sendense.BackupIncremental, sendense.BackupIncremental} {
+		if _, err := backUp(typ); err != nil {
+			return err
+		}
+	}
+	plan, err := store.PlanRetention(policy.ID, time.Now(), "Europe/Berlin")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "retention plan of %s: %d points, keep %d, remove %d\n", policy.Name, plan.Points, plan.Kept, plan.Removed)
+	for _, k := range plan.Keep {
+		fmt.Fprintf(w, "  keep   %s: %s\n", k.ID, strings.Join(k.Reasons, ", "))
+	}
+	for _, id := range plan.Remove {
+		fmt.Fprintf(w, "  remove %s\n", id)
+	}
+	if err := store.ApplyRetention(plan); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "retention applied: %d points removed\n", len(plan.Remove))
+	if err := printChains(store, w, v.id); err != nil {
+		return err
+	}
+
+	// The copy rule queued a copy of every completed point; a worker claims the oldest left.
+	claimed, err := store.ClaimCopy("demo-worker")
+	if err != nil {
+		return err
+	}
+	if claimed == nil {
+		return errors.New("no copy to claim: the copy rule queued none")
+	}
+	fmt.Fprintf(w, "claimed copy %s of backup %s to %s: %s, file %s\n", claimed.ID, claimed.SourceBackupID,
+		claimed.RepositoryID, claimed.Status, claimed.FilePath)
+	// The worker copies the file, then records what it wrote and the checksum verification.
+	// Until it finishes, the copy keeps its backup from deletion and from retention.
+	if err := store.SetCopyVerifying(claimed.ID, claimed.FilePath, 1<<30); err != nil {
+		return err
+	}
+	if err := store.CompleteCopy(claimed.ID, sendense.VerificationPassed); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "copy %s: verified and completed\n", claimed.ID)
+	return nil
+}
+
+func printChains(store *sendense.Store, w io.Writer, contextID string) error {
+	chains, err := store.Chains(contextID)
+	if err != nil {
+		return err
+	}
+	for _, c := range chains {
+		fmt.Fprintf(w, "  chain of disk %d in %s: %d points, %d bytes, full %s, latest %s\n", c.DiskID, c.RepositoryID,
+			c.TotalBackups, c.TotalSizeBytes, deref(c.FullBackupID), deref(c.LatestBackupID))
+	}
+	return nil
+}
+
+func deref64(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return "-"
+	}
+	return *p
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -29,6 +30,7 @@ func TestDemo(t *testing.T) {
 				t.Fatalf("round %d: the output lacks %q:\n%s", round, want, text)
 			}
 		}
+		checkBackups(t, round, text)
 		if round == 1 && !strings.Contains(text, "started initial job") {
 			t.Fatalf("no initial job:\n%s", text)
 		}
@@ -52,4 +54,87 @@ func lineOf(text, prefix string) string {
 		}
 	}
 	return ""
+}
+
+// checkBackups checks the backup part of one round's output: four VM backups of two points,
+// two chains of four points, a restore chain of four links ending at the newest point, the
+// refused delete of its full naming the first incremental, and a claimed copy.
+func checkBackups(t *testing.T, round int, text string) {
+	t.Helper()
+	lines := strings.Split(text, "\n")
+	var groups [][]string // per VM backup: its type and the two point ids
+	var restore []string  // the links of the restore chain: type and id
+	chains := 0
+	for i, l := range lines {
+		f := strings.Fields(l)
+		switch {
+		case strings.HasPrefix(l, "web-01 backup ") && len(f) == 10:
+			groups = append(groups, []string{strings.Trim(f[3], "():"), strings.TrimSuffix(f[6], ","), f[9]})
+		case strings.HasPrefix(l, "  chain of disk ") && strings.Contains(l, " 4 points, 11811160064 bytes"):
+			chains++
+		case strings.HasPrefix(l, "restore chain of "):
+			for _, link := range lines[i+1:] {
+				if !strings.HasPrefix(link, "  ") {
+					break
+				}
+				restore = append(restore, strings.Fields(link)[0], strings.Fields(link)[1])
+			}
+		}
+	}
+	if len(groups) != 7 || chains != 2 || len(restore) != 8 {
+		t.Fatalf("round %d: %d VM backups, %d chains, restore chain %v:\n%s", round, len(groups), chains, restore, text)
+	}
+	for i, g := range groups {
+		want := "incremental"
+		if i == 0 || i == 4 {
+			want = "full"
+		}
+		if g[0] != want || (i < 4 && (restore[2*i] != want || restore[2*i+1] != g[2])) {
+			t.Fatalf("round %d: VM backup %d is %v, restore chain %v", round, i, g, restore)
+		}
+	}
+	// Retention keeps the newest generation (full 4, incrementals 5 and 6) of each disk with
+	// its reasons, and removes everything older: the first generation of this round, and the
+	// second generation of the round before.
+	keep := map[string]string{}
+	for _, l := range lines {
+		if f := strings.SplitN(strings.TrimPrefix(l, "  keep   "), ": ", 2); len(f) == 2 && strings.HasPrefix(l, "  keep   ") {
+			keep[f[0]] = f[1]
+		}
+	}
+	for disk := 1; disk <= 2; disk++ {
+		if keep[groups[6][disk]] != "keep-last 1" || keep[groups[5][disk]] != "keep-last 2" ||
+			keep[groups[4][disk]] != "ancestor of "+groups[6][disk] {
+			t.Fatalf("round %d: the plan keeps %v:\n%s", round, keep, text)
+		}
+		for _, g := range groups[:4] {
+			if !strings.Contains(text, "  remove "+g[disk]+"\n") {
+				t.Fatalf("round %d: the plan does not remove %s:\n%s", round, g[disk], text)
+			}
+		}
+	}
+	removed := 8 * round // 8 of this round's first generation, 6 of the previous round's second
+	if round == 2 {
+		removed = 14
+	}
+	if want := fmt.Sprintf("retention plan of demo-daily: %d points, keep 6, remove %d\n", 6+removed, removed); !strings.Contains(text, want) || len(keep) != 6 {
+		t.Fatalf("round %d: the output lacks %q:\n%s", round, want, text)
+	}
+	if !strings.Contains(text, fmt.Sprintf("retention applied: %d points removed\n", removed)) ||
+		strings.Count(text, " 3 points, 10737418240 bytes, full ") != 2 {
+		t.Fatalf("round %d: the plan was not applied:\n%s", round, text)
+	}
+	for _, want := range []string{
+		"restore chain of " + groups[3][2] + ":",
+		"delete " + groups[0][2] + " refused with status 4 CONFLICT: backup " + groups[0][2] + " cannot be deleted: backup " + groups[1][2] + " builds on it",
+		"claimed copy ",
+		"policy demo-daily ",
+	} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("round %d: the output lacks %q:\n%s", round, want, text)
+		}
+	}
+	if !strings.Contains(text, ": copying, file ") || !strings.Contains(text, ": verified and completed\n") {
+		t.Fatalf("round %d: the claimed copy was not copied, verified and completed:\n%s", round, text)
+	}
 }

@@ -1,0 +1,370 @@
+//! Secrets at rest: the secret columns (CloudStack and Linstor API keys, later VMware
+//! passwords) are stored only as authenticated ciphertext.
+//!
+//! A store opened with a [`SecretKey`] (32 bytes, given by the caller or read from a key file;
+//! never taken from the database) seals each secret with XChaCha20-Poly1305 under a fresh
+//! random 24-byte nonce from the operating system, in a versioned envelope that names the key:
+//!
+//! ```text
+//! sndsec1:<key id: 16 hex digits>:<nonce and ciphertext with its tag, in hex>
+//! ```
+//!
+//! The key id is the first 8 bytes of SHA-256 over a fixed label and the key, so it tells keys
+//! apart without revealing them. The associated data binds the envelope to its column
+//! (`ossea_configs.api_key`, ...): a sealed value moved to another column fails to open.
+//! Opening a secret without a key, with another key than the one named in the envelope, or an
+//! envelope that was altered is [`Status::SecretKey`] with a message saying which.
+//!
+//! Keys are rotated with [`Store::rotate_secret_key`], which re-seals every secret under the
+//! new key in one transaction; previous keys can be given to [`OpenOptions`] so that a store
+//! can still read what an unfinished rotation left behind.
+
+use std::fmt;
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result, Status};
+use crate::store::{OpenOptions, Store};
+
+/// The envelope's version tag.
+const VERSION: &str = "sndsec1";
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+
+/// A 32-byte key for the secret columns. Its [`fmt::Debug`] shows the key id only; the bytes
+/// are wiped from memory when the key is dropped.
+#[derive(Clone)]
+pub struct SecretKey {
+    bytes: Zeroizing<[u8; 32]>,
+    id: String,
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey({})", self.id)
+    }
+}
+
+impl PartialEq for SecretKey {
+    fn eq(&self, other: &SecretKey) -> bool {
+        self.id == other.id && *self.bytes == *other.bytes
+    }
+}
+
+impl SecretKey {
+    /// The key length in bytes.
+    pub const LEN: usize = 32;
+
+    /// A key from exactly 32 bytes; another length is INVALID_ARGUMENT.
+    pub fn from_bytes(bytes: &[u8]) -> Result<SecretKey> {
+        let array: [u8; 32] = bytes.try_into().map_err(|_| {
+            Error::invalid_argument(format!("a secret key is {} bytes, not {}", SecretKey::LEN, bytes.len()))
+        })?;
+        let mut digest = Sha256::new();
+        digest.update(b"libsendense secret key id v1\0");
+        digest.update(array);
+        let id = hex(&digest.finalize()[..8]);
+        Ok(SecretKey { bytes: Zeroizing::new(array), id })
+    }
+
+    /// A key read from a file holding exactly 32 bytes, or 64 hexadecimal digits (surrounding
+    /// white space ignored). A missing or unreadable file is IO naming it; other contents are
+    /// INVALID_ARGUMENT.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<SecretKey> {
+        let path = path.as_ref();
+        let contents = Zeroizing::new(
+            std::fs::read(path)
+                .map_err(|e| Error::new(Status::Io, format!("cannot read the key file {}: {e}", path.display())))?,
+        );
+        if contents.len() == SecretKey::LEN {
+            return SecretKey::from_bytes(&contents);
+        }
+        let text = std::str::from_utf8(&contents).unwrap_or("").trim();
+        match unhex(text) {
+            Some(bytes) if bytes.len() == SecretKey::LEN => SecretKey::from_bytes(&Zeroizing::new(bytes)),
+            _ => Err(Error::invalid_argument(format!(
+                "the key file {} holds {} bytes: expected {} raw bytes or {} hexadecimal digits",
+                path.display(),
+                contents.len(),
+                SecretKey::LEN,
+                2 * SecretKey::LEN
+            ))),
+        }
+    }
+
+    /// A new random key from the operating system.
+    pub fn generate() -> SecretKey {
+        let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+        SecretKey::from_bytes(key.as_slice()).expect("a generated key has the key length")
+    }
+
+    /// The key's id as named in envelopes: 16 hexadecimal digits.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The key as 64 hexadecimal digits, e.g. to write a key file.
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        Zeroizing::new(hex(&*self.bytes))
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new((&*self.bytes).into())
+    }
+}
+
+/// The keys a store holds: the current one seals, any of them opens.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Keyring {
+    pub(crate) current: Option<SecretKey>,
+    pub(crate) previous: Vec<SecretKey>,
+}
+
+impl Keyring {
+    /// Seal `plaintext` for `column` (`table.column`) under the current key.
+    pub(crate) fn seal(&self, column: &str, plaintext: &str) -> Result<String> {
+        let key = self.current.as_ref().ok_or_else(|| {
+            Error::new(
+                Status::SecretKey,
+                format!("{column} is a secret and the store was opened without a secret key; open it with one"),
+            )
+        })?;
+        seal_with(key, column, plaintext)
+    }
+
+    /// Open the envelope of `column` with the key it names.
+    pub(crate) fn open(&self, column: &str, envelope: &str) -> Result<Zeroizing<String>> {
+        let (key_id, sealed) = parse(column, envelope)?;
+        let key = self.current.iter().chain(&self.previous).find(|k| k.id == key_id).ok_or_else(|| {
+            let held = match &self.current {
+                Some(k) => format!("the store was opened with key {}", k.id),
+                None => "the store was opened without a secret key".to_string(),
+            };
+            Error::new(Status::SecretKey, format!("{column} is sealed with key {key_id}, but {held}"))
+        })?;
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let aad = associated_data(key_id, column);
+        let plain = key
+            .cipher()
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: aad.as_bytes() })
+            .map_err(|_| {
+            Error::new(
+                Status::SecretKey,
+                format!("{column} does not authenticate under key {key_id}: the sealed value was altered or moved"),
+            )
+        })?;
+        let plain = Zeroizing::new(plain);
+        String::from_utf8(plain.to_vec())
+            .map(Zeroizing::new)
+            .map_err(|_| Error::internal(format!("{column} opened to bytes that are not UTF-8")))
+    }
+}
+
+/// The key id an envelope names, if it is an envelope.
+pub fn envelope_key_id(envelope: &str) -> Option<&str> {
+    let rest = envelope.strip_prefix(VERSION)?.strip_prefix(':')?;
+    let (id, _) = rest.split_once(':')?;
+    Some(id)
+}
+
+fn associated_data(key_id: &str, column: &str) -> String {
+    format!("{VERSION}:{key_id}:{column}")
+}
+
+pub(crate) fn seal_with(key: &SecretKey, column: &str, plaintext: &str) -> Result<String> {
+    let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+    let aad = associated_data(&key.id, column);
+    let ciphertext = key
+        .cipher()
+        .encrypt(&nonce, Payload { msg: plaintext.as_bytes(), aad: aad.as_bytes() })
+        .map_err(|_| Error::internal(format!("sealing {column} failed")))?;
+    let mut sealed = nonce.to_vec();
+    sealed.extend_from_slice(&ciphertext);
+    Ok(format!("{VERSION}:{}:{}", key.id, hex(&sealed)))
+}
+
+/// Split an envelope into its key id and the nonce-and-ciphertext bytes.
+fn parse<'a>(column: &str, envelope: &'a str) -> Result<(&'a str, Vec<u8>)> {
+    let malformed = || {
+        Error::new(
+            Status::SecretKey,
+            format!("{column} does not hold a sealed secret ({VERSION} envelope); it was written outside the library"),
+        )
+    };
+    let key_id = envelope_key_id(envelope).ok_or_else(malformed)?;
+    let body = &envelope[VERSION.len() + 1 + key_id.len() + 1..];
+    let sealed = unhex(body).ok_or_else(malformed)?;
+    if sealed.len() < NONCE_LEN + TAG_LEN {
+        return Err(malformed());
+    }
+    Ok((key_id, sealed))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    text.as_bytes().chunks(2).map(|p| Some(digit(p[0])? << 4 | digit(p[1])?)).collect()
+}
+
+/// Every secret column: (table, column). Rotation re-seals them all.
+pub const SECRET_COLUMNS: &[(&str, &str)] = &[
+    ("ossea_configs", "api_key"),
+    ("ossea_configs", "secret_key"),
+    ("linstor_configs", "api_key"),
+    ("linstor_configs", "api_secret"),
+    ("vmware_credentials", "password_encrypted"),
+];
+
+impl Store {
+    /// Open the store at `path` with `key` as its secret key (see [`Store::open`] for the rest).
+    pub fn open_with_key(path: impl AsRef<Path>, options: OpenOptions, key: SecretKey) -> Result<Store> {
+        Store::open(path, options.secret_key(key))
+    }
+
+    /// The id of the key that seals new secrets; `None` when the store has no secret key.
+    pub fn secret_key_id(&self) -> Option<String> {
+        self.keys().read().current.as_ref().map(|k| k.id().to_string())
+    }
+
+    /// Seal `plaintext` for `column` (`table.column`) under the store's key.
+    pub(crate) fn seal(&self, column: &str, plaintext: &str) -> Result<String> {
+        self.keys().read().seal(column, plaintext)
+    }
+
+    /// Open the sealed value of `column`.
+    pub(crate) fn unseal(&self, column: &str, envelope: &str) -> Result<Zeroizing<String>> {
+        self.keys().read().open(column, envelope)
+    }
+
+    /// Re-seal every secret of the store under `new_key`, in one transaction, and make it the
+    /// key this handle seals with (the old one stays with the handle to open what another
+    /// process may still seal with it). Every secret must open with the handle's keys first:
+    /// one that does not is [`Status::SecretKey`] naming its row and nothing changes. Returns
+    /// how many values were re-sealed. Other processes must reopen with the new key.
+    pub fn rotate_secret_key(&self, new_key: SecretKey) -> Result<usize> {
+        let ring = self.keys().read().clone();
+        let count = self.write(|tx| {
+            let mut count = 0;
+            for (table, column) in SECRET_COLUMNS {
+                let name = format!("{table}.{column}");
+                let rows: Vec<(i64, String)> = tx
+                    .prepare(&format!("SELECT rowid, {column} FROM {table} WHERE {column} IS NOT NULL"))?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut update = tx.prepare(&format!("UPDATE {table} SET {column} = ?2 WHERE rowid = ?1"))?;
+                for (rowid, envelope) in rows {
+                    let plain = ring.open(&name, &envelope).map_err(|e| e.context(format!("{table} row {rowid}")))?;
+                    update.execute(rusqlite::params![rowid, seal_with(&new_key, &name, &plain)?])?;
+                    count += 1;
+                }
+            }
+            Ok(count)
+        })?;
+        let mut keys = self.keys().write();
+        if let Some(old) = keys.current.take() {
+            if old != new_key && !keys.previous.contains(&old) {
+                keys.previous.push(old);
+            }
+        }
+        keys.current = Some(new_key);
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(key: &SecretKey) -> Keyring {
+        Keyring { current: Some(key.clone()), previous: Vec::new() }
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_with_its_key_only() {
+        let key = SecretKey::from_bytes(&[7; 32]).unwrap();
+        let other = SecretKey::from_bytes(&[8; 32]).unwrap();
+        assert_ne!(key.id(), other.id());
+        assert_eq!(key.id().len(), 16);
+        let sealed = ring(&key).seal("ossea_configs.api_key", "s3cr3t-api-key").unwrap();
+        assert!(sealed.starts_with(&format!("sndsec1:{}:", key.id())), "{sealed}");
+        assert!(!sealed.contains("s3cr3t"));
+        assert_eq!(envelope_key_id(&sealed), Some(key.id()));
+        assert_eq!(ring(&key).open("ossea_configs.api_key", &sealed).unwrap().as_str(), "s3cr3t-api-key");
+
+        // Two seals of the same text differ (fresh nonces).
+        assert_ne!(
+            ring(&key).seal("ossea_configs.api_key", "x").unwrap(),
+            ring(&key).seal("ossea_configs.api_key", "x").unwrap()
+        );
+
+        let e = ring(&other).open("ossea_configs.api_key", &sealed).unwrap_err();
+        assert_eq!(e.status(), Status::SecretKey);
+        assert!(e.message().contains(key.id()) && e.message().contains(other.id()), "{e}");
+        let e = Keyring::default().open("ossea_configs.api_key", &sealed).unwrap_err();
+        assert!(e.message().contains("without a secret key"), "{e}");
+        let e = Keyring::default().seal("ossea_configs.api_key", "x").unwrap_err();
+        assert_eq!(e.status(), Status::SecretKey);
+
+        // A previous key still opens; the envelope is bound to its column.
+        let rotated = Keyring { current: Some(other.clone()), previous: vec![key.clone()] };
+        assert_eq!(rotated.open("ossea_configs.api_key", &sealed).unwrap().as_str(), "s3cr3t-api-key");
+        let e = ring(&key).open("ossea_configs.secret_key", &sealed).unwrap_err();
+        assert!(e.message().contains("altered or moved"), "{e}");
+    }
+
+    #[test]
+    fn altered_or_foreign_values_are_refused() {
+        let key = SecretKey::generate();
+        let sealed = ring(&key).seal("linstor_configs.api_secret", "p").unwrap();
+        let mut flipped = sealed.clone().into_bytes();
+        let last = flipped.len() - 1;
+        flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
+        let flipped = String::from_utf8(flipped).unwrap();
+        for bad in [flipped.as_str(), "plaintext", "sndsec1:abc", "sndsec1:abc:zz", &sealed[..sealed.len() - 40]] {
+            let e = ring(&key).open("linstor_configs.api_secret", bad).unwrap_err();
+            assert_eq!(e.status(), Status::SecretKey, "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_come_from_bytes_or_key_files() {
+        assert!(SecretKey::from_bytes(&[1; 31]).unwrap_err().message().contains("32 bytes, not 31"));
+        let dir = std::env::temp_dir().join(format!("sendense-key-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let raw = dir.join("raw.key");
+        std::fs::write(&raw, [9u8; 32]).unwrap();
+        let hexed = dir.join("hex.key");
+        std::fs::write(&hexed, format!("{}\n", "09".repeat(32))).unwrap();
+        let bad = dir.join("bad.key");
+        std::fs::write(&bad, "not a key").unwrap();
+        let a = SecretKey::from_file(&raw).unwrap();
+        assert_eq!(a, SecretKey::from_file(&hexed).unwrap());
+        assert_eq!(SecretKey::from_hex_for_test(&a.to_hex()), a);
+        assert_eq!(SecretKey::from_file(&bad).unwrap_err().status(), Status::InvalidArgument);
+        assert_eq!(SecretKey::from_file(dir.join("missing.key")).unwrap_err().status(), Status::Io);
+        assert_eq!(format!("{a:?}"), format!("SecretKey({})", a.id()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    impl SecretKey {
+        fn from_hex_for_test(text: &str) -> SecretKey {
+            SecretKey::from_bytes(&unhex(text).unwrap()).unwrap()
+        }
+    }
+}
