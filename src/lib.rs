@@ -27,6 +27,7 @@ pub mod cbt;
 pub mod clock;
 pub mod context;
 pub mod copy;
+pub mod device;
 pub mod error;
 pub mod ffi;
 pub mod lease;
