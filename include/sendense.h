@@ -84,10 +84,26 @@ typedef struct sendense_chain sendense_chain;
 typedef struct sendense_context sendense_context;
 
 /**
+ * A read-only snapshot of one device mapping (a `device_mappings` record), made by
+ * `sendense_device_get` and freed with `sendense_device_mapping_free`. Its getters accept NULL
+ * (and then answer NULL, 0 or false); the strings they return are borrowed from the snapshot
+ * and valid until it is freed.
+ */
+typedef struct sendense_device_mapping sendense_device_mapping;
+
+/**
  * Details of a failed call: a status and a message naming the problem. Owned by the caller,
  * who frees it with `sendense_error_free`.
  */
 typedef struct sendense_error sendense_error;
+
+/**
+ * A read-only snapshot of one NBD export (an `nbd_exports` record), made by
+ * `sendense_nbd_export_get` and freed with `sendense_nbd_export_free`. Its getters accept
+ * NULL (and then answer NULL, 0 or false); the strings they return are borrowed from the
+ * snapshot and valid until it is freed.
+ */
+typedef struct sendense_nbd_export sendense_nbd_export;
 
 /**
  * A read-only snapshot of one replication job record, made by `sendense_replication_get` and
@@ -897,6 +913,427 @@ sendense_status sendense_copy_list_json(sendense_store *s,
                                         sendense_error **err);
 
 /**
+ * Record an attached volume. `json` has the `device_mappings` columns of the same name:
+ * `volume_uuid` and `vm_id` are required; `operation_mode` is "oma" (default) or "failover";
+ * `device_path` is required in oma mode (an absolute path, unique among oma mappings) and
+ * refused in failover mode; optional `id` (generated when absent), `vm_context_id` (must
+ * exist), `volume_id_numeric`, `cloudstack_device_id`, `requires_device_correlation`
+ * (default true), `cloudstack_state` (default "attached"), `linux_state` (default "detected",
+ * or "n/a" in failover mode), `size` (bytes, default 0), `persistent_device_name`,
+ * `symlink_path`, and `export` (an object as for `sendense_nbd_export_create`, without
+ * `volume_uuid`: the volume's export, created in the same transaction). A volume that is
+ * already mapped is ALREADY_EXISTS naming its mapping; a device path held by another oma
+ * mapping is CONFLICT naming that volume. `*mapping_id_out` receives the mapping id.
+ */
+sendense_status sendense_device_attach(sendense_store *s,
+                                       const char *json,
+                                       char **mapping_id_out,
+                                       sendense_error **err);
+
+/**
+ * Remove the mapping of `volume_uuid` and its NBD export, in one transaction. NOT_FOUND when
+ * the volume has no mapping.
+ */
+sendense_status sendense_device_detach(sendense_store *s,
+                                       const char *volume_uuid,
+                                       sendense_error **err);
+
+/**
+ * Update the device facts of the mapping of `volume_uuid` as the volume daemon learns them.
+ * `json` (keys = column names, all optional; absent keys are left alone): `device_path` (oma
+ * mappings only; unique among oma mappings; the volume's export follows it),
+ * `cloudstack_state`, `linux_state`, `size`, `requires_device_correlation`, and the nullable
+ * `cloudstack_device_id`, `persistent_device_name`, `symlink_path` (`null` clears them).
+ * Stamps `last_sync`. NOT_FOUND when the volume has no mapping.
+ */
+sendense_status sendense_device_update(sendense_store *s,
+                                       const char *volume_uuid,
+                                       const char *json,
+                                       sendense_error **err);
+
+/**
+ * Switch every mapping of the context to `mode` ("oma" or "failover") in one transaction.
+ * To failover: device paths are cleared, linux_state becomes "n/a" and the volumes' NBD
+ * exports are removed. To oma: the store does not know a failover volume's new hub device
+ * path, so this form succeeds only when every mapping of the context is already oma (a
+ * no-op); otherwise it is INVALID_ARGUMENT naming the volumes, and
+ * `sendense_device_switch_mode` (which takes the paths and the exports to re-create) is the
+ * way back. NOT_FOUND for an unknown context; any refusal changes nothing.
+ */
+sendense_status sendense_device_set_mode(sendense_store *s,
+                                         const char *context_id,
+                                         const char *mode,
+                                         sendense_error **err);
+
+/**
+ * Switch every mapping of a context, with what the switch needs, in one transaction. `json`:
+ * `context_id`, `mode` ("oma" or "failover"), optional `vm_id` (the CloudStack VM of every
+ * mapping afterwards), `device_paths` (an object volume_uuid -> hub device path: required
+ * for every failover mapping when switching to oma, refused when switching to failover) and
+ * `exports` (an array of export objects as for `sendense_nbd_export_create`, each naming its
+ * `volume_uuid`, created after a switch to oma). A path held by another oma mapping is
+ * CONFLICT naming it; any refusal changes nothing.
+ */
+sendense_status sendense_device_switch_mode(sendense_store *s,
+                                            const char *json,
+                                            sendense_error **err);
+
+/**
+ * Move the snapshot tracking of the mapping of `volume_uuid` to `status`: none -> creating
+ * -> ready | failed; ready -> rollback_complete -> none; failed -> none. `snapshot_id` (the
+ * CloudStack snapshot) is required for the move to "creating" and must be NULL otherwise; the
+ * move to "none" clears it.
+ */
+sendense_status sendense_device_set_snapshot(sendense_store *s,
+                                             const char *volume_uuid,
+                                             const char *status,
+                                             const char *snapshot_id,
+                                             sendense_error **err);
+
+/**
+ * The mapping of `volume_uuid` as a JSON object whose keys are the `device_mappings` column
+ * names.
+ */
+sendense_status sendense_device_get_json(sendense_store *s,
+                                         const char *volume_uuid,
+                                         char **json_out,
+                                         sendense_error **err);
+
+/**
+ * The mappings of a context, oldest first, as a JSON array. NOT_FOUND for an unknown context.
+ */
+sendense_status sendense_device_list_json(sendense_store *s,
+                                          const char *context_id,
+                                          char **json_out,
+                                          sendense_error **err);
+
+/**
+ * A typed, read-only snapshot of the mapping of `volume_uuid`; `*out` receives a new object
+ * that the caller frees with `sendense_device_mapping_free`. NOT_FOUND when there is none.
+ */
+sendense_status sendense_device_get(sendense_store *s,
+                                    const char *volume_uuid,
+                                    sendense_device_mapping **out,
+                                    sendense_error **err);
+
+/**
+ * Free a mapping snapshot (its borrowed strings become invalid). NULL is a no-op.
+ */
+void sendense_device_mapping_free(sendense_device_mapping *m);
+
+/**
+ * The mapping's id; NULL for a NULL snapshot.
+ */
+const char *sendense_device_mapping_id(const sendense_device_mapping *m);
+
+/**
+ * The owning context (`vm_context_id`); NULL when none or for a NULL snapshot.
+ */
+const char *sendense_device_mapping_context_id(const sendense_device_mapping *m);
+
+/**
+ * The CloudStack volume UUID; NULL for a NULL snapshot.
+ */
+const char *sendense_device_mapping_volume_uuid(const sendense_device_mapping *m);
+
+/**
+ * CloudStack's numeric volume id: true and `*out` when known, false (and `*out` untouched)
+ * when not or for a NULL snapshot.
+ */
+bool sendense_device_mapping_volume_id_numeric(const sendense_device_mapping *m, int64_t *out);
+
+/**
+ * The CloudStack VM the volume is attached to; NULL for a NULL snapshot.
+ */
+const char *sendense_device_mapping_vm_id(const sendense_device_mapping *m);
+
+/**
+ * "oma" or "failover"; NULL for a NULL snapshot.
+ */
+const char *sendense_device_mapping_operation_mode(const sendense_device_mapping *m);
+
+/**
+ * The hub device path; NULL in failover mode or for a NULL snapshot.
+ */
+const char *sendense_device_mapping_device_path(const sendense_device_mapping *m);
+
+/**
+ * The CloudStack device slot: true and `*out` when known, false (and `*out` untouched) when
+ * not or for a NULL snapshot.
+ */
+bool sendense_device_mapping_cloudstack_device_id(const sendense_device_mapping *m, int64_t *out);
+
+/**
+ * Whether the Linux device still needs resolving; false for a NULL snapshot.
+ */
+bool sendense_device_mapping_requires_device_correlation(const sendense_device_mapping *m);
+
+/**
+ * CloudStack's attach state; NULL for a NULL snapshot.
+ */
+const char *sendense_device_mapping_cloudstack_state(const sendense_device_mapping *m);
+
+/**
+ * The Linux device state; NULL for a NULL snapshot.
+ */
+const char *sendense_device_mapping_linux_state(const sendense_device_mapping *m);
+
+/**
+ * The device size in bytes; 0 for a NULL snapshot.
+ */
+int64_t sendense_device_mapping_size(const sendense_device_mapping *m);
+
+/**
+ * The CloudStack snapshot kept for rollback; NULL when none or for a NULL snapshot.
+ */
+const char *sendense_device_mapping_ossea_snapshot_id(const sendense_device_mapping *m);
+
+/**
+ * The snapshot state ("none", "creating", "ready", "failed", "rollback_complete"); NULL for a
+ * NULL snapshot.
+ */
+const char *sendense_device_mapping_snapshot_status(const sendense_device_mapping *m);
+
+/**
+ * When the CloudStack snapshot was taken: true and `*out_ms` (milliseconds since the Unix
+ * epoch) when there is one, false (and `*out_ms` untouched) otherwise.
+ */
+bool sendense_device_mapping_snapshot_created_at_ms(const sendense_device_mapping *m,
+                                                    int64_t *out_ms);
+
+/**
+ * The stable device-mapper name; NULL when none or for a NULL snapshot.
+ */
+const char *sendense_device_mapping_persistent_device_name(const sendense_device_mapping *m);
+
+/**
+ * The /dev/mapper symlink path; NULL when none or for a NULL snapshot.
+ */
+const char *sendense_device_mapping_symlink_path(const sendense_device_mapping *m);
+
+/**
+ * When the mapping was recorded, in milliseconds since the Unix epoch; 0 for a NULL snapshot.
+ */
+int64_t sendense_device_mapping_created_at_ms(const sendense_device_mapping *m);
+
+/**
+ * When the mapping last changed, in milliseconds since the Unix epoch; 0 for a NULL snapshot.
+ */
+int64_t sendense_device_mapping_updated_at_ms(const sendense_device_mapping *m);
+
+/**
+ * Create the NBD export of an oma volume. `json`: `volume_uuid` (its mapping must exist and
+ * be in oma mode), `vm_disk_id` (the `vm_disks` row served, of the mapping's context), `port`
+ * (1 to 65535), optional `job_id` (the replication job using it, of the same context) and
+ * `config_path`. The export serves the mapping's device path and starts "pending". A volume
+ * already exported is ALREADY_EXISTS. `*export_name_out` receives the name,
+ * `migration-vol-{volume_uuid}`.
+ */
+sendense_status sendense_nbd_export_create(sendense_store *s,
+                                           const char *json,
+                                           char **export_name_out,
+                                           sendense_error **err);
+
+/**
+ * Move an export along pending -> active | failed (`status` is "active" or "failed").
+ */
+sendense_status sendense_nbd_export_set_status(sendense_store *s,
+                                               const char *export_name,
+                                               const char *status,
+                                               sendense_error **err);
+
+/**
+ * Set the replication job using an export (a job of the export's context), or clear it with
+ * NULL.
+ */
+sendense_status sendense_nbd_export_set_job(sendense_store *s,
+                                            const char *export_name,
+                                            const char *job_id,
+                                            sendense_error **err);
+
+/**
+ * Remove an export (its mapping stays). NOT_FOUND when there is none.
+ */
+sendense_status sendense_nbd_export_remove(sendense_store *s,
+                                           const char *export_name,
+                                           sendense_error **err);
+
+/**
+ * The export `export_name` as a JSON object whose keys are the `nbd_exports` column names.
+ */
+sendense_status sendense_nbd_export_get_json(sendense_store *s,
+                                             const char *export_name,
+                                             char **json_out,
+                                             sendense_error **err);
+
+/**
+ * The exports of a context, by name, as a JSON array. NOT_FOUND for an unknown context.
+ */
+sendense_status sendense_nbd_export_list_by_context_json(sendense_store *s,
+                                                         const char *context_id,
+                                                         char **json_out,
+                                                         sendense_error **err);
+
+/**
+ * The exports a replication job uses, by name, as a JSON array. NOT_FOUND for an unknown job.
+ */
+sendense_status sendense_nbd_export_list_by_job_json(sendense_store *s,
+                                                     const char *job_id,
+                                                     char **json_out,
+                                                     sendense_error **err);
+
+/**
+ * A typed, read-only snapshot of the export `export_name`; `*out` receives a new object that
+ * the caller frees with `sendense_nbd_export_free`. NOT_FOUND when there is none.
+ */
+sendense_status sendense_nbd_export_get(sendense_store *s,
+                                        const char *export_name,
+                                        sendense_nbd_export **out,
+                                        sendense_error **err);
+
+/**
+ * Free an export snapshot (its borrowed strings become invalid). NULL is a no-op.
+ */
+void sendense_nbd_export_free(sendense_nbd_export *e);
+
+/**
+ * The export's row id; 0 for a NULL snapshot.
+ */
+int64_t sendense_nbd_export_id(const sendense_nbd_export *e);
+
+/**
+ * The export name (`migration-vol-{volume_uuid}`); NULL for a NULL snapshot.
+ */
+const char *sendense_nbd_export_name(const sendense_nbd_export *e);
+
+/**
+ * The owning context; NULL when none or for a NULL snapshot.
+ */
+const char *sendense_nbd_export_context_id(const sendense_nbd_export *e);
+
+/**
+ * The replication job using the export; NULL when none or for a NULL snapshot.
+ */
+const char *sendense_nbd_export_job_id(const sendense_nbd_export *e);
+
+/**
+ * The exported volume (`volume_id`, its mapping's volume_uuid); NULL for a NULL snapshot.
+ */
+const char *sendense_nbd_export_volume_id(const sendense_nbd_export *e);
+
+/**
+ * The `vm_disks` row served: true and `*out` when set, false (and `*out` untouched) when the
+ * disk row was deleted or for a NULL snapshot.
+ */
+bool sendense_nbd_export_vm_disk_id(const sendense_nbd_export *e, int64_t *out);
+
+/**
+ * The NBD server port; 0 for a NULL snapshot.
+ */
+int64_t sendense_nbd_export_port(const sendense_nbd_export *e);
+
+/**
+ * The exported block device; NULL for a NULL snapshot.
+ */
+const char *sendense_nbd_export_device_path(const sendense_nbd_export *e);
+
+/**
+ * The nbd-server conf.d file; NULL when none or for a NULL snapshot.
+ */
+const char *sendense_nbd_export_config_path(const sendense_nbd_export *e);
+
+/**
+ * "pending", "active" or "failed"; NULL for a NULL snapshot.
+ */
+const char *sendense_nbd_export_status(const sendense_nbd_export *e);
+
+/**
+ * When the export was created, in milliseconds since the Unix epoch; 0 for a NULL snapshot.
+ */
+int64_t sendense_nbd_export_created_at_ms(const sendense_nbd_export *e);
+
+/**
+ * When the export last changed, in milliseconds since the Unix epoch; 0 for a NULL snapshot.
+ */
+int64_t sendense_nbd_export_updated_at_ms(const sendense_nbd_export *e);
+
+/**
+ * The storage consistency check as a JSON object: `ok`, `exports_without_live_mapping`
+ * (export names), `oma_mappings_without_export` (volume UUIDs), `duplicate_device_paths` and
+ * `volume_mismatches` (`volume_id`, `status`, `mapping_id`). Also part of
+ * `sendense_store_integrity_check`.
+ */
+sendense_status sendense_storage_consistency_json(sendense_store *s,
+                                                  char **json_out,
+                                                  sendense_error **err);
+
+/**
+ * Lease the lowest-ordinal resource of `pool` that has no live lease to `owner_id` (a job
+ * id) for `ttl_ms` milliseconds (1 ms to 30 days), atomically, also across processes; an
+ * expired lease's resource is taken over. The same owner asking again gets another resource.
+ * `*lease_json_out` receives the lease as JSON: `pool`, `resource` (e.g. "10100" or
+ * "/dev/nbd0"), `owner_id`, `acquired_at`, `expires_at`. A full pool is CONFLICT naming the
+ * pool and its number of resources; an unknown pool NOT_FOUND; a bad ttl INVALID_ARGUMENT.
+ * Built-in pools: `backup_nbd_port` (ports 10100-10200) and `restore_nbd_device` (/dev/nbd0
+ * to /dev/nbd7).
+ */
+sendense_status sendense_lease_acquire(sendense_store *s,
+                                       const char *pool,
+                                       const char *owner_id,
+                                       int64_t ttl_ms,
+                                       char **lease_json_out,
+                                       sendense_error **err);
+
+/**
+ * Extend every live lease of `owner_id` in `pool` to now + `ttl_ms` (never shortening one).
+ * `*leases_json_out` (when `leases_json_out` is not NULL) receives the renewed leases as a
+ * JSON array. NOT_FOUND when the pool does not exist or the owner holds no live lease in it
+ * (an expired lease must be acquired again); a bad ttl is INVALID_ARGUMENT.
+ */
+sendense_status sendense_lease_renew(sendense_store *s,
+                                     const char *pool,
+                                     const char *owner_id,
+                                     int64_t ttl_ms,
+                                     char **leases_json_out,
+                                     sendense_error **err);
+
+/**
+ * Release every lease of `owner_id` in `pool` (live or expired), by owner id only.
+ * Releasing nothing is fine (OK). NOT_FOUND when the pool does not exist.
+ */
+sendense_status sendense_lease_release(sendense_store *s,
+                                       const char *pool,
+                                       const char *owner_id,
+                                       sendense_error **err);
+
+/**
+ * The live leases of `pool` as a JSON array of lease objects, lowest ordinal first; with
+ * `owner_id` not NULL, only that owner's. NOT_FOUND when the pool does not exist.
+ */
+sendense_status sendense_lease_list_json(sendense_store *s,
+                                         const char *pool,
+                                         const char *owner_id,
+                                         char **json_out,
+                                         sendense_error **err);
+
+/**
+ * Add a lease pool, or replace the resources of one that has no live lease (CONFLICT naming
+ * how many it has otherwise). `json`: `name`, `resources` (an array of strings, handed out
+ * in that order; at least one, no duplicates) and optionally `description`.
+ * `*pool_json_out` (when `pool_json_out` is not NULL) receives the pool as JSON.
+ */
+sendense_status sendense_lease_pool_define(sendense_store *s,
+                                           const char *json,
+                                           char **pool_json_out,
+                                           sendense_error **err);
+
+/**
+ * Every lease pool as a JSON array, by name: `name`, `description`, `created_at`,
+ * `resources` (in hand-out order) and `leased` (how many have a live lease).
+ */
+sendense_status sendense_lease_pools_json(sendense_store *s, char **json_out, sendense_error **err);
+
+/**
  * Create a CloudStack configuration. `json`: the `ossea_configs` column names — `name`,
  * `api_url` (http:// or https://), `api_key`, `secret_key`, `zone`, and optionally `domain`,
  * `template_id`, `network_id`, `service_offering_id`, `disk_offering_id`, `oma_vm_id`,
@@ -1553,8 +1990,9 @@ sendense_status sendense_store_schema_version(sendense_store *store,
                                               sendense_error **err);
 
 /**
- * Run SQLite's integrity and foreign-key checks. `*report_json_out` receives a JSON object
- * `{"ok":bool,"schema_version":n,"integrity_errors":[...],"foreign_key_violations":[...]}`,
+ * Run SQLite's integrity and foreign-key checks and the storage consistency check. `*report_json_out`
+ * receives a JSON object `{"ok":bool,"schema_version":n,"integrity_errors":[...],"foreign_key_violations":[...],
+ * "storage":{...}}` (`storage` as from `sendense_storage_consistency_json`),
  * freed with `sendense_string_free`. Problems found are reported in the JSON with status OK;
  * an error status means the check itself could not run.
  */
@@ -1579,6 +2017,138 @@ const char *sendense_version(void);
  * The ABI version of the running library; compare with `SENDENSE_ABI_VERSION`.
  */
 uint32_t sendense_abi_version(void);
+
+/**
+ * Record a new volume operation in pending, with its first history row (NULL -> pending).
+ * `json`: `type` (create, attach, detach, delete or cleanup), `volume_id`, `request` (a JSON
+ * object), and optionally `id` (the caller's id; a new UUID otherwise) and `vm_id`.
+ * `*operation_id_out` receives the id. A duplicate id is ALREADY_EXISTS.
+ */
+sendense_status sendense_volume_op_create(sendense_store *s,
+                                          const char *json,
+                                          char **operation_id_out,
+                                          sendense_error **err);
+
+/**
+ * Move an operation to `status` (pending -> executing -> completed, failed or cancelled;
+ * pending -> failed or cancelled), appending its history row and stamping completed_at on a
+ * final status, in one transaction. `response_json` (NULL allowed) is any JSON value and
+ * replaces the stored response; `error` (NULL allowed) is required when the status is
+ * "failed" and refused otherwise. A forbidden move is INVALID_STATE naming from and to;
+ * NOT_FOUND naming the id when there is no such operation.
+ */
+sendense_status sendense_volume_op_set_status(sendense_store *s,
+                                              const char *operation_id,
+                                              const char *status,
+                                              const char *response_json,
+                                              const char *error,
+                                              sendense_error **err);
+
+/**
+ * The operation `operation_id` as a JSON object whose keys are the column names of
+ * `volume_operations` (`request` and `response` embedded as JSON). NOT_FOUND naming the id.
+ */
+sendense_status sendense_volume_op_get_json(sendense_store *s,
+                                            const char *operation_id,
+                                            char **json_out,
+                                            sendense_error **err);
+
+/**
+ * The operations matching `filter_json` as a JSON array, oldest first. `filter_json` may be
+ * NULL (every operation, up to the default limit) or an object with the optional keys
+ * `volume_id`, `vm_id`, `status`, `type`, `limit` (default 100) and `offset`.
+ */
+sendense_status sendense_volume_op_list_json(sendense_store *s,
+                                             const char *filter_json,
+                                             char **json_out,
+                                             sendense_error **err);
+
+/**
+ * The history of an operation as a JSON array of `volume_operation_history` rows (`id`,
+ * `operation_id`, `previous_status`, `new_status`, `changed_at`, `details`), oldest first.
+ * NOT_FOUND naming the id when there is no such operation.
+ */
+sendense_status sendense_volume_op_history_json(sendense_store *s,
+                                                const char *operation_id,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * The operations executing for longer than `older_than_ms` (not negative), longest-stuck
+ * first, as a JSON array.
+ */
+sendense_status sendense_volume_op_stuck_json(sendense_store *s,
+                                              int64_t older_than_ms,
+                                              char **json_out,
+                                              sendense_error **err);
+
+/**
+ * Record a mount of an `ossea_volumes` row for a replication job, in mounting. `json`:
+ * `ossea_volume_id`, `job_id`, `device_path` and optionally `mount_point`,
+ * `filesystem_type`, `mount_options`, `is_read_only`. `*mount_id_out` receives its id.
+ * NOT_FOUND naming a missing volume row or job; CONFLICT naming the live mount that already
+ * uses the device path or mount point.
+ */
+sendense_status sendense_volume_mount_create(sendense_store *s,
+                                             const char *json,
+                                             int64_t *mount_id_out,
+                                             sendense_error **err);
+
+/**
+ * Move a mount to `status`: mounting -> mounted | error; mounted -> unmount_pending |
+ * unmounted | error; unmount_pending -> unmounted | error; error -> unmounted (mounted_at
+ * and unmounted_at are stamped). INVALID_STATE naming from and to; NOT_FOUND naming the id.
+ */
+sendense_status sendense_volume_mount_set_status(sendense_store *s,
+                                                 int64_t mount_id,
+                                                 const char *status,
+                                                 sendense_error **err);
+
+/**
+ * The mount `mount_id` as a JSON object whose keys are the column names of `volume_mounts`.
+ * NOT_FOUND naming the id.
+ */
+sendense_status sendense_volume_mount_get_json(sendense_store *s,
+                                               int64_t mount_id,
+                                               char **json_out,
+                                               sendense_error **err);
+
+/**
+ * The mounts of replication job `job_id` as a JSON array, oldest first. NOT_FOUND naming
+ * the job when it does not exist.
+ */
+sendense_status sendense_volume_mount_list_json(sendense_store *s,
+                                                const char *job_id,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * The volume daemon's metrics computed now from the operations, as a JSON object:
+ * `timestamp`, `total_operations`, `pending_operations` (pending or executing),
+ * `active_mappings` (device mappings), `operations_by_type`, `operations_by_status`,
+ * `average_response_time_ms` (completed operations) and `error_rate_percent` (failed among
+ * final operations).
+ */
+sendense_status sendense_volume_metrics_json(sendense_store *s,
+                                             char **json_out,
+                                             sendense_error **err);
+
+/**
+ * Compute the metrics and store them as a `volume_daemon_metrics` sample. `*json_out` (when
+ * `json_out` is not NULL) receives the sample as JSON, with its `id`.
+ */
+sendense_status sendense_volume_metrics_record(sendense_store *s,
+                                               char **json_out,
+                                               sendense_error **err);
+
+/**
+ * The recorded metric samples (`volume_daemon_metrics` rows), newest first, at most `limit`,
+ * as a JSON array of metric objects with their `id`.
+ */
+sendense_status sendense_volume_metrics_samples_json(sendense_store *s,
+                                                     uint32_t limit,
+                                                     char **json_out,
+                                                     sendense_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -27,8 +27,10 @@ pub mod cbt;
 pub mod clock;
 pub mod context;
 pub mod copy;
+pub mod device;
 pub mod error;
 pub mod ffi;
+pub mod lease;
 pub mod ossea;
 pub mod replication;
 pub mod repository;
@@ -37,6 +39,7 @@ pub mod retention;
 pub mod secret;
 pub mod store;
 pub mod value;
+pub mod volume_op;
 
 pub use cbt::{CbtEntry, ChangeId, Decision, LineageReport, Reason, SyncMode};
 pub use clock::{Clock, ManualClock, SystemClock};

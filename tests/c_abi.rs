@@ -18,7 +18,8 @@ mod common;
 use common::static_lib;
 
 /// The C test programs: `tests/c/<name>.c`, each a complete program.
-const PROGRAMS: &[&str] = &["store_abi", "replication_abi", "backup_abi", "retention_abi", "ossea_abi"];
+const PROGRAMS: &[&str] =
+    &["store_abi", "replication_abi", "backup_abi", "retention_abi", "ossea_abi", "lease_abi", "device_abi"];
 
 /// Warnings are errors: the header must be clean for strict C99 consumers.
 const CFLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-pthread", "-g"];

@@ -230,8 +230,9 @@ pub unsafe extern "C" fn sendense_store_schema_version(
     })
 }
 
-/// Run SQLite's integrity and foreign-key checks. `*report_json_out` receives a JSON object
-/// `{"ok":bool,"schema_version":n,"integrity_errors":[...],"foreign_key_violations":[...]}`,
+/// Run SQLite's integrity and foreign-key checks and the storage consistency check. `*report_json_out`
+/// receives a JSON object `{"ok":bool,"schema_version":n,"integrity_errors":[...],"foreign_key_violations":[...],
+/// "storage":{...}}` (`storage` as from `sendense_storage_consistency_json`),
 /// freed with `sendense_string_free`. Problems found are reported in the JSON with status OK;
 /// an error status means the check itself could not run.
 #[no_mangle]

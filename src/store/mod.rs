@@ -135,7 +135,7 @@ pub struct ForeignKeyViolation {
     pub fk_index: i64,
 }
 
-/// The result of [`Store::integrity_check`]. `ok` is true when both lists are empty.
+/// The result of [`Store::integrity_check`]. `ok` is true when nothing was found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IntegrityReport {
     /// Nothing was found.
@@ -146,6 +146,9 @@ pub struct IntegrityReport {
     pub integrity_errors: Vec<String>,
     /// Rows of `PRAGMA foreign_key_check`.
     pub foreign_key_violations: Vec<ForeignKeyViolation>,
+    /// Device mappings, NBD exports and volumes that disagree (see
+    /// [`Store::storage_consistency`]); `ok` is false when it is not ok.
+    pub storage: crate::device::StorageConsistency,
 }
 
 /// Every table of the schema, grouped by area (the order of SCHEMA.md).
@@ -365,8 +368,9 @@ impl Store {
         })
     }
 
-    /// Run SQLite's `integrity_check` and `foreign_key_check` and report what they find.
-    /// A damaged file is reported, never repaired.
+    /// Run SQLite's `integrity_check` and `foreign_key_check`, and the storage consistency
+    /// check of device mappings and NBD exports ([`Store::storage_consistency`]), and report
+    /// what they find. A damaged file is reported, never repaired.
     pub fn integrity_check(&self) -> Result<IntegrityReport> {
         self.read(|tx| {
             let mut stmt = tx.prepare("PRAGMA integrity_check")?;
@@ -385,11 +389,14 @@ impl Store {
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
+            // Storage area (device.rs): mappings, exports and volumes that disagree.
+            let storage = crate::device::consistency(tx)?;
             Ok(IntegrityReport {
-                ok: integrity_errors.is_empty() && foreign_key_violations.is_empty(),
+                ok: integrity_errors.is_empty() && foreign_key_violations.is_empty() && storage.ok,
                 schema_version: Header::read(tx)?.user_version,
                 integrity_errors,
                 foreign_key_violations,
+                storage,
             })
         })
         .map_err(|e| e.context(format!("integrity check of {}", self.describe())))

@@ -1,0 +1,415 @@
+//! Leases: ports and devices handed out to jobs (DOMAIN.md section 5, "Ports and devices
+//! handed out to jobs are persisted leases owned by a job id and released by that id").
+//!
+//! A pool (`lease_pools`) has resources (`lease_resources`, handed out lowest ordinal first);
+//! a lease (`leases`, one row per resource at most) says which owner holds a resource until
+//! when. Two pools exist in every store (schema v4): `backup_nbd_port` (ports 10100-10200)
+//! and `restore_nbd_device` (`/dev/nbd0` to `/dev/nbd7`); more are added with
+//! [`Store::lease_pool_define`].
+//!
+//! Rules enforced here:
+//! - a lease is live while `expires_at > now`; at `expires_at <= now` it is expired and its
+//!   resource is free again: anyone may take it over, and nothing else looks at it (an
+//!   expired lease is never renewed and never listed);
+//! - [`Store::lease_acquire`] hands out the lowest-ordinal resource of the pool that has no
+//!   live lease, in one immediate transaction whose guarded upsert (`WHERE expires_at <= now`)
+//!   must change exactly one row, so one resource is never held by two owners at once, also
+//!   across processes (the `leases` primary key is the resource);
+//! - the same owner asking again in the same pool gets ANOTHER resource (a job may need
+//!   several ports): acquiring is never idempotent; renew and release then act on all of the
+//!   owner's leases in the pool together;
+//! - a pool whose resources are all leased is CONFLICT naming the pool, its number of
+//!   resources and when the first lease expires; an unknown pool is NOT_FOUND; a ttl of 0 or
+//!   less, or longer than [`MAX_TTL_MS`], is INVALID_ARGUMENT;
+//! - [`Store::lease_renew`] extends every live lease of the owner in the pool to
+//!   `now + ttl` (never shortening one); when the owner holds no live lease there it is
+//!   NOT_FOUND, because an owner whose leases expired may have lost its resources to another
+//!   owner and must acquire again rather than believe it still holds them;
+//! - [`Store::lease_release`] releases every lease of the owner in the pool (live or expired),
+//!   by owner id only, and returns how many it released; releasing nothing is fine (0): the
+//!   end state the caller asks for already holds, so a cleanup may run twice;
+//! - [`Store::lease_pool_define`] adds a pool, or replaces the resources of a pool that has no
+//!   live lease (expired leases go with the old resources); a pool with live leases is
+//!   CONFLICT naming how many. Resources are handed out in the order they are listed.
+//!
+//! Timestamps come from the store's clock, as everywhere: processes sharing one file must
+//! share one notion of time (the system clock). Writes read "now" after their transaction has
+//! the write lock, so a lease handed out after a wait for another process still lasts its
+//! whole ttl from the moment it was handed out.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::value::{check_id, Timestamp};
+
+/// The longest lease: 30 days. Longer-running owners renew.
+pub const MAX_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// The most resources one pool may have.
+pub const MAX_POOL_RESOURCES: usize = 65_536;
+
+/// A live lease: `owner_id` holds `resource` of `pool` from `acquired_at` until `expires_at`.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lease {
+    pub pool: String,
+    pub resource: String,
+    pub owner_id: String,
+    pub acquired_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl Lease {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Lease> {
+        Ok(Lease {
+            pool: r.get("pool")?,
+            resource: r.get("resource")?,
+            owner_id: r.get("owner_id")?,
+            acquired_at: r.get("acquired_at")?,
+            expires_at: r.get("expires_at")?,
+        })
+    }
+}
+
+/// A pool with its resources (in hand-out order) and how many of them are leased now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeasePool {
+    /// The pool's name.
+    pub name: String,
+    /// What the pool is for.
+    pub description: Option<String>,
+    /// When it was defined (the epoch for the built-in pools).
+    pub created_at: Timestamp,
+    /// Its resources, lowest ordinal (first handed out) first.
+    pub resources: Vec<String>,
+    /// How many of them have a live lease.
+    pub leased: i64,
+}
+
+/// The definition of a pool for [`Store::lease_pool_define`] (JSON: `name`, `description`,
+/// `resources`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLeasePool {
+    /// The pool's name (an id: not empty, at most 255 bytes, no control characters).
+    pub name: String,
+    /// What the pool is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Its resources, in hand-out order: at least one, each an id, no duplicates.
+    pub resources: Vec<String>,
+}
+
+impl NewLeasePool {
+    /// A pool named `name` with `resources` and no description.
+    pub fn new(name: impl Into<String>, resources: Vec<String>) -> NewLeasePool {
+        NewLeasePool { name: name.into(), description: None, resources }
+    }
+
+    fn validate(&self) -> Result<()> {
+        check_id("pool name", &self.name)?;
+        if self.resources.is_empty() {
+            return Err(Error::invalid_argument(format!("pool {}: resources is empty: a pool needs one", self.name)));
+        }
+        if self.resources.len() > MAX_POOL_RESOURCES {
+            return Err(Error::invalid_argument(format!(
+                "pool {}: {} resources is more than {MAX_POOL_RESOURCES}",
+                self.name,
+                self.resources.len()
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for r in &self.resources {
+            check_id("resource", r).map_err(|e| e.context(format!("pool {}", self.name)))?;
+            if !seen.insert(r.as_str()) {
+                return Err(Error::invalid_argument(format!("pool {}: resource {r:?} is listed twice", self.name)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A ttl must be 1 ms to [`MAX_TTL_MS`]; returns the expiry.
+fn expiry(now: i64, ttl_ms: i64) -> Result<i64> {
+    if ttl_ms <= 0 || ttl_ms > MAX_TTL_MS {
+        return Err(Error::invalid_argument(format!(
+            "ttl_ms {ttl_ms} is out of range: a lease lasts 1 ms to {MAX_TTL_MS} ms (30 days)"
+        )));
+    }
+    now.checked_add(ttl_ms).ok_or_else(|| Error::invalid_argument(format!("now + ttl_ms {ttl_ms} overflows")))
+}
+
+fn check_pool_and_owner(pool: &str, owner_id: &str) -> Result<()> {
+    check_id("pool", pool)?;
+    check_id("owner id", owner_id)
+}
+
+/// NOT_FOUND naming the pool when it does not exist.
+fn require_pool(conn: &Connection, pool: &str) -> Result<()> {
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM lease_pools WHERE name = ?1")?
+        .query_row([pool], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if !exists {
+        return Err(Error::not_found(format!("lease pool {pool:?} does not exist")));
+    }
+    Ok(())
+}
+
+/// NOT_FOUND naming the pool when it does not exist; else its number of resources.
+fn pool_size(conn: &Connection, pool: &str) -> Result<i64> {
+    require_pool(conn, pool)?;
+    Ok(conn.prepare_cached("SELECT count(*) FROM lease_resources WHERE pool = ?1")?.query_row([pool], |r| r.get(0))?)
+}
+
+const LEASE_SELECT: &str = "SELECT r.pool, r.resource, l.owner_id, l.acquired_at, l.expires_at \
+    FROM leases l JOIN lease_resources r ON r.id = l.resource_id";
+
+fn live_leases_of(conn: &Connection, pool: &str, owner_id: &str, now: i64) -> Result<Vec<Lease>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{LEASE_SELECT} WHERE r.pool = ?1 AND l.owner_id = ?2 AND l.expires_at > ?3 ORDER BY r.ordinal"
+    ))?;
+    let rows = stmt.query_map(params![pool, owner_id, now], Lease::from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn load_pool(conn: &Connection, name: &str, now: i64) -> Result<LeasePool> {
+    let (description, created_at) = conn
+        .prepare_cached("SELECT description, created_at FROM lease_pools WHERE name = ?1")?
+        .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("lease pool {name:?} does not exist")))?;
+    let resources = conn
+        .prepare_cached("SELECT resource FROM lease_resources WHERE pool = ?1 ORDER BY ordinal")?
+        .query_map([name], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    let leased = live_count(conn, name, now)?;
+    Ok(LeasePool { name: name.to_string(), description, created_at, resources, leased })
+}
+
+fn live_count(conn: &Connection, pool: &str, now: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM leases l JOIN lease_resources r ON r.id = l.resource_id \
+             WHERE r.pool = ?1 AND l.expires_at > ?2",
+        )?
+        .query_row(params![pool, now], |r| r.get(0))?)
+}
+
+impl Store {
+    /// Lease the lowest-ordinal resource of `pool` that has no live lease to `owner_id` for
+    /// `ttl_ms` milliseconds (1 ms to [`MAX_TTL_MS`]). An expired lease's resource is taken
+    /// over. The same owner asking again gets another resource. A full pool is CONFLICT
+    /// naming the pool and its size; an unknown pool NOT_FOUND.
+    pub fn lease_acquire(&self, pool: &str, owner_id: &str, ttl_ms: i64) -> Result<Lease> {
+        check_pool_and_owner(pool, owner_id)?;
+        expiry(self.now_ms(), ttl_ms)?;
+        self.write(|tx| {
+            // "Now" is read once the write lock is held: a lease's lifetime starts when it is
+            // handed out, not before a wait for another process's transaction.
+            let now = self.now_ms();
+            let expires_at = expiry(now, ttl_ms)?;
+            let free: Option<(i64, String)> = tx
+                .prepare_cached(
+                    "SELECT r.id, r.resource FROM lease_resources r LEFT JOIN leases l ON l.resource_id = r.id \
+                     WHERE r.pool = ?1 AND (l.resource_id IS NULL OR l.expires_at <= ?2) ORDER BY r.ordinal LIMIT 1",
+                )?
+                .query_row(params![pool, now], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((resource_id, resource)) = free else {
+                let size = pool_size(tx, pool)?;
+                let next: Option<i64> = tx
+                    .prepare_cached(
+                        "SELECT min(l.expires_at) FROM leases l JOIN lease_resources r ON r.id = l.resource_id \
+                         WHERE r.pool = ?1",
+                    )?
+                    .query_row([pool], |r| r.get(0))?;
+                let when = next.map_or(String::new(), |t| format!("; the first lease expires at {}", Timestamp(t)));
+                return Err(Error::conflict(format!(
+                    "lease pool {pool} is full: all {size} of its resources are leased{when}"
+                )));
+            };
+            let changed = tx
+                .prepare_cached(
+                    "INSERT INTO leases (resource_id, owner_id, acquired_at, expires_at) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (resource_id) DO UPDATE SET owner_id = excluded.owner_id, \
+                     acquired_at = excluded.acquired_at, expires_at = excluded.expires_at \
+                     WHERE leases.expires_at <= ?3",
+                )?
+                .execute(params![resource_id, owner_id, now, expires_at])?;
+            if changed != 1 {
+                // Cannot happen inside one immediate transaction; refuse rather than hand out
+                // a resource someone else may hold.
+                return Err(Error::internal(format!(
+                    "lease pool {pool}: resource {resource} changed under the acquire ({changed} rows)"
+                )));
+            }
+            Ok(Lease {
+                pool: pool.to_string(),
+                resource,
+                owner_id: owner_id.to_string(),
+                acquired_at: Timestamp(now),
+                expires_at: Timestamp(expires_at),
+            })
+        })
+    }
+
+    /// Extend every live lease of `owner_id` in `pool` to now + `ttl_ms` (a lease that already
+    /// runs longer keeps its expiry); returns them, lowest ordinal first. NOT_FOUND when the
+    /// pool does not exist or the owner holds no live lease in it (an expired lease must be
+    /// acquired again).
+    pub fn lease_renew(&self, pool: &str, owner_id: &str, ttl_ms: i64) -> Result<Vec<Lease>> {
+        check_pool_and_owner(pool, owner_id)?;
+        expiry(self.now_ms(), ttl_ms)?;
+        self.write(|tx| {
+            let now = self.now_ms(); // once the write lock is held, as in lease_acquire
+            let expires_at = expiry(now, ttl_ms)?;
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE leases SET expires_at = max(expires_at, ?3) WHERE owner_id = ?2 AND expires_at > ?4 \
+                     AND resource_id IN (SELECT id FROM lease_resources WHERE pool = ?1)",
+                )?
+                .execute(params![pool, owner_id, expires_at, now])?;
+            if changed == 0 {
+                require_pool(tx, pool)?;
+                return Err(Error::not_found(format!(
+                    "owner {owner_id} holds no live lease in pool {pool} (an expired lease must be acquired again)"
+                )));
+            }
+            live_leases_of(tx, pool, owner_id, now)
+        })
+    }
+
+    /// Release every lease of `owner_id` in `pool` (live or expired); returns how many.
+    /// Releasing nothing is fine (0). NOT_FOUND when the pool does not exist.
+    pub fn lease_release(&self, pool: &str, owner_id: &str) -> Result<usize> {
+        check_pool_and_owner(pool, owner_id)?;
+        self.write(|tx| {
+            let released = tx
+                .prepare_cached(
+                    "DELETE FROM leases WHERE owner_id = ?2 \
+                     AND resource_id IN (SELECT id FROM lease_resources WHERE pool = ?1)",
+                )?
+                .execute(params![pool, owner_id])?;
+            if released == 0 {
+                // Something released means the pool exists; nothing released may mean a typo.
+                require_pool(tx, pool)?;
+            }
+            Ok(released)
+        })
+    }
+
+    /// The live leases of `pool`, lowest ordinal first. NOT_FOUND when the pool does not exist.
+    pub fn lease_list(&self, pool: &str) -> Result<Vec<Lease>> {
+        check_id("pool", pool)?;
+        let now = self.now_ms();
+        self.read(|tx| {
+            require_pool(tx, pool)?;
+            let mut stmt = tx.prepare_cached(&format!(
+                "{LEASE_SELECT} WHERE r.pool = ?1 AND l.expires_at > ?2 ORDER BY r.ordinal"
+            ))?;
+            let rows = stmt.query_map(params![pool, now], Lease::from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// The live leases of `owner_id` in `pool`, lowest ordinal first (empty when it holds
+    /// none). NOT_FOUND when the pool does not exist.
+    pub fn lease_list_owner(&self, pool: &str, owner_id: &str) -> Result<Vec<Lease>> {
+        check_pool_and_owner(pool, owner_id)?;
+        let now = self.now_ms();
+        self.read(|tx| {
+            require_pool(tx, pool)?;
+            live_leases_of(tx, pool, owner_id, now)
+        })
+    }
+
+    /// Add the pool `new.name`, or replace the description and resources of an existing pool
+    /// that has no live lease (CONFLICT naming how many it has otherwise; its expired leases
+    /// go with its old resources). Resources are handed out in the order listed.
+    pub fn lease_pool_define(&self, new: &NewLeasePool) -> Result<LeasePool> {
+        new.validate()?;
+        self.write(|tx| {
+            let now = self.now_ms(); // once the write lock is held: live leases are judged now
+            let exists = tx
+                .prepare_cached("SELECT 1 FROM lease_pools WHERE name = ?1")?
+                .query_row([&new.name], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if exists {
+                let live = live_count(tx, &new.name, now)?;
+                if live > 0 {
+                    return Err(Error::conflict(format!(
+                        "lease pool {} has {live} live lease(s): it is redefined only when none is live",
+                        new.name
+                    )));
+                }
+                tx.prepare_cached("DELETE FROM lease_resources WHERE pool = ?1")?.execute([&new.name])?;
+                tx.prepare_cached("UPDATE lease_pools SET description = ?2 WHERE name = ?1")?
+                    .execute(params![new.name, new.description])?;
+            } else {
+                tx.prepare_cached("INSERT INTO lease_pools (name, description, created_at) VALUES (?1, ?2, ?3)")?
+                    .execute(params![new.name, new.description, now])?;
+            }
+            let mut insert =
+                tx.prepare_cached("INSERT INTO lease_resources (pool, resource, ordinal) VALUES (?1, ?2, ?3)")?;
+            for (ordinal, resource) in new.resources.iter().enumerate() {
+                insert.execute(params![new.name, resource, ordinal as i64])?;
+            }
+            load_pool(tx, &new.name, now)
+        })
+    }
+
+    /// Every pool, by name.
+    pub fn lease_pools(&self) -> Result<Vec<LeasePool>> {
+        let now = self.now_ms();
+        self.read(|tx| {
+            let names = tx
+                .prepare_cached("SELECT name FROM lease_pools ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            names.iter().map(|n| load_pool(tx, n, now)).collect()
+        })
+    }
+
+    /// The pool `name`. NOT_FOUND when it does not exist.
+    pub fn lease_pool_get(&self, name: &str) -> Result<LeasePool> {
+        check_id("pool", name)?;
+        let now = self.now_ms();
+        self.read(|tx| load_pool(tx, name, now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_are_checked() {
+        assert_eq!(expiry(1000, 1).unwrap(), 1001);
+        assert_eq!(expiry(0, MAX_TTL_MS).unwrap(), MAX_TTL_MS);
+        for bad in [0, -1, MAX_TTL_MS + 1, i64::MIN] {
+            let e = expiry(1000, bad).unwrap_err();
+            assert_eq!(e.status(), crate::Status::InvalidArgument);
+            assert!(e.message().contains("ttl_ms"), "{e}");
+        }
+        assert!(expiry(i64::MAX - 5, 10).unwrap_err().message().contains("overflows"));
+    }
+
+    #[test]
+    fn pool_definitions_are_checked() {
+        assert!(NewLeasePool::new("p", vec!["a".into(), "b".into()]).validate().is_ok());
+        let e = NewLeasePool::new("p", vec![]).validate().unwrap_err();
+        assert!(e.message().contains("resources is empty"), "{e}");
+        let e = NewLeasePool::new("p", vec!["a".into(), "a".into()]).validate().unwrap_err();
+        assert!(e.message().contains("\"a\" is listed twice"), "{e}");
+        assert!(NewLeasePool::new("", vec!["a".into()]).validate().is_err());
+        assert!(NewLeasePool::new("p", vec!["".into()]).validate().is_err());
+        let e =
+            crate::value::from_json::<NewLeasePool>("json", r#"{"name":"p","resources":["a"],"size":1}"#).unwrap_err();
+        assert!(e.message().contains("unknown field `size`"), "{e}");
+    }
+}
