@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"libsendense/bindings/go/sendense"
 )
@@ -63,6 +64,7 @@ func TestNoLeaks(t *testing.T) {
 	cfg := must(keyed.CreateCloudStackConfig(cloudStack("leak-cloud", true))).get(t)
 	vol := must(keyed.CreateVolume(sendense.NewVolume{VolumeID: "vol-leak", VolumeName: "leak", SizeGB: 1,
 		OSSEAConfigID: sendense.Int64(cfg)})).get(t)
+	devices := newDeviceSetup(t, keyed, "leak-03")
 	phases := []struct {
 		name string
 		n    int
@@ -103,6 +105,26 @@ func TestNoLeaks(t *testing.T) {
 			}
 			if err := keyed.DeleteCloudStackConfig(cfg); err == nil {
 				t.Fatal("deleted a configuration in use")
+			}
+		}},
+		{"devices, exports, leases and operations", 3000, func() {
+			devices.attach(t, keyed, 0, "/dev/vdb", 10809)
+			must(keyed.DeviceMapping(devices.volumes[0])).get(t)
+			must(keyed.NBDExportsByContext(devices.ctx)).get(t)
+			must(keyed.AcquireLease(sendense.PoolRestoreNBDDevice, "leak-owner", time.Minute)).get(t)
+			must(keyed.Leases(sendense.PoolRestoreNBDDevice, "leak-owner")).get(t)
+			ok(t, keyed.ReleaseLeases(sendense.PoolRestoreNBDDevice, "leak-owner"))
+			op := must(keyed.CreateVolumeOperation(sendense.NewVolumeOperation{Type: sendense.VolumeOpDetach,
+				VolumeID: devices.volumes[0], Request: map[string]string{"volume_id": devices.volumes[0]}})).get(t)
+			ok(t, keyed.SetVolumeOperationStatus(op, sendense.VolumeOpExecuting, nil, ""))
+			devices.detach(t, keyed, 0)
+			ok(t, keyed.SetVolumeOperationStatus(op, sendense.VolumeOpCompleted, map[string]bool{"detached": true}, ""))
+			must(keyed.VolumeOperationHistory(op)).get(t)
+			if err := keyed.DetachDevice(devices.volumes[0]); err == nil {
+				t.Fatal("detached twice")
+			}
+			if err := keyed.SetDeviceMode(devices.ctx, "sideways"); err == nil {
+				t.Fatal("a mode not in the set")
 			}
 		}},
 		{"C strings passed in", 30000, func() {
