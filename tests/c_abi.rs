@@ -357,17 +357,70 @@ fn c_example_targets_builds_and_runs() {
     ] {
         assert!(lines.contains(&line.as_str()), "no line {line:?} in:\n{stdout}");
     }
+    let job = lines[3].strip_prefix("web-01: initial job ").expect(&stdout);
+    let (vol_0, vol_1) = ("6f1c0c1e-0000-4000-8000-000000000000", "6f1c0c1e-0000-4000-8000-000000000001");
     for prefix in [
-        "volume 1 for disk-2000: created, available, linked",
-        "volume 2 for disk-2001: created, available, linked",
-        "deleting the configuration refused with status 4: CONFLICT: CloudStack configuration 1 is used by 2 volume(s)",
-        "moving an available volume back to creating refused with status 5: INVALID_STATE: ",
-        "  volume 1 6f1c0c1e-0000-4000-8000-000000000000: attached, device /dev/vdb, snapshot ready (snap-0001)",
-        "  volume 1 6f1c0c1e-0000-4000-8000-000000000000: attached, device /dev/vdb, snapshot none (null)",
-        "  volume 2 6f1c0c1e-0000-4000-8000-000000000001: attached, device /dev/vdc, snapshot none (null)",
+        "volume 1 for disk-2000: created, available, linked".to_string(),
+        "volume 2 for disk-2001: created, available, linked".to_string(),
+        "deleting the configuration refused with status 4: CONFLICT: CloudStack configuration 1 is used by 2 volume(s)"
+            .to_string(),
+        "moving an available volume back to creating refused with status 5: INVALID_STATE: ".to_string(),
+        // The hub side: a leased port, attach with its export and its recorded operation.
+        format!("leased backup NBD port 10100 to job {job} until "),
+        format!("attached volume {vol_0} at /dev/vdb: mapping "),
+        format!("attached volume {vol_1} at /dev/vdc: mapping "),
+        format!("  export migration-vol-{vol_0}: /dev/vdb on port 10100, disk row 1, job {job}, active"),
+        format!("attaching another volume at /dev/vdb refused with status 4: CONFLICT: device path /dev/vdb is held by the oma mapping of volume {vol_0}"),
+        "switching to mode \"sideways\" refused with status 1: INVALID_ARGUMENT: ".to_string(),
+        "switching back to oma without the device paths refused with status 1: INVALID_ARGUMENT: ".to_string(),
+        format!("  volume 1 {vol_0}: detached, device null, snapshot none (null)"),
+        format!("  volume 2 {vol_1}: detached, device null, snapshot none (null)"),
+        format!("released the port: leases of job {job}: []"),
+        "storage consistency: {\"ok\":true,".to_string(),
+        "volume daemon metrics: 4 operations, error rate 0.0%, 0 active mappings, average response ".to_string(),
     ] {
-        assert!(lines.iter().any(|l| l.starts_with(prefix)), "no line starting with {prefix:?} in:\n{stdout}");
+        assert!(lines.iter().any(|l| l.starts_with(&prefix)), "no line starting with {prefix:?} in:\n{stdout}");
     }
+    // The operation's history is every status change, in order.
+    let history = lines.iter().position(|l| l.starts_with("  history of operation ")).expect(&stdout);
+    assert_eq!(
+        lines[history + 1..history + 4],
+        ["    null -> pending", "    pending -> executing", "    executing -> completed"]
+    );
+    // The typed snapshot of the mapping, before and during the test failover's snapshot.
+    let mappings: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("  mapping ")).collect();
+    assert_eq!(mappings.len(), 2, "{stdout}");
+    for (line, snapshot) in mappings.iter().zip(["none", "ready"]) {
+        assert!(
+            line.ends_with(&format!(
+                ": volume {vol_0}, oma at /dev/vdb (slot 1, detected, /dev/mapper/sendense-web-01-disk-2000), \
+                 42949672960 bytes, snapshot {snapshot}"
+            )),
+            "{line}"
+        );
+    }
+    // The mode switch moves both mappings and their exports, and back.
+    let block = |title: &str| -> Vec<&str> {
+        let at = lines.iter().position(|l| *l == title).unwrap_or_else(|| panic!("no {title:?} in:\n{stdout}"));
+        lines[at + 1..at + 4].to_vec()
+    };
+    assert_eq!(
+        block("switched web-01 to failover:"),
+        [
+            format!("  {vol_0}: failover, device null"),
+            format!("  {vol_1}: failover, device null"),
+            "  0 NBD export(s)".into()
+        ]
+    );
+    assert_eq!(
+        block("switched web-01 back to oma:"),
+        [
+            format!("  {vol_0}: oma, device /dev/vdb"),
+            format!("  {vol_1}: oma, device /dev/vdc"),
+            "  2 NBD export(s)".into()
+        ]
+    );
+    assert_eq!(block("detached both volumes")[0], "  0 NBD export(s)");
     assert!(lines
         .last()
         .is_some_and(|l| l.starts_with("web-01: job ") && l.ends_with(" completed, context ready_for_failover")));
