@@ -17,19 +17,24 @@
 //! with a secret key kept in a key file next to the database (`<path>.key`, created on the
 //! first run), a CloudStack configuration whose API key and secret are stored sealed (its
 //! read-out names the sealing key and carries no secret), a CloudStack volume per disk linked
-//! to the disk row, the delete of the configuration refused while the volumes use it, and the
-//! volumes attached, snapshotted for a test failover, rolled back and detached. It closes with
-//! a line per table group. Run it twice: the second run continues from what the first one
-//! recorded (and starts a new backup chain generation with a new full).
+//! to the disk row, the delete of the configuration refused while the volumes use it, a backup
+//! NBD port leased, the volumes attached (a device mapping with its NBD export each, recorded
+//! as volume operations with their history), snapshotted for a test failover and rolled back,
+//! the VM's mappings switched to failover and back, detached, the port released, the storage
+//! consistency check and the volume daemon's metrics. It closes with a line per table group.
+//! Run it twice: the second run continues from what the first one recorded (and starts a new
+//! backup chain generation with a new full).
 
 use std::collections::BTreeMap;
 
 use sendense::backup::{BackupType, StartBackup};
+use sendense::device::{ModeSwitch, NewExport, NewMapping, OperationMode};
 use sendense::ossea::{NewOsseaConfig, NewOsseaVolume, SnapshotStatus, VolumeStatus};
 use sendense::repository::{
     NewCopyRule, NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter, RepositoryType,
 };
 use sendense::secret::SecretKey;
+use sendense::volume_op::{NewVolumeOp, VolumeOpStatus, VolumeOpType};
 use sendense::{
     ChangeId, ContextFilter, DiskSpec, JobStatus, NewContext, OpenOptions, Progress, StartJob, Status, Store, SyncMode,
 };
@@ -368,8 +373,9 @@ fn secret_key(path: &str) -> sendense::Result<SecretKey> {
 }
 
 /// The targets of a VM: the CloudStack configuration (created once, its API key and secret
-/// sealed with the store's key), a volume per disk linked to its disk row, and a test
-/// failover's snapshot tracking while the volumes are attached.
+/// sealed with the store's key), a volume per disk linked to its disk row, and the hub side:
+/// a leased port, attach with exports and volume operations, a test failover's snapshot, a
+/// mode switch to failover and back, detach.
 fn targets(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
     let config = match store.ossea_config_list()?.into_iter().find(|c| c.name == "quickstart-cloud") {
         Some(c) => c,
@@ -441,24 +447,98 @@ fn targets(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
         Ok(()) => panic!("the library deleted a configuration that volumes use"),
     }
 
-    // The hub attaches the volumes; a test failover snapshots them and rolls back; detach.
-    for (i, volume) in volumes.iter().enumerate() {
+    // A backup NBD port, leased to this run: no other owner gets it while the lease lives.
+    let owner = format!("quickstart-{}", sendense::value::new_id());
+    let lease = store.lease_acquire("backup_nbd_port", &owner, 3_600_000)?;
+    let port: i64 = lease.resource.parse().expect("a port number");
+    println!("leased backup NBD port {} to {owner} until {}", lease.resource, lease.expires_at);
+
+    // The hub attaches the volumes: a device mapping and its NBD export each, in one
+    // transaction, recorded as the volume daemon's operation with its status history.
+    let disks = store.replication_disks(ctx)?;
+    let mut paths = std::collections::BTreeMap::new();
+    let mut exports = Vec::new();
+    for (i, (volume, disk)) in volumes.iter().zip(&disks).enumerate() {
         let device = format!("/dev/vd{}", char::from(b'b' + i as u8));
+        let request = serde_json::json!({"volume_id": volume.volume_id, "vm_id": "quickstart-hub"});
+        let op = store.volume_op_create(&NewVolumeOp::new(VolumeOpType::Attach, &volume.volume_id, request))?;
+        store.volume_op_set_status(&op, VolumeOpStatus::Executing, None, None)?;
+        let export = NewExport::new(&volume.volume_id, disk.id, port);
+        let mut mapping = NewMapping::oma(&volume.volume_id, "quickstart-hub", &device);
+        mapping.vm_context_id = Some(ctx.to_string());
+        mapping.size = volume.size_gb << 30;
+        mapping.export = Some(export.clone());
+        let mapping_id = store.device_attach(&mapping)?;
         store.ossea_volume_set_status(volume.id, VolumeStatus::Attached, Some(&device))?;
+        let response = serde_json::json!({"device_path": device, "mapping_id": mapping_id});
+        store.volume_op_set_status(&op, VolumeOpStatus::Completed, Some(&response), None)?;
+        let history: Vec<String> = store
+            .volume_op_history(&op)?
+            .iter()
+            .map(|h| format!("{} -> {}", h.previous_status.map_or("none", |s| s.as_str()), h.new_status))
+            .collect();
+        println!(
+            "  {} attached at {device}: mapping {mapping_id}, operation {op}: {}",
+            volume.volume_id,
+            history.join(", ")
+        );
+        paths.insert(volume.volume_id.clone(), device);
+        exports.push(export);
+    }
+    for export in store.nbd_export_list_by_context(ctx)? {
+        println!("  export {}: {} on port {}, {}", export.export_name, export.device_path, export.port, export.status);
+    }
+
+    // A test failover protects each volume with a snapshot, and rolls back.
+    for volume in &volumes {
         let snapshot = format!("snap-{}", sendense::value::new_id());
         store.ossea_volume_set_snapshot(volume.id, SnapshotStatus::Creating, Some(&snapshot))?;
         let ready = store.ossea_volume_set_snapshot(volume.id, SnapshotStatus::Ready, None)?;
         println!(
-            "  {} attached at {}, snapshot {} {}",
+            "  {} snapshot {} {}",
             ready.volume_id,
-            ready.device_path.as_deref().unwrap_or("-"),
             ready.snapshot_id.as_deref().unwrap_or("-"),
             ready.snapshot_status
         );
         store.ossea_volume_set_snapshot(volume.id, SnapshotStatus::RollbackComplete, None)?;
         store.ossea_volume_set_snapshot(volume.id, SnapshotStatus::None, None)?;
-        let detached = store.ossea_volume_set_status(volume.id, VolumeStatus::Detached, None)?;
-        println!("  {} rolled back and {}, snapshot {}", detached.volume_id, detached.status, detached.snapshot_status);
     }
+
+    // Failover: every mapping of the VM switches in one transaction and the exports go with
+    // it; back to oma with the hub device paths, the exports re-created.
+    let switched = store.device_set_mode(ctx, OperationMode::Failover)?;
+    println!(
+        "{name} switched to failover: {} of {} mappings without a hub device, {} exports",
+        switched.iter().filter(|m| m.device_path.is_none()).count(),
+        switched.len(),
+        store.nbd_export_list_by_context(ctx)?.len()
+    );
+    let mut back = ModeSwitch::new(ctx, OperationMode::Oma);
+    back.device_paths = paths;
+    back.exports = exports;
+    let switched = store.device_switch_mode(&back)?;
+    println!("{name} switched back to oma: {} exports", store.nbd_export_list_by_context(ctx)?.len());
+    for m in &switched {
+        println!("  {} {} at {}", m.volume_uuid, m.operation_mode, m.device_path.as_deref().unwrap_or("-"));
+    }
+
+    // Detach: each mapping goes with its export; the port is released by its owner.
+    for volume in &volumes {
+        store.device_detach(&volume.volume_id)?;
+        let detached = store.ossea_volume_set_status(volume.id, VolumeStatus::Detached, None)?;
+        println!("  {} {}", detached.volume_id, detached.status);
+    }
+    println!("released {} lease(s) of {owner}", store.lease_release("backup_nbd_port", &owner)?);
+    let consistency = store.storage_consistency()?;
+    println!("storage consistency: {}", if consistency.ok { "ok" } else { "PROBLEMS FOUND" });
+    let metrics = store.volume_metrics()?;
+    println!(
+        "volume daemon: {} operations ({} pending), {} active mappings, average response {:.1} ms, error rate {:.1}%",
+        metrics.total_operations,
+        metrics.pending_operations,
+        metrics.active_mappings,
+        metrics.average_response_time_ms,
+        metrics.error_rate_percent
+    );
     Ok(())
 }
