@@ -9,7 +9,10 @@
 // created on the first run), a CloudStack configuration whose API key and secret are stored
 // sealed (its read-out names the sealing key and carries no secret), a CloudStack volume per
 // disk linked to the disk row, the delete of the configuration refused while the volumes use
-// it, and the volumes attached, snapshotted for a test failover, rolled back and detached.
+// it, a backup NBD port leased, the volumes attached (a device mapping with its NBD export
+// each, recorded as volume operations with their history), snapshotted for a test failover
+// and rolled back, the VM's mappings switched to failover and back, detached, the port
+// released, the storage consistency check and the volume daemon's metrics.
 //
 //	go run ./cmd/sendense-demo [path]    (default ./sendense-demo.db; an existing file is reused)
 package main
@@ -506,38 +509,150 @@ func targets(store *sendense.Store, w io.Writer, v *vm) error {
 	fmt.Fprintf(w, "delete of configuration %d refused with status %d %s: %s\n", config.ID, refusal.Status, refusal.Status,
 		strings.TrimPrefix(refusal.Message, refusal.Status.String()+": "))
 
-	// The hub attaches the volumes; a test failover snapshots them and rolls back; detach.
+	// A backup NBD port, leased to this run: no other owner gets it while the lease lives.
+	owner := fmt.Sprintf("demo-%d", time.Now().UnixNano())
+	lease, err := store.AcquireLease(sendense.PoolBackupNBDPort, owner, time.Hour)
+	if err != nil {
+		return err
+	}
+	var port int64
+	if _, err := fmt.Sscan(lease.Resource, &port); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "leased backup NBD port %s to %s until %s\n", lease.Resource, owner, lease.ExpiresAt.Format(time.RFC3339))
+
+	// The hub attaches the volumes: a device mapping and its NBD export each, in one
+	// transaction, recorded as the volume daemon's operation with its status history.
+	paths := map[string]string{}
+	var exports []sendense.NewNBDExport
 	for i, vol := range volumes {
 		device := fmt.Sprintf("/dev/vd%c", 'b'+i)
-		snapshot := fmt.Sprintf("snap-%s-%d", vol.VolumeID, time.Now().UnixNano())
-		for _, step := range []func() error{
-			func() error { return store.SetVolumeStatus(vol.ID, sendense.VolumeAttached, device) },
-			func() error { return store.SetVolumeSnapshot(vol.ID, sendense.SnapshotCreating, snapshot) },
-			func() error { return store.SetVolumeSnapshot(vol.ID, sendense.SnapshotReady, "") },
-		} {
-			if err := step(); err != nil {
-				return err
+		op, err := store.CreateVolumeOperation(sendense.NewVolumeOperation{Type: sendense.VolumeOpAttach, VolumeID: vol.VolumeID,
+			VMID: "demo-hub", Request: map[string]string{"volume_id": vol.VolumeID, "vm_id": "demo-hub"}})
+		if err != nil {
+			return err
+		}
+		if err := store.SetVolumeOperationStatus(op, sendense.VolumeOpExecuting, nil, ""); err != nil {
+			return err
+		}
+		export := sendense.NewNBDExport{VolumeUUID: vol.VolumeID, VMDiskID: disks[i].ID, Port: port}
+		mapping, err := store.AttachDevice(sendense.NewDeviceMapping{VMContextID: v.id, VolumeUUID: vol.VolumeID, VMID: "demo-hub",
+			DevicePath: device, Size: vol.SizeGB << 30, Export: &export})
+		if err != nil {
+			return err
+		}
+		if err := store.SetVolumeStatus(vol.ID, sendense.VolumeAttached, device); err != nil {
+			return err
+		}
+		if err := store.SetVolumeOperationStatus(op, sendense.VolumeOpCompleted, map[string]string{"device_path": device, "mapping_id": mapping}, ""); err != nil {
+			return err
+		}
+		history, err := store.VolumeOperationHistory(op)
+		if err != nil {
+			return err
+		}
+		var steps []string
+		for _, h := range history {
+			from := "none"
+			if h.PreviousStatus != nil {
+				from = string(*h.PreviousStatus)
 			}
+			steps = append(steps, from+" -> "+string(h.NewStatus))
+		}
+		fmt.Fprintf(w, "  %s attached at %s: mapping %s, operation %s: %s\n", vol.VolumeID, device, mapping, op, strings.Join(steps, ", "))
+		paths[vol.VolumeID] = device
+		exports = append(exports, export)
+	}
+	if err := printExports(store, w, v.id); err != nil {
+		return err
+	}
+
+	// A test failover protects each volume with a snapshot, and rolls back.
+	for _, vol := range volumes {
+		snapshot := fmt.Sprintf("snap-%s-%d", vol.VolumeID, time.Now().UnixNano())
+		if err := store.SetVolumeSnapshot(vol.ID, sendense.SnapshotCreating, snapshot); err != nil {
+			return err
+		}
+		if err := store.SetVolumeSnapshot(vol.ID, sendense.SnapshotReady, ""); err != nil {
+			return err
 		}
 		ready, err := store.Volume(vol.ID)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  %s attached at %s, snapshot %s %s\n", ready.VolumeID, deref(ready.DevicePath), deref(ready.SnapshotID), ready.SnapshotStatus)
-		for _, step := range []func() error{
-			func() error { return store.SetVolumeSnapshot(vol.ID, sendense.SnapshotRollbackComplete, "") },
-			func() error { return store.SetVolumeSnapshot(vol.ID, sendense.SnapshotNone, "") },
-			func() error { return store.SetVolumeStatus(vol.ID, sendense.VolumeDetached, "") },
-		} {
-			if err := step(); err != nil {
-				return err
-			}
-		}
-		done, err := store.Volume(vol.ID)
-		if err != nil {
+		fmt.Fprintf(w, "  %s snapshot %s %s\n", ready.VolumeID, deref(ready.SnapshotID), ready.SnapshotStatus)
+		if err := store.SetVolumeSnapshot(vol.ID, sendense.SnapshotRollbackComplete, ""); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  %s rolled back and %s, snapshot %s\n", done.VolumeID, done.Status, done.SnapshotStatus)
+		if err := store.SetVolumeSnapshot(vol.ID, sendense.SnapshotNone, ""); err != nil {
+			return err
+		}
+	}
+
+	// Failover: every mapping of the VM switches in one transaction and the exports go with
+	// it; back to oma with the hub device paths, the exports re-created.
+	if err := store.SetDeviceMode(v.id, sendense.ModeFailover); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s switched to failover\n", v.name)
+	if err := printExports(store, w, v.id); err != nil {
+		return err
+	}
+	if err := store.SwitchDeviceMode(sendense.ModeSwitch{ContextID: v.id, Mode: sendense.ModeOMA, VMID: "demo-hub",
+		DevicePaths: paths, Exports: exports}); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s switched back to oma\n", v.name)
+	if err := printExports(store, w, v.id); err != nil {
+		return err
+	}
+
+	// Detach: each mapping goes with its export; the port is released by its owner.
+	for _, vol := range volumes {
+		if err := store.DetachDevice(vol.VolumeID); err != nil {
+			return err
+		}
+		if err := store.SetVolumeStatus(vol.ID, sendense.VolumeDetached, ""); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  %s detached\n", vol.VolumeID)
+	}
+	if err := store.ReleaseLeases(sendense.PoolBackupNBDPort, owner); err != nil {
+		return err
+	}
+	left, err := store.Leases(sendense.PoolBackupNBDPort, owner)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "released the port: %d lease(s) left for %s\n", len(left), owner)
+	consistency, err := store.StorageConsistency()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "storage consistency ok: %v\n", consistency.OK)
+	metrics, err := store.VolumeMetrics()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "volume daemon: %d operations (%d pending), %d active mappings, average response %.1f ms, error rate %.1f%%\n",
+		metrics.TotalOperations, metrics.PendingOperations, metrics.ActiveMappings, metrics.AverageResponseTimeMs, metrics.ErrorRatePercent)
+	return nil
+}
+
+// printExports prints the mappings of a context with their exports.
+func printExports(store *sendense.Store, w io.Writer, contextID string) error {
+	mappings, err := store.DeviceMappings(contextID)
+	if err != nil {
+		return err
+	}
+	for _, m := range mappings {
+		export := "no export"
+		if x, err := store.NBDExport("migration-vol-" + m.VolumeUUID); err == nil {
+			export = fmt.Sprintf("export %s on port %d, %s", x.ExportName, x.Port, x.Status)
+		} else if !errors.Is(err, sendense.ErrNotFound) {
+			return err
+		}
+		fmt.Fprintf(w, "  %s %s at %s, %s\n", m.VolumeUUID, m.OperationMode, deref(m.DevicePath), export)
 	}
 	return nil
 }

@@ -72,8 +72,17 @@ func checkTargets(t *testing.T, round int, path, text string) {
 		"  volume 1 demo-web-01-disk-2000 for disk-2000: " + status + "\n",
 		"  volume 2 demo-web-01-disk-2001 for disk-2001: " + status + "\n",
 		"delete of configuration 1 refused with status 4 CONFLICT: CloudStack configuration 1 is used by 2 volume(s)",
-		"  demo-web-01-disk-2000 attached at /dev/vdb, snapshot snap-demo-web-01-disk-2000-",
-		"  demo-web-01-disk-2001 rolled back and detached, snapshot none\n",
+		"leased backup NBD port ",
+		"  demo-web-01-disk-2000 attached at /dev/vdb: mapping ",
+		": none -> pending, pending -> executing, executing -> completed\n",
+		"  demo-web-01-disk-2000 oma at /dev/vdb, export migration-vol-demo-web-01-disk-2000 on port ",
+		"  demo-web-01-disk-2001 snapshot snap-demo-web-01-disk-2001-",
+		"web-01 switched to failover\n  demo-web-01-disk-2000 failover at -, no export\n  demo-web-01-disk-2001 failover at -, no export\n",
+		"web-01 switched back to oma\n  demo-web-01-disk-2000 oma at /dev/vdb, export ",
+		"  demo-web-01-disk-2001 detached\n",
+		"released the port: 0 lease(s) left for demo-",
+		"storage consistency ok: true\n",
+		fmt.Sprintf("volume daemon: %d operations (0 pending), 0 active mappings, ", 2*round),
 	} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("round %d: the output lacks %q:\n%s", round, want, text)
