@@ -1961,6 +1961,16 @@ sendense_status sendense_store_rotate_secret_key(sendense_store *store,
                                                  sendense_error **err);
 
 /**
+ * Let this handle also open secrets sealed with the older 32-byte `key` (while another
+ * process still seals with it, or during a rotation); new secrets stay sealed with the
+ * handle's current key.
+ */
+sendense_status sendense_store_add_previous_secret_key(sendense_store *store,
+                                                       const uint8_t *key,
+                                                       size_t key_len,
+                                                       sendense_error **err);
+
+/**
  * The id of the key that seals new secrets (16 hexadecimal digits, as named in the sealed
  * values); `*key_id_out` is NULL when the store was opened without a key.
  */

@@ -242,6 +242,16 @@ impl Store {
         self.keys().read().current.as_ref().map(|k| k.id().to_string())
     }
 
+    /// Let this handle also open secrets sealed with `key` (an older key, while another
+    /// process still seals with it or a rotation is under way); new secrets stay sealed with
+    /// the current key.
+    pub fn add_previous_secret_key(&self, key: SecretKey) {
+        let mut keys = self.keys().write();
+        if keys.current.as_ref() != Some(&key) && !keys.previous.contains(&key) {
+            keys.previous.push(key);
+        }
+    }
+
     /// Seal `plaintext` for `column` (`table.column`) under the store's key.
     pub(crate) fn seal(&self, column: &str, plaintext: &str) -> Result<String> {
         self.keys().read().seal(column, plaintext)

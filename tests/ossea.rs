@@ -270,3 +270,20 @@ fn volumes_follow_their_state_machines_and_link_to_their_context_disks() {
     store.ossea_volume_delete(id).unwrap();
     assert_eq!(store.ossea_volume_get(id).unwrap_err().status(), Status::NotFound);
 }
+
+#[test]
+fn a_handle_given_a_previous_key_opens_what_that_key_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let id = open(&path, Some(key(1))).ossea_config_create(&config("main")).unwrap();
+    let newer = open(&path, Some(key(2)));
+    assert_eq!(newer.ossea_config_secrets(id).unwrap_err().status(), Status::SecretKey);
+    newer.add_previous_secret_key(key(1));
+    assert_eq!(newer.ossea_config_secrets(id).unwrap().api_key.as_str(), API_KEY);
+    // New secrets are still sealed with the current key.
+    let second = newer.ossea_config_create(&config("second")).unwrap();
+    assert_eq!(newer.ossea_config_get(second).unwrap().sealed_with_key.as_deref(), Some(key(2).id()));
+    let via_options =
+        Store::open(&path, OpenOptions::default().secret_key(key(2)).previous_secret_key(key(1))).unwrap();
+    assert_eq!(via_options.ossea_config_secrets(id).unwrap().secret_key.as_str(), SECRET);
+}

@@ -171,6 +171,23 @@ pub unsafe extern "C" fn sendense_store_rotate_secret_key(
     })
 }
 
+/// Let this handle also open secrets sealed with the older 32-byte `key` (while another
+/// process still seals with it, or during a rotation); new secrets stay sealed with the
+/// handle's current key.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_store_add_previous_secret_key(
+    store: *mut sendense_store,
+    key: *const u8,
+    key_len: usize,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let store = &arg_ref(store, "store")?.store;
+        store.add_previous_secret_key(SecretKey::from_bytes(arg_bytes(key, key_len, "key")?)?);
+        Ok(())
+    })
+}
+
 /// The id of the key that seals new secrets (16 hexadecimal digits, as named in the sealed
 /// values); `*key_id_out` is NULL when the store was opened without a key.
 #[no_mangle]

@@ -109,6 +109,13 @@ static void test_keys_and_configs(const char *dir) {
     CHECK_STATUS(sendense_store_open_with_key(path, NULL, KEY_B, sizeof KEY_B, &wrong, &err), SENDENSE_STATUS_OK, err);
     EXPECT_FAIL(sendense_ossea_config_secrets_json(wrong, a, &out, errp), SENDENSE_STATUS_SECRET_KEY, key_id);
     CHECK(out == SENTINEL);
+    /* Given the old key as a previous one, the handle reads what it sealed. */
+    EXPECT_FAIL(sendense_store_add_previous_secret_key(wrong, KEY_A, 16, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                "32 bytes");
+    CHECK_STATUS(sendense_store_add_previous_secret_key(wrong, KEY_A, sizeof KEY_A, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_ossea_config_secrets_json(wrong, a, &json, &err), SENDENSE_STATUS_OK, err);
+    CHECK_CONTAINS(json, "plain-api-key");
+    sendense_string_free(json);
     CHECK_STR_EQ(sendense_status_name(SENDENSE_STATUS_SECRET_KEY), "SECRET_KEY");
     sendense_store_free(keyless);
     sendense_store_free(wrong);
