@@ -18,9 +18,10 @@
 //! - a mode switch ([`Store::device_switch_mode`], [`Store::device_set_mode`]) changes every
 //!   mapping of a context, and the exports of the switched volumes, in one transaction. See
 //!   [`ModeSwitch`] for how a switch back to oma learns the device paths;
-//! - snapshot tracking on mappings ([`SnapshotStatus::check_move`]): none -> creating ->
-//!   ready | failed; ready -> rollback_complete -> none; and failed -> none (clearing a failed
-//!   attempt so a new one can start; the issue's machine leaves failed without an exit);
+//! - snapshot tracking on mappings ([`SnapshotStatus::check_move`], the machine of the
+//!   volumes' snapshots): none -> creating -> ready | failed; ready -> rollback_complete ->
+//!   none; failed -> none (clearing a failed attempt so a new one can start) and ready -> none
+//!   (the snapshot was deleted after a committed test failover);
 //! - an export ([`Store::nbd_export_create`]) is named `migration-vol-{volume_uuid}`
 //!   ([`export_name`]), one per volume; it references its mapping (which must be oma with a
 //!   device path; the export serves that path), its `vm_disks` row (which must belong to the
@@ -52,46 +53,8 @@ string_enum! {
     }
 }
 
-string_enum! {
-    /// State of the CloudStack snapshot kept for rollback (`device_mappings.snapshot_status`).
-    #[allow(missing_docs)]
-    pub enum SnapshotStatus: "snapshot status" {
-        None = "none",
-        Creating = "creating",
-        Ready = "ready",
-        Failed = "failed",
-        RollbackComplete = "rollback_complete",
-    }
-}
-
-impl SnapshotStatus {
-    /// Whether the machine has the edge `self -> to`: none -> creating -> ready | failed;
-    /// ready -> rollback_complete -> none; failed -> none.
-    pub fn can_move_to(self, to: SnapshotStatus) -> bool {
-        use SnapshotStatus::*;
-        matches!(
-            (self, to),
-            (None, Creating)
-                | (Creating, Ready)
-                | (Creating, Failed)
-                | (Ready, RollbackComplete)
-                | (RollbackComplete, None)
-                | (Failed, None)
-        )
-    }
-
-    /// `Ok` when the machine has the edge, else INVALID_STATE naming from and to.
-    pub fn check_move(self, to: SnapshotStatus) -> Result<()> {
-        if self.can_move_to(to) {
-            Ok(())
-        } else {
-            Err(Error::invalid_state(format!(
-                "a snapshot cannot move from {self} to {to}: none -> creating -> ready or failed, \
-                 ready -> rollback_complete -> none, and failed -> none"
-            )))
-        }
-    }
-}
+/// The snapshot tracking of mappings shares the machine of the volumes' (`snapshot_status`).
+pub use crate::ossea::SnapshotStatus;
 
 string_enum! {
     /// State of an NBD export (`nbd_exports.status`).
@@ -1125,27 +1088,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn snapshot_machine_edges_are_exactly_the_documented_ones() {
-        use SnapshotStatus::*;
-        let allowed = [
-            (None, Creating),
-            (Creating, Ready),
-            (Creating, Failed),
-            (Ready, RollbackComplete),
-            (RollbackComplete, None),
-            (Failed, None),
-        ];
-        for from in SnapshotStatus::ALL {
-            for to in SnapshotStatus::ALL {
-                assert_eq!(from.can_move_to(*to), allowed.contains(&(*from, *to)), "{from} -> {to}");
-            }
-        }
-        let e = Ready.check_move(Creating).unwrap_err();
-        assert_eq!(e.status(), crate::Status::InvalidState);
-        assert!(e.message().starts_with("a snapshot cannot move from ready to creating"), "{e}");
-    }
 
     #[test]
     fn export_machine_edges_are_exactly_the_documented_ones() {

@@ -460,6 +460,17 @@ impl SnapshotStatus {
                 | (Failed, None)
         )
     }
+
+    /// `Ok` when the machine has the edge, else INVALID_STATE naming from and to.
+    pub fn check_move(self, to: SnapshotStatus) -> Result<()> {
+        if self.can_move_to(to) {
+            return Ok(());
+        }
+        Err(Error::invalid_state(format!(
+            "a snapshot cannot move from {self} to {to}: none -> creating -> ready or failed, \
+             ready -> rollback_complete -> none, and failed or ready -> none"
+        )))
+    }
 }
 
 /// An `ossea_volumes` row. JSON keys are the column names.
@@ -693,12 +704,10 @@ impl Store {
         let now = self.now_ms();
         self.write(|tx| {
             let volume = load_volume(tx, id)?;
-            if !volume.snapshot_status.can_move_to(status) {
-                return Err(Error::invalid_state(format!(
-                    "the snapshot of volume {id} ({}) cannot move from {} to {status}",
-                    volume.volume_id, volume.snapshot_status
-                )));
-            }
+            volume
+                .snapshot_status
+                .check_move(status)
+                .map_err(|e| e.context(format!("volume {id} ({})", volume.volume_id)))?;
             let sql = match status {
                 SnapshotStatus::Creating => {
                     "UPDATE ossea_volumes SET snapshot_status = ?2, snapshot_id = ?3, snapshot_created_at = ?4, \
