@@ -3,7 +3,7 @@
 //! the same run, as ratios. The machines are noisy: read the ratios, not the absolute times.
 //!
 //! `cargo bench` runs everything; `cargo bench -- NAME` runs the benchmarks whose key contains
-//! NAME (open, update, progress, decide, start, append, restore).
+//! NAME (open, update, progress, decide, start, append, restore, lease).
 //!
 //! Writes go to one database file per side (same content), so no side pays for another's
 //! writes (page-cache invalidation, checkpoints); rounds rotate which side goes first.
@@ -603,6 +603,86 @@ fn bench_restore(dir: &Path) -> Row {
     Row { name: "restore-chain walk, 100 points".into(), api: t[0], c: Some(t[1]), floor: t[2] }
 }
 
+const LEASE_POOL: &str = "backup_nbd_port";
+const LEASE_FREE_SQL: &str = "SELECT r.id FROM lease_resources r LEFT JOIN leases l ON l.resource_id = r.id \
+    WHERE r.pool = ?1 AND (l.resource_id IS NULL OR l.expires_at <= ?2) ORDER BY r.ordinal LIMIT 1";
+const LEASE_TAKE_SQL: &str = "INSERT INTO leases (resource_id, owner_id, acquired_at, expires_at) \
+    VALUES (?1, ?2, ?3, ?4) ON CONFLICT (resource_id) DO UPDATE SET owner_id = excluded.owner_id, \
+    acquired_at = excluded.acquired_at, expires_at = excluded.expires_at WHERE leases.expires_at <= ?3";
+const LEASE_RELEASE_SQL: &str =
+    "DELETE FROM leases WHERE owner_id = ?2 AND resource_id IN (SELECT id FROM lease_resources WHERE pool = ?1)";
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// One job's port: acquire the lowest free port of `backup_nbd_port` (20 of its 101 ports
+/// held by other jobs) and release it by owner id, two transactions.
+fn bench_lease(dir: &Path) -> Row {
+    let sync = Synchronous::Normal;
+    let (rounds, per_round) = (15, 400);
+    let n = rounds * per_round;
+    let paths = three_files(dir, "lease", sync, |store| {
+        for i in 0..20 {
+            store.lease_acquire(LEASE_POOL, &format!("holder-{i}"), 24 * 3600 * 1000).unwrap();
+        }
+    });
+    let store = Store::open(&paths[0], OpenOptions::default().synchronous(sync)).unwrap();
+    let cstore = CStore::open(&paths[1], sync);
+    let mut conn = direct_open(&paths[2], sync);
+    let owners: Vec<String> = (0..n).map(|i| format!("job-{i}")).collect();
+    let c_owners: Vec<CString> = owners.iter().map(|o| c(o)).collect();
+    let c_pool = c(LEASE_POOL);
+    let t = compare(
+        rounds,
+        per_round,
+        &mut [
+            &mut |i| {
+                let lease = store.lease_acquire(LEASE_POOL, &owners[i], 60_000).unwrap();
+                assert_eq!(lease.resource, "10120");
+                assert_eq!(store.lease_release(LEASE_POOL, &owners[i]).unwrap(), 1);
+            },
+            &mut |i| {
+                let mut json = std::ptr::null_mut();
+                ok(unsafe {
+                    ffi::sendense_lease_acquire(
+                        cstore.0,
+                        c_pool.as_ptr(),
+                        c_owners[i].as_ptr(),
+                        60_000,
+                        &mut json,
+                        std::ptr::null_mut(),
+                    )
+                });
+                free_string(json);
+                ok(unsafe {
+                    ffi::sendense_lease_release(cstore.0, c_pool.as_ptr(), c_owners[i].as_ptr(), std::ptr::null_mut())
+                });
+            },
+            &mut |i| {
+                let now = unix_ms();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+                let resource: i64 = tx
+                    .prepare_cached(LEASE_FREE_SQL)
+                    .unwrap()
+                    .query_row(params![LEASE_POOL, now], |r| r.get(0))
+                    .unwrap();
+                let taken = tx
+                    .prepare_cached(LEASE_TAKE_SQL)
+                    .unwrap()
+                    .execute(params![resource, owners[i], now, now + 60_000])
+                    .unwrap();
+                assert_eq!(taken, 1);
+                tx.commit().unwrap();
+                let released =
+                    conn.prepare_cached(LEASE_RELEASE_SQL).unwrap().execute(params![LEASE_POOL, owners[i]]).unwrap();
+                assert_eq!(released, 1);
+            },
+        ],
+    );
+    Row { name: "lease acquire + release, synchronous=NORMAL".into(), api: t[0], c: Some(t[1]), floor: t[2] }
+}
+
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let dir = tempfile::tempdir().unwrap();
@@ -617,6 +697,7 @@ fn main() {
         ("start", Box::new(bench_start)),
         ("append", Box::new(bench_chain_append)),
         ("restore", Box::new(bench_restore)),
+        ("lease", Box::new(bench_lease)),
     ];
     println!(
         "{:<52} {:>10} {:>10} {:>10} {:>9} {:>7}",
