@@ -1,7 +1,7 @@
 //! Copies of completed backup points to other repositories (DOMAIN.md section 4, "Copies").
 //!
 //! Rules enforced here:
-//! - fan-out ([`fan_out`]): when a point completes, in the same transaction as its
+//! - fan-out (`fan_out`): when a point completes, in the same transaction as its
 //!   completion, every ENABLED copy rule of the point's policy (when it names one) gets a
 //!   pending `backup_copies` row, unique per (backup, destination repository): the insert is
 //!   `ON CONFLICT DO NOTHING`, so running the fan-out again never duplicates a copy. A rule

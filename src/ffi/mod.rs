@@ -2,12 +2,12 @@
 //!
 //! Every exported function is a thin, mechanical shell over the public Rust API, written with
 //! the same few helpers of this file:
-//! - [`call`] runs the body inside `catch_unwind` (a panic becomes `SENDENSE_STATUS_PANIC`),
+//! - `call` runs the body inside `catch_unwind` (a panic becomes `SENDENSE_STATUS_PANIC`),
 //!   turns an [`Error`] into a status code and, when the caller passed a non-NULL `err`, a
 //!   caller-owned `sendense_error` object;
-//! - [`arg_str`], `arg_json`, [`arg_ref`] and [`out_ptr`] (and their `_opt` forms) check
+//! - `arg_str`, `arg_json`, `arg_bytes`, `arg_ref` and `out_ptr` (and their `_opt` forms) check
 //!   pointers, UTF-8 and JSON input before any work is done;
-//! - [`Out::write`] (or `write_string`, `write_json`, `write_box`) is the last step of a body,
+//! - `Out::write` (or `write_string`, `write_json`, `write_box`) is the last step of a body,
 //!   so out-parameters are written only on success;
 //! - read-only snapshot objects hand out borrowed fields through `field`, `field_str` and
 //!   `field_ms`, which answer NULL / 0 / false for a NULL object.
