@@ -3,7 +3,7 @@
 //! the same run, as ratios. The machines are noisy: read the ratios, not the absolute times.
 //!
 //! `cargo bench` runs everything; `cargo bench -- NAME` runs the benchmarks whose key contains
-//! NAME (open, update, progress, decide, start, append, restore, lease).
+//! NAME (open, update, progress, decide, start, append, restore, lease, attach).
 //!
 //! Writes go to one database file per side (same content), so no side pays for another's
 //! writes (page-cache invalidation, checkpoints); rounds rotate which side goes first.
@@ -683,6 +683,99 @@ fn bench_lease(dir: &Path) -> Row {
     Row { name: "lease acquire + release, synchronous=NORMAL".into(), api: t[0], c: Some(t[1]), floor: t[2] }
 }
 
+const ATTACH_MAPPING_SQL: &str = "INSERT INTO device_mappings (id, vm_context_id, volume_uuid, vm_id, \
+    operation_mode, requires_device_correlation, device_path, cloudstack_state, linux_state, size, last_sync, \
+    created_at, updated_at, snapshot_status) \
+    VALUES (?1, ?2, ?3, 'oma-vm', 'oma', 1, ?4, 'attached', 'detected', ?5, ?6, ?6, ?6, 'none')";
+const ATTACH_EXPORT_SQL: &str = "INSERT INTO nbd_exports (vm_context_id, job_id, volume_id, vm_disk_id, \
+    device_mapping_uuid, export_name, port, device_path, status, created_at, updated_at) \
+    VALUES (?1, ?2, ?3, ?4, ?3, ?5, 10809, ?6, 'pending', ?7, ?7)";
+
+fn bench_attach(dir: &Path) -> Row {
+    use sendense::device::{NewExport, NewMapping};
+    let (rounds, per_round) = (15, 400);
+    let n = rounds * per_round;
+    let sync = Synchronous::Normal;
+    // One context with a job over four disks per file; (context, job, disk row ids) per side.
+    let mut seeded: Vec<(String, String, Vec<i64>)> = Vec::new();
+    let paths = three_files(dir, "attach", sync, |store| {
+        let ctx = store.context_create(&new_vm(0)).unwrap();
+        let job = store.replication_start(&StartJob::new(ctx.as_str(), four_disks())).unwrap();
+        let disks = store.replication_disks(&ctx).unwrap().iter().map(|d| d.id).collect();
+        seeded.push((ctx, job, disks));
+    });
+    let store = Store::open(&paths[0], OpenOptions::default().synchronous(sync)).unwrap();
+    let cstore = CStore::open(&paths[1], sync);
+    let mut conn = direct_open(&paths[2], sync);
+    let volume = |i: usize| format!("vol-{i:06}");
+    let device = |i: usize| format!("/dev/disk/by-id/virtio-{i:06}");
+    let mappings: Vec<NewMapping> = (0..n)
+        .map(|i| {
+            let (ctx, job, disks) = &seeded[0];
+            let mut m = NewMapping::oma(volume(i), "oma-vm", device(i));
+            m.vm_context_id = Some(ctx.clone());
+            m.size = 100 << 30;
+            m.export = Some(NewExport {
+                volume_uuid: None,
+                vm_disk_id: disks[i % 4],
+                port: 10809,
+                job_id: Some(job.clone()),
+                config_path: None,
+            });
+            m
+        })
+        .collect();
+    let c_json: Vec<CString> = (0..n)
+        .map(|i| {
+            let (ctx, job, disks) = &seeded[1];
+            c(&format!(
+                r#"{{"vm_context_id":"{ctx}","volume_uuid":"{}","vm_id":"oma-vm","device_path":"{}","size":{},"export":{{"vm_disk_id":{},"port":10809,"job_id":"{job}"}}}}"#,
+                volume(i),
+                device(i),
+                100i64 << 30,
+                disks[i % 4]
+            ))
+        })
+        .collect();
+    let t = compare(
+        rounds,
+        per_round,
+        &mut [
+            &mut |i| {
+                store.device_attach(&mappings[i]).unwrap();
+            },
+            &mut |i| {
+                let mut id = std::ptr::null_mut();
+                ok(unsafe { ffi::sendense_device_attach(cstore.0, c_json[i].as_ptr(), &mut id, std::ptr::null_mut()) });
+                free_string(id);
+            },
+            &mut |i| {
+                let (ctx, job, disks) = &seeded[2];
+                let (volume, device) = (volume(i), device(i));
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+                tx.prepare_cached(ATTACH_MAPPING_SQL)
+                    .unwrap()
+                    .execute(params![format!("map-{i}"), ctx, volume, device, 100i64 << 30, i as i64])
+                    .unwrap();
+                tx.prepare_cached(ATTACH_EXPORT_SQL)
+                    .unwrap()
+                    .execute(params![
+                        ctx,
+                        job,
+                        volume,
+                        disks[i % 4],
+                        format!("migration-vol-{volume}"),
+                        device,
+                        i as i64
+                    ])
+                    .unwrap();
+                tx.commit().unwrap();
+            },
+        ],
+    );
+    Row { name: "attach (mapping + export), synchronous=NORMAL".into(), api: t[0], c: Some(t[1]), floor: t[2] }
+}
+
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let dir = tempfile::tempdir().unwrap();
@@ -698,6 +791,7 @@ fn main() {
         ("append", Box::new(bench_chain_append)),
         ("restore", Box::new(bench_restore)),
         ("lease", Box::new(bench_lease)),
+        ("attach", Box::new(bench_attach)),
     ];
     println!(
         "{:<52} {:>10} {:>10} {:>10} {:>9} {:>7}",

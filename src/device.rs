@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::context;
 use crate::error::{Error, Result};
 use crate::replication;
-use crate::store::Store;
+use crate::store::{require_row, Store};
 use crate::string_enum;
 use crate::value::{check_id, new_id, Timestamp};
 
@@ -628,10 +628,24 @@ fn conflict_path(device_path: &str, holder: &str, wanted_by: &str) -> Error {
 /// Create the export of an oma mapping inside a transaction; returns its name.
 fn insert_export(conn: &Connection, volume_uuid: &str, e: &NewExport, now: i64) -> Result<String> {
     let m = load_mapping(conn, volume_uuid)?;
-    let Some(device_path) = m.device_path.as_deref().filter(|_| m.operation_mode == OperationMode::Oma) else {
+    let context_id = m.vm_context_id.as_deref();
+    insert_export_of(conn, volume_uuid, context_id, m.operation_mode, m.device_path.as_deref(), e, now)
+}
+
+/// Create the export of the mapping of `volume_uuid`, whose context, mode and device path the
+/// caller knows (an attach has just written them).
+fn insert_export_of(
+    conn: &Connection,
+    volume_uuid: &str,
+    context_id: Option<&str>,
+    mode: OperationMode,
+    device_path: Option<&str>,
+    e: &NewExport,
+    now: i64,
+) -> Result<String> {
+    let Some(device_path) = device_path.filter(|_| mode == OperationMode::Oma) else {
         return Err(Error::invalid_state(format!(
-            "volume {volume_uuid} is in {} mode: only an oma mapping (with a hub device) can be exported",
-            m.operation_mode
+            "volume {volume_uuid} is in {mode} mode: only an oma mapping (with a hub device) can be exported"
         )));
     };
     let name = export_name(volume_uuid);
@@ -643,7 +657,7 @@ fn insert_export(conn: &Connection, volume_uuid: &str, e: &NewExport, now: i64) 
     {
         return Err(Error::already_exists(format!("volume {volume_uuid} is already exported as {name}")));
     }
-    let Some(context_id) = m.vm_context_id.as_deref() else {
+    let Some(context_id) = context_id else {
         return Err(Error::invalid_state(format!(
             "the mapping of volume {volume_uuid} has no context, so it serves no disk row of one"
         )));
@@ -663,11 +677,11 @@ fn insert_export(conn: &Connection, volume_uuid: &str, e: &NewExport, now: i64) 
         Some(_) => {}
     }
     if let Some(job_id) = &e.job_id {
-        let job = replication::load_job(conn, job_id)?;
-        if job.vm_context_id != context_id {
+        let job_context = job_context(conn, job_id)?;
+        if job_context != context_id {
             return Err(Error::invalid_argument(format!(
-                "replication job {job_id} belongs to context {}, not to context {context_id} of volume {volume_uuid}",
-                job.vm_context_id
+                "replication job {job_id} belongs to context {job_context}, not to context {context_id} of volume \
+                 {volume_uuid}"
             )));
         }
     }
@@ -690,9 +704,17 @@ fn insert_export(conn: &Connection, volume_uuid: &str, e: &NewExport, now: i64) 
     Ok(name)
 }
 
+/// The context of a replication job; NOT_FOUND naming the job.
+fn job_context(conn: &Connection, job_id: &str) -> Result<String> {
+    conn.prepare_cached("SELECT vm_context_id FROM replication_jobs WHERE id = ?1")?
+        .query_row([job_id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("replication job {job_id:?} does not exist")))
+}
+
 fn insert_mapping(conn: &Connection, m: &NewMapping, now: i64) -> Result<String> {
     if let Some(c) = &m.vm_context_id {
-        context::load(conn, c)?;
+        require_row(conn, "vm_replication_contexts", "context_id", c, &format!("context {c:?}"))?;
     }
     if let Some(existing) = find_mapping(conn, &m.volume_uuid)? {
         return Err(Error::already_exists(format!(
@@ -773,7 +795,8 @@ impl Store {
         self.write(|tx| {
             let id = insert_mapping(tx, mapping, now)?;
             if let Some(e) = &mapping.export {
-                insert_export(tx, &mapping.volume_uuid, e, now)?;
+                let (context_id, path) = (mapping.vm_context_id.as_deref(), mapping.device_path.as_deref());
+                insert_export_of(tx, &mapping.volume_uuid, context_id, mapping.operation_mode, path, e, now)?;
             }
             Ok(id)
         })
