@@ -41,21 +41,7 @@ fn main() {
         ),
         ("streamer_killed_twenty_times_leaves_whole_operations", streamer_killed_twenty_times_leaves_whole_operations),
     ];
-    let mut failed = 0;
-    for (name, scenario) in scenarios {
-        let started = Instant::now();
-        match std::panic::catch_unwind(scenario) {
-            Ok(()) => println!("test {name} ... ok ({:.1} s)", started.elapsed().as_secs_f64()),
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed += 1;
-            }
-        }
-    }
-    println!("{} passed, {failed} failed", scenarios.len() - failed);
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    common::run_scenarios(&scenarios);
 }
 
 fn open(db: &Path) -> Store {

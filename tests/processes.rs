@@ -71,21 +71,7 @@ fn main() {
             writer_killed_twenty_times_loses_no_committed_operation,
         ),
     ];
-    let mut failed = 0;
-    for (name, scenario) in scenarios {
-        let started = Instant::now();
-        match std::panic::catch_unwind(scenario) {
-            Ok(()) => println!("test {name} ... ok ({:.1} s)", started.elapsed().as_secs_f64()),
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed += 1;
-            }
-        }
-    }
-    println!("{} passed, {failed} failed", scenarios.len() - failed);
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    common::run_scenarios(&scenarios);
 }
 
 /// One operation = a context, a job, its disks and the context's pointer to the job, in one

@@ -149,3 +149,24 @@ pub fn assert_refused<T: std::fmt::Debug>(
     }
     assert_eq!(snapshot(store), before, "a refused operation changed the database: {err}");
 }
+
+/// Run the scenarios of a `harness = false` test binary one after the other, print a line per
+/// scenario and the closing "N passed, N failed" line, and exit 1 when one failed.
+#[allow(dead_code)]
+pub fn run_scenarios(scenarios: &[(&str, fn())]) {
+    let mut failed = 0;
+    for (name, scenario) in scenarios {
+        let started = std::time::Instant::now();
+        match std::panic::catch_unwind(*scenario) {
+            Ok(()) => println!("test {name} ... ok ({:.1} s)", started.elapsed().as_secs_f64()),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed += 1;
+            }
+        }
+    }
+    println!("{} passed, {failed} failed", scenarios.len() - failed);
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
