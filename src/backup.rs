@@ -723,8 +723,8 @@ impl Store {
     /// naming it), and finds the parent from the chain ([`parent_for`]).
     pub fn backup_start(&self, start: &StartBackup) -> Result<String> {
         start.validate()?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let ctx = context::load(tx, &start.context_id)?;
             let repo = load_repository(tx, &start.repository_id)?;
             if !repo.enabled {
@@ -841,8 +841,8 @@ impl Store {
 
     /// pending -> running; stamps started_at, and last_telemetry_at as the first heartbeat.
     pub fn backup_set_running(&self, id: &str) -> Result<()> {
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let b = load_backup(tx, id)?;
             b.status.check_move(BackupStatus::Running).map_err(|e| e.context(format!("backup {id}")))?;
             tx.prepare_cached(
@@ -869,8 +869,8 @@ impl Store {
             ChangeId::parse(c)?;
         }
         check_non_negative(&[("bytes_transferred", bytes_transferred), ("size_bytes", size_bytes)])?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let b = load_backup(tx, id)?;
             b.status.check_move(BackupStatus::Completed).map_err(|e| e.context(format!("backup {id}")))?;
             let lock = repository_lock(tx, &b.repository_id)?;
@@ -962,8 +962,8 @@ impl Store {
     }
 
     fn finish(&self, id: &str, status: BackupStatus, message: Option<&str>) -> Result<()> {
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let b = load_backup(tx, id)?;
             b.status.check_move(status).map_err(|e| e.context(format!("backup {id}")))?;
             tx.prepare_cached(
@@ -1157,8 +1157,7 @@ impl Store {
     /// generation becomes empty (its full was deleted; the next backup of the disk must then
     /// be a full).
     pub fn backup_delete(&self, id: &str) -> Result<()> {
-        let now = self.now_ms();
-        self.write(|tx| remove_points(tx, &[id], now))
+        self.write(|tx| remove_points(tx, &[id], self.now_ms()))
     }
 
     /// The highest wall-clock time the store has seen while locking points, deleting them or

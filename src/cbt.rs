@@ -263,8 +263,8 @@ impl Store {
         check_disk_id(disk_id)?;
         let parsed = ChangeId::parse(change_id)?;
         check_non_negative(&[("bytes_transferred", bytes_transferred)])?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let job = load_job(tx, job_id)?;
             let existing: Option<CbtEntry> = tx
                 .prepare_cached(&format!(

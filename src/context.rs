@@ -425,8 +425,8 @@ impl Store {
     /// (vmware_vm_id, vcenter_host) or (vm_name, vcenter_host) is ALREADY_EXISTS naming it.
     pub fn context_create(&self, new: &NewContext) -> Result<String> {
         new.validate()?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let existing: Option<(String, String)> = tx
                 .prepare_cached(
                     "SELECT context_id, vmware_vm_id FROM vm_replication_contexts \
@@ -526,8 +526,8 @@ impl Store {
     /// another context of the same vCenter has is ALREADY_EXISTS naming it.
     pub fn context_update(&self, context_id: &str, update: &ContextUpdate) -> Result<Context> {
         let set = update.assignments()?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let current = load(tx, context_id)?;
             if let Some(name) = &update.vm_name {
                 let holder: Option<String> = tx
@@ -564,8 +564,8 @@ impl Store {
     /// (failover, rollback, commit, cleanup). Edges into or out of `replicating` belong to jobs
     /// and are INVALID_STATE here, like every edge the machine does not have.
     pub fn context_set_status(&self, context_id: &str, to: ContextStatus) -> Result<Context> {
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let context = load(tx, context_id)?;
             let from = context.current_status;
             if from == to {

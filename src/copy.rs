@@ -216,8 +216,8 @@ impl Store {
     /// schema has no column for it).
     pub fn copy_claim(&self, worker_id: &str) -> Result<Option<BackupCopy>> {
         check_id("worker id", worker_id)?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let oldest: Option<String> = tx
                 .prepare_cached(
                     "SELECT id FROM backup_copies WHERE status = 'pending' ORDER BY created_at, id LIMIT 1",
@@ -249,8 +249,8 @@ impl Store {
     pub fn copy_set_verifying(&self, id: &str, file_path: &str, size_bytes: i64) -> Result<BackupCopy> {
         check_file_path(file_path)?;
         check_non_negative(&[("size_bytes", size_bytes)])?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let c = load_copy(tx, id)?;
             c.status.check_move(CopyStatus::Verifying).map_err(|e| e.context(format!("backup copy {id}")))?;
             tx.prepare_cached(
@@ -275,8 +275,8 @@ impl Store {
                 ))
             }
         };
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let c = load_copy(tx, id)?;
             if c.status != CopyStatus::Verifying {
                 // Only verifying records a verification (copying -> failed is copy_fail).

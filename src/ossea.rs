@@ -232,8 +232,8 @@ impl Store {
         new.validate()?;
         let api_key = self.seal("ossea_configs.api_key", &new.api_key)?;
         let secret_key = self.seal("ossea_configs.secret_key", &new.secret_key)?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             name_taken(tx, "ossea_configs", "CloudStack configuration", &new.name, None)?;
             if new.is_active {
                 tx.prepare_cached("UPDATE ossea_configs SET is_active = 0, updated_at = ?1 WHERE is_active = 1")?
@@ -338,8 +338,8 @@ impl Store {
                 set.push((column, Box::new(v.clone())));
             }
         }
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             load_ossea_config(tx, id)?;
             if let Some(name) = &update.name {
                 name_taken(tx, "ossea_configs", "CloudStack configuration", name, Some(id))?;
@@ -351,8 +351,8 @@ impl Store {
 
     /// Make configuration `id` the active one and every other inactive, in one transaction.
     pub fn ossea_config_activate(&self, id: i64) -> Result<OsseaConfig> {
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             load_ossea_config(tx, id)?;
             tx.prepare_cached(
                 "UPDATE ossea_configs SET is_active = 0, updated_at = ?2 WHERE is_active = 1 AND id <> ?1",
@@ -577,8 +577,8 @@ impl Store {
     /// given, must exist (NOT_FOUND); a volume_id already recorded is ALREADY_EXISTS.
     pub fn ossea_volume_create(&self, new: &NewOsseaVolume) -> Result<i64> {
         new.validate()?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             if let Some(c) = &new.vm_context_id {
                 context::load(tx, c)?;
             }
@@ -667,8 +667,8 @@ impl Store {
             }
             _ => {}
         }
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let volume = load_volume(tx, id)?;
             if !volume.status.can_move_to(status) {
                 return Err(Error::invalid_state(format!(
@@ -701,8 +701,8 @@ impl Store {
             }
             _ => {}
         }
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let volume = load_volume(tx, id)?;
             volume
                 .snapshot_status
@@ -728,8 +728,8 @@ impl Store {
     /// (`vm_disks.ossea_volume_id`). A volume of another context is CONFLICT; a volume of no
     /// context takes this one. NOT_FOUND for an unknown volume or disk row.
     pub fn ossea_volume_link_disk(&self, id: i64, context_id: &str, disk_id: &str) -> Result<OsseaVolume> {
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let volume = load_volume(tx, id)?;
             if let Some(owner) = volume.vm_context_id.as_deref().filter(|o| *o != context_id) {
                 return Err(Error::conflict(format!(
@@ -930,8 +930,8 @@ impl Store {
         };
         let api_key = seal("linstor_configs.api_key", &new.api_key)?;
         let api_secret = seal("linstor_configs.api_secret", &new.api_secret)?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             name_taken(tx, "linstor_configs", "Linstor configuration", &new.name, None)?;
             tx.prepare_cached(
                 "INSERT INTO linstor_configs (name, api_url, api_port, api_protocol, api_key, api_secret, \

@@ -608,8 +608,8 @@ impl Store {
     /// job id. A second start while a job is active is CONFLICT naming that job.
     pub fn replication_start(&self, start: &StartJob) -> Result<String> {
         start.validate()?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let ctx = context::load(tx, &start.context_id)?;
             if let Some(active) = &ctx.current_job_id {
                 return Err(Error::conflict(format!(
@@ -804,8 +804,8 @@ impl Store {
         status: JobStatus,
         error_message: Option<&str>,
     ) -> Result<ReplicationJob> {
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let job = load_job(tx, job_id)?;
             if job.status == status {
                 return Ok(job);
@@ -936,8 +936,8 @@ impl Store {
     /// context), its CBT history stays (unlinked), and the context's counters are recomputed.
     /// An active job is CONFLICT: cancel or fail it first.
     pub fn replication_delete(&self, job_id: &str) -> Result<()> {
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let job = load_job(tx, job_id)?;
             if !job.status.is_terminal() {
                 return Err(Error::conflict(format!(
@@ -965,10 +965,9 @@ impl Store {
         if reason.trim().is_empty() {
             return Err(Error::invalid_argument("the reason is empty: say why the jobs are failed"));
         }
-        let now = self.now_ms();
-        let cutoff = now.saturating_sub(older_than_ms);
         self.write(|tx| {
-            let stale = stale_jobs(tx, cutoff)?;
+            let now = self.now_ms();
+            let stale = stale_jobs(tx, now.saturating_sub(older_than_ms))?;
             for job in &stale {
                 tx.prepare_cached(
                     "UPDATE replication_jobs SET status = 'failed', error_message = ?2, updated_at = ?3, \

@@ -805,8 +805,8 @@ impl Store {
     /// name (case-insensitive) is ALREADY_EXISTS naming the holder.
     pub fn repository_create(&self, new: &NewRepository) -> Result<String> {
         new.validate()?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             if let Some(id) = &new.id {
                 let holder: Option<String> = tx
                     .prepare_cached("SELECT name FROM backup_repositories WHERE id = ?1")?
@@ -877,8 +877,8 @@ impl Store {
         if let Some(Some(c)) = &update.immutable_config {
             c.validate()?;
         }
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let current = load_repository(tx, id)?;
             let mut set: Vec<(&'static str, Box<dyn ToSql>)> = Vec::new();
             if let Some(name) = &update.name {
@@ -929,8 +929,8 @@ impl Store {
 
     /// Enable or disable a repository; returns it.
     pub fn repository_set_enabled(&self, id: &str, enabled: bool) -> Result<Repository> {
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             load_repository(tx, id)?;
             tx.prepare_cached("UPDATE backup_repositories SET enabled = ?2, updated_at = ?3 WHERE id = ?1")?
                 .execute(params![id, enabled, now])?;
@@ -950,8 +950,8 @@ impl Store {
                 "used_size_bytes ({used}) + available_size_bytes ({available}) exceeds total_size_bytes ({total})"
             )));
         }
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             load_repository(tx, id)?;
             tx.prepare_cached(
                 "UPDATE backup_repositories SET total_size_bytes = ?2, used_size_bytes = ?3, \
@@ -1008,8 +1008,8 @@ impl Store {
     /// a bad rule is INVALID_ARGUMENT naming it ([`validate_copy_rules`]).
     pub fn policy_create(&self, new: &NewPolicy) -> Result<String> {
         new.validate()?;
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             if let Some(id) = &new.id {
                 let holder: Option<String> = tx
                     .prepare_cached("SELECT name FROM backup_policies WHERE id = ?1")?
@@ -1100,8 +1100,8 @@ impl Store {
         if let Some(primary) = &update.primary_repository_id {
             check_id("primary_repository_id", primary)?;
         }
-        let now = self.now_ms();
         self.write(|tx| {
+            let now = self.now_ms();
             let current = load_policy(tx, id)?;
             let primary = update.primary_repository_id.as_deref().unwrap_or(&current.primary_repository_id);
             match &update.copy_rules {

@@ -1004,7 +1004,6 @@ impl Store {
     ) -> Result<usize> {
         let zone = self::time_zone(time_zone).map_err(|e| e.context("retention plan"))?;
         instant(now.0, || "retention plan: now".to_string())?;
-        let clock = self.now_ms();
         let stale = |why: String| {
             Error::conflict(format!("the retention plan of policy {policy_id} is stale: {why}; make a new plan"))
         };
@@ -1046,6 +1045,8 @@ impl Store {
                 };
                 return Err(stale(why));
             }
+            // The store's clock, read once the write lock is held.
+            let clock = self.now_ms();
             remove_points(tx, &remove, clock).map_err(|e| e.context("applying the retention plan"))?;
             Ok(remove.len())
         })
