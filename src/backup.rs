@@ -31,14 +31,14 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::cbt::{ChangeId, Decision};
 use crate::context;
 use crate::error::{Error, Result};
 use crate::repository::{load_repository, ImmutableConfig};
-use crate::store::{require_row, Store};
+use crate::store::{require_row, Select, Store};
 use crate::string_enum;
 use crate::value::{check_bytes_within, check_id, check_non_negative, check_percent, new_id, Timestamp};
 
@@ -982,32 +982,13 @@ impl Store {
 
     /// Points matching `filter`, newest first.
     pub fn backup_list(&self, filter: &BackupFilter) -> Result<Vec<BackupJob>> {
-        let mut sql = format!("SELECT {BACKUP_COLUMNS} FROM backup_jobs WHERE 1 = 1");
-        let mut args: Vec<Box<dyn ToSql + '_>> = Vec::new();
-        for (column, value) in [
-            ("vm_context_id", &filter.context_id),
-            ("repository_id", &filter.repository_id),
-            ("backup_group_id", &filter.backup_group_id),
-        ] {
-            if let Some(v) = value {
-                args.push(Box::new(v));
-                sql += &format!(" AND {column} = ?{}", args.len());
-            }
-        }
-        if let Some(s) = filter.status {
-            args.push(Box::new(s));
-            sql += &format!(" AND status = ?{}", args.len());
-        }
-        sql += &format!(
-            " ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
-            filter.limit.unwrap_or(100),
-            filter.offset.unwrap_or(0)
-        );
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), BackupJob::from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        let query = Select::new(BACKUP_COLUMNS, "backup_jobs")
+            .eq("vm_context_id", filter.context_id.as_ref())
+            .eq("repository_id", filter.repository_id.as_ref())
+            .eq("backup_group_id", filter.backup_group_id.as_ref())
+            .eq("status", filter.status)
+            .order("created_at DESC, id DESC", Some((filter.limit.unwrap_or(100), filter.offset.unwrap_or(0))));
+        self.read(|tx| query.rows(tx, BackupJob::from_row))
     }
 
     /// Decide full vs incremental for the next backup of disk `disk_id` (its index) of a

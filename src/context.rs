@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::replication::ACTIVE_STATUSES_SQL;
-use crate::store::{require_row, Store};
+use crate::store::{require_row, Select, Store};
 use crate::string_enum;
 use crate::value::{check_non_negative, json_column, new_id, present, Timestamp};
 
@@ -492,34 +492,13 @@ impl Store {
 
     /// The contexts matching `filter`, ordered by vm_name, then context_id.
     pub fn context_list(&self, filter: &ContextFilter) -> Result<Vec<Context>> {
-        let mut sql = format!("SELECT {COLUMNS} FROM vm_replication_contexts WHERE 1 = 1");
-        let mut args: Vec<Box<dyn ToSql + '_>> = Vec::new();
-        if let Some(s) = filter.status {
-            args.push(Box::new(s));
-            sql += &format!(" AND current_status = ?{}", args.len());
-        }
-        if let Some(h) = &filter.vcenter_host {
-            args.push(Box::new(h));
-            sql += &format!(" AND vcenter_host = ?{}", args.len());
-        }
-        if let Some(p) = &filter.name_prefix {
-            args.push(Box::new(p));
-            sql += &format!(" AND substr(vm_name, 1, length(?{n})) = ?{n}", n = args.len());
-        }
-        if let Some(e) = filter.scheduler_enabled {
-            args.push(Box::new(e));
-            sql += &format!(" AND scheduler_enabled = ?{}", args.len());
-        }
-        sql += &format!(
-            " ORDER BY vm_name, context_id LIMIT {} OFFSET {}",
-            filter.limit.unwrap_or(1000),
-            filter.offset.unwrap_or(0)
-        );
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), Context::from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        let query = Select::new(COLUMNS, "vm_replication_contexts")
+            .eq("current_status", filter.status)
+            .eq("vcenter_host", filter.vcenter_host.as_ref())
+            .when(filter.name_prefix.as_ref(), |n| format!("substr(vm_name, 1, length(?{n})) = ?{n}"))
+            .eq("scheduler_enabled", filter.scheduler_enabled)
+            .order("vm_name, context_id", Some((filter.limit.unwrap_or(1000), filter.offset.unwrap_or(0))));
+        self.read(|tx| query.rows(tx, Context::from_row))
     }
 
     /// Change a context's mutable attributes; returns the updated context. A rename to a name

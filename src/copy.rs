@@ -25,12 +25,12 @@
 //! give the same path) and is replaced by the path the worker actually wrote when it reports
 //! the copy done ([`Store::copy_set_verifying`]).
 
-use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::backup::BackupJob;
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{Select, Store};
 use crate::string_enum;
 use crate::value::{check_id, check_non_negative, new_id, Timestamp};
 
@@ -322,28 +322,12 @@ impl Store {
 
     /// Copies matching `filter`, oldest first (created_at, then id).
     pub fn copy_list(&self, filter: &CopyFilter) -> Result<Vec<BackupCopy>> {
-        let mut sql = format!("SELECT {COPY_COLUMNS} FROM backup_copies WHERE 1 = 1");
-        let mut args: Vec<Box<dyn ToSql + '_>> = Vec::new();
-        for (column, value) in [("source_backup_id", &filter.backup_id), ("repository_id", &filter.repository_id)] {
-            if let Some(v) = value {
-                args.push(Box::new(v));
-                sql += &format!(" AND {column} = ?{}", args.len());
-            }
-        }
-        if let Some(s) = filter.status {
-            args.push(Box::new(s));
-            sql += &format!(" AND status = ?{}", args.len());
-        }
-        sql += &format!(
-            " ORDER BY created_at, id LIMIT {} OFFSET {}",
-            filter.limit.unwrap_or(100),
-            filter.offset.unwrap_or(0)
-        );
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), BackupCopy::from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        let query = Select::new(COPY_COLUMNS, "backup_copies")
+            .eq("source_backup_id", filter.backup_id.as_ref())
+            .eq("repository_id", filter.repository_id.as_ref())
+            .eq("status", filter.status)
+            .order("created_at, id", Some((filter.limit.unwrap_or(100), filter.offset.unwrap_or(0))));
+        self.read(|tx| query.rows(tx, BackupCopy::from_row))
     }
 }
 

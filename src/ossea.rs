@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 use crate::context;
 use crate::error::{Error, Result};
 use crate::secret::envelope_key_id;
-use crate::store::{require_row, Store};
+use crate::store::{require_row, update_columns, Store};
 use crate::string_enum;
 use crate::value::{check_id, check_name, present, Timestamp};
 
@@ -344,7 +344,7 @@ impl Store {
             if let Some(name) = &update.name {
                 name_taken(tx, "ossea_configs", "CloudStack configuration", name, Some(id))?;
             }
-            update_columns(tx, "ossea_configs", id, now, &set)?;
+            update_columns(tx, "ossea_configs", &id, now, &set)?;
             load_ossea_config(tx, id)
         })
     }
@@ -387,17 +387,6 @@ impl Store {
             Ok(())
         })
     }
-}
-
-/// `UPDATE table SET updated_at = now, <set...> WHERE id = id` (nothing but updated_at when
-/// `set` is empty).
-fn update_columns(conn: &Connection, table: &str, id: i64, now: i64, set: &[(&str, Box<dyn ToSql>)]) -> Result<()> {
-    let assignments: String = set.iter().enumerate().map(|(i, (col, _))| format!(", {col} = ?{}", i + 3)).collect();
-    let sql = format!("UPDATE {table} SET updated_at = ?2{assignments} WHERE id = ?1");
-    let mut args: Vec<&dyn ToSql> = vec![&id, &now];
-    args.extend(set.iter().map(|(_, v)| v.as_ref() as &dyn ToSql));
-    conn.prepare_cached(&sql)?.execute(args.as_slice())?;
-    Ok(())
 }
 
 // ------------------------------------------------------------------------------------------

@@ -10,13 +10,13 @@
 //! - disk rows belong to the context, keyed by (context, disk_id); a job start upserts them
 //!   in place, keeping their change ids, and they survive the deletion of jobs.
 
-use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::cbt::ChangeId;
 use crate::context::{self, ContextStatus};
 use crate::error::{Error, Result};
-use crate::store::{require_row, Store};
+use crate::store::{require_row, Select, Store};
 use crate::string_enum;
 use crate::value::{check_bytes_within, check_id, check_non_negative, check_percent, json_column, new_id, Timestamp};
 
@@ -770,26 +770,11 @@ impl Store {
 
     /// Jobs matching `filter`, newest first.
     pub fn replication_list(&self, filter: &JobFilter) -> Result<Vec<ReplicationJob>> {
-        let mut sql = format!("SELECT {JOB_COLUMNS} FROM replication_jobs WHERE 1 = 1");
-        let mut args: Vec<Box<dyn ToSql + '_>> = Vec::new();
-        if let Some(c) = &filter.context_id {
-            args.push(Box::new(c));
-            sql += &format!(" AND vm_context_id = ?{}", args.len());
-        }
-        if let Some(s) = filter.status {
-            args.push(Box::new(s));
-            sql += &format!(" AND status = ?{}", args.len());
-        }
-        sql += &format!(
-            " ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
-            filter.limit.unwrap_or(100),
-            filter.offset.unwrap_or(0)
-        );
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), ReplicationJob::from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        let query = Select::new(JOB_COLUMNS, "replication_jobs")
+            .eq("vm_context_id", filter.context_id.as_ref())
+            .eq("status", filter.status)
+            .order("created_at DESC, id DESC", Some((filter.limit.unwrap_or(100), filter.offset.unwrap_or(0))));
+        self.read(|tx| query.rows(tx, ReplicationJob::from_row))
     }
 
     /// Move a job along its status machine. `error_message` is stored when given (and is the

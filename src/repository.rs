@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::retention::RetentionRules;
-use crate::store::{require_row, Store};
+use crate::store::{require_row, update_columns, Select, Store};
 use crate::string_enum;
 use crate::value::{check_id, check_name, check_non_negative, json_column, new_id, present, Timestamp};
 
@@ -845,22 +845,11 @@ impl Store {
 
     /// The repositories matching `filter`, ordered by name, then id.
     pub fn repository_list(&self, filter: &RepositoryFilter) -> Result<Vec<Repository>> {
-        let mut sql = format!("SELECT {REPOSITORY_COLUMNS} FROM backup_repositories WHERE 1 = 1");
-        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-        if let Some(t) = filter.repository_type {
-            args.push(Box::new(t));
-            sql += &format!(" AND repository_type = ?{}", args.len());
-        }
-        if let Some(e) = filter.enabled {
-            args.push(Box::new(e));
-            sql += &format!(" AND enabled = ?{}", args.len());
-        }
-        sql += " ORDER BY name, id";
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), Repository::from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        let query = Select::new(REPOSITORY_COLUMNS, "backup_repositories")
+            .eq("repository_type", filter.repository_type)
+            .eq("enabled", filter.enabled)
+            .order("name, id", None);
+        self.read(|tx| query.rows(tx, Repository::from_row))
     }
 
     /// Change a repository's name, config, immutability settings or min_retention_days;
@@ -915,13 +904,7 @@ impl Store {
                 set.push(("min_retention_days", Box::new(days)));
             }
             if !set.is_empty() {
-                let assignments: Vec<String> =
-                    set.iter().enumerate().map(|(i, (col, _))| format!("{col} = ?{}", i + 3)).collect();
-                let sql =
-                    format!("UPDATE backup_repositories SET updated_at = ?2, {} WHERE id = ?1", assignments.join(", "));
-                let mut args: Vec<&dyn ToSql> = vec![&id, &now];
-                args.extend(set.iter().map(|(_, v)| v.as_ref() as &dyn ToSql));
-                tx.prepare_cached(&sql)?.execute(args.as_slice())?;
+                update_columns(tx, "backup_repositories", &id, now, &set)?;
             }
             load_repository(tx, id)
         })
@@ -1058,26 +1041,17 @@ impl Store {
 
     /// The policies matching `filter` with their copy rules, ordered by name, then id.
     pub fn policy_list(&self, filter: &PolicyFilter) -> Result<Vec<Policy>> {
-        let mut sql = format!("SELECT {POLICY_COLUMNS} FROM backup_policies p WHERE 1 = 1");
-        let mut args: Vec<Box<dyn ToSql + '_>> = Vec::new();
-        if let Some(e) = filter.enabled {
-            args.push(Box::new(e));
-            sql += &format!(" AND enabled = ?{}", args.len());
-        }
-        if let Some(r) = &filter.repository_id {
-            args.push(Box::new(r));
-            sql += &format!(
-                " AND (primary_repository_id = ?{n} OR EXISTS (SELECT 1 FROM backup_copy_rules r \
-                 WHERE r.policy_id = p.id AND r.destination_repository_id = ?{n}))",
-                n = args.len()
-            );
-        }
-        sql += " ORDER BY name, id";
+        let query = Select::new(POLICY_COLUMNS, "backup_policies p")
+            .eq("enabled", filter.enabled)
+            .when(filter.repository_id.as_ref(), |n| {
+                format!(
+                    "(primary_repository_id = ?{n} OR EXISTS (SELECT 1 FROM backup_copy_rules r \
+                     WHERE r.policy_id = p.id AND r.destination_repository_id = ?{n}))"
+                )
+            })
+            .order("name, id", None);
         self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let mut policies = stmt
-                .query_map(rusqlite::params_from_iter(args.iter()), Policy::from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut policies = query.rows(tx, Policy::from_row)?;
             for p in &mut policies {
                 p.copy_rules = load_rules(tx, &p.id)?;
             }
@@ -1140,12 +1114,7 @@ impl Store {
                 write_rules(tx, id, rules, &current.copy_rules, now)?;
             }
             if !set.is_empty() || update.copy_rules.is_some() {
-                let assignments: String =
-                    set.iter().enumerate().map(|(i, (col, _))| format!(", {col} = ?{}", i + 3)).collect();
-                let sql = format!("UPDATE backup_policies SET updated_at = ?2{assignments} WHERE id = ?1");
-                let mut args: Vec<&dyn ToSql> = vec![&id, &now];
-                args.extend(set.iter().map(|(_, v)| v.as_ref() as &dyn ToSql));
-                tx.prepare_cached(&sql)?.execute(args.as_slice())?;
+                update_columns(tx, "backup_policies", &id, now, &set)?;
             }
             load_policy(tx, id)
         })

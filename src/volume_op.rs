@@ -35,12 +35,12 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::store::{require_row, Store};
+use crate::store::{require_row, Select, Store};
 use crate::string_enum;
 use crate::value::{check_id, json_column, new_id, Timestamp};
 
@@ -532,32 +532,13 @@ impl Store {
 
     /// Operations matching `filter`, oldest first (created_at, then id).
     pub fn volume_op_list(&self, filter: &VolumeOpFilter) -> Result<Vec<VolumeOperation>> {
-        let mut sql = format!("SELECT {OP_COLUMNS} FROM volume_operations WHERE 1 = 1");
-        let mut args: Vec<Box<dyn ToSql + '_>> = Vec::new();
-        for (column, value) in [("volume_id", &filter.volume_id), ("vm_id", &filter.vm_id)] {
-            if let Some(v) = value {
-                args.push(Box::new(v));
-                sql += &format!(" AND {column} = ?{}", args.len());
-            }
-        }
-        if let Some(s) = filter.status {
-            args.push(Box::new(s));
-            sql += &format!(" AND status = ?{}", args.len());
-        }
-        if let Some(t) = filter.op_type {
-            args.push(Box::new(t));
-            sql += &format!(" AND type = ?{}", args.len());
-        }
-        sql += &format!(
-            " ORDER BY created_at, id LIMIT {} OFFSET {}",
-            filter.limit.unwrap_or(100),
-            filter.offset.unwrap_or(0)
-        );
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), VolumeOperation::from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        let query = Select::new(OP_COLUMNS, "volume_operations")
+            .eq("volume_id", filter.volume_id.as_ref())
+            .eq("vm_id", filter.vm_id.as_ref())
+            .eq("status", filter.status)
+            .eq("type", filter.op_type)
+            .order("created_at, id", Some((filter.limit.unwrap_or(100), filter.offset.unwrap_or(0))));
+        self.read(|tx| query.rows(tx, VolumeOperation::from_row))
     }
 
     /// The history of an operation, oldest change first. NOT_FOUND naming the id when the

@@ -473,6 +473,75 @@ impl Store {
     }
 }
 
+/// `UPDATE table SET updated_at = now, <set...> WHERE id = id` (nothing but updated_at when
+/// `set` is empty).
+pub(crate) fn update_columns(
+    conn: &Connection,
+    table: &str,
+    id: &dyn rusqlite::ToSql,
+    now: i64,
+    set: &[(&str, Box<dyn rusqlite::ToSql>)],
+) -> Result<()> {
+    let assignments: String = set.iter().enumerate().map(|(i, (col, _))| format!(", {col} = ?{}", i + 3)).collect();
+    let sql = format!("UPDATE {table} SET updated_at = ?2{assignments} WHERE id = ?1");
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![id, &now];
+    args.extend(set.iter().map(|(_, v)| v.as_ref() as &dyn rusqlite::ToSql));
+    conn.prepare_cached(&sql)?.execute(args.as_slice())?;
+    Ok(())
+}
+
+/// A `SELECT` built from optional filters, one placeholder per given value: the list
+/// operations of every area are written with it.
+pub(crate) struct Select<'a> {
+    sql: String,
+    args: Vec<Box<dyn rusqlite::ToSql + 'a>>,
+}
+
+impl<'a> Select<'a> {
+    /// `SELECT {columns} FROM {from} WHERE 1 = 1`, to which the filters add `AND ...`.
+    pub(crate) fn new(columns: &str, from: &str) -> Select<'a> {
+        Select { sql: format!("SELECT {columns} FROM {from} WHERE 1 = 1"), args: Vec::new() }
+    }
+
+    /// `AND column = ?` when `value` is given.
+    pub(crate) fn eq(self, column: &str, value: Option<impl rusqlite::ToSql + 'a>) -> Select<'a> {
+        self.when(value, |n| format!("{column} = ?{n}"))
+    }
+
+    /// `AND {clause(n)}` when `value` is given, `n` being its placeholder number.
+    pub(crate) fn when(
+        mut self,
+        value: Option<impl rusqlite::ToSql + 'a>,
+        clause: impl FnOnce(usize) -> String,
+    ) -> Select<'a> {
+        if let Some(v) = value {
+            self.args.push(Box::new(v));
+            self.sql += &format!(" AND {}", clause(self.args.len()));
+        }
+        self
+    }
+
+    /// `ORDER BY {order_by}`, then `LIMIT` and `OFFSET` when given.
+    pub(crate) fn order(mut self, order_by: &str, page: Option<(u32, u32)>) -> Select<'a> {
+        self.sql += &format!(" ORDER BY {order_by}");
+        if let Some((limit, offset)) = page {
+            self.sql += &format!(" LIMIT {limit} OFFSET {offset}");
+        }
+        self
+    }
+
+    /// Run the query and map its rows.
+    pub(crate) fn rows<T>(
+        &self,
+        conn: &Connection,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = conn.prepare_cached(&self.sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(self.args.iter()), map)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
 /// `Ok` when `table` has a row whose `column` equals `value`, else NOT_FOUND "`what` does not
 /// exist". For references whose absence the caller must hear about by name, not as a
 /// foreign-key failure.
