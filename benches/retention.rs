@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use sendense::repository::{NewPolicy, NewRepository, RepositoryType};
+use sendense::backup::{NewPolicy, NewRepository, RepositoryType};
 use sendense::rusqlite::{params, Connection};
 use sendense::{OpenOptions, Store, Timestamp};
 

@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sendense::backup::{BackupType, StartBackup};
+use sendense::backup::{NewPolicy, NewRepository, RepositoryType};
 use sendense::ffi::{self, sendense_store};
-use sendense::repository::{NewPolicy, NewRepository, RepositoryType};
+use sendense::replication::{DiskSpec, JobStatus, NewContext, Progress, StartJob};
 use sendense::rusqlite::types::Value;
 use sendense::rusqlite::{params, Connection, TransactionBehavior};
-use sendense::{DiskSpec, JobStatus, NewContext, OpenOptions, Progress, StartJob, Store, Synchronous};
+use sendense::{OpenOptions, Store, Synchronous};
 
 /// Median time per operation of each side, over `rounds` rounds of `per_round` operations;
 /// operation numbers are unique across rounds, so a side may use them as row indexes.
@@ -332,7 +333,7 @@ fn bench_decide(dir: &Path) -> Row {
         &mut [
             &mut |i| {
                 let d = store.cbt_decide(&ctx(i), &disk(i), &snapshot, false).unwrap();
-                assert_eq!(d.mode, sendense::SyncMode::Incremental);
+                assert_eq!(d.mode, sendense::replication::SyncMode::Incremental);
             },
             &mut |i| {
                 let mut json = std::ptr::null_mut();
@@ -692,7 +693,7 @@ const ATTACH_EXPORT_SQL: &str = "INSERT INTO nbd_exports (vm_context_id, job_id,
     VALUES (?1, ?2, ?3, ?4, ?3, ?5, 10809, ?6, 'pending', ?7, ?7)";
 
 fn bench_attach(dir: &Path) -> Row {
-    use sendense::device::{NewExport, NewMapping};
+    use sendense::targets::{NewExport, NewMapping};
     let (rounds, per_round) = (15, 400);
     let n = rounds * per_round;
     let sync = Synchronous::Normal;

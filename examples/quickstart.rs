@@ -28,16 +28,15 @@
 use std::collections::BTreeMap;
 
 use sendense::backup::{BackupType, StartBackup};
-use sendense::device::{ModeSwitch, NewExport, NewMapping, OperationMode};
-use sendense::ossea::{NewOsseaConfig, NewOsseaVolume, SnapshotStatus, VolumeStatus};
-use sendense::repository::{
+use sendense::backup::{
     NewCopyRule, NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter, RepositoryType,
 };
-use sendense::secret::SecretKey;
-use sendense::volume_op::{NewVolumeOp, VolumeOpStatus, VolumeOpType};
-use sendense::{
-    ChangeId, ContextFilter, DiskSpec, JobStatus, NewContext, OpenOptions, Progress, StartJob, Status, Store, SyncMode,
-};
+use sendense::replication::{ChangeId, ContextFilter, DiskSpec, JobStatus, NewContext, Progress, StartJob, SyncMode};
+use sendense::store::secret::SecretKey;
+use sendense::targets::{ModeSwitch, NewExport, NewMapping, OperationMode};
+use sendense::targets::{NewOsseaConfig, NewOsseaVolume, SnapshotStatus, VolumeStatus};
+use sendense::targets::{NewVolumeOp, VolumeOpStatus, VolumeOpType};
+use sendense::{OpenOptions, Status, Store};
 
 fn main() {
     let path = std::env::args().nth(1).unwrap_or_else(|| "sendense-quickstart.db".to_string());
@@ -320,7 +319,7 @@ fn backups(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
     // The worker writes the file, then records it and the checksum verification. Until then
     // the copy keeps its backup from deletion and from retention.
     store.copy_set_verifying(&copy.id, &copy.file_path, 1 << 30)?;
-    let done = store.copy_complete(&copy.id, sendense::copy::VerificationStatus::Passed)?;
+    let done = store.copy_complete(&copy.id, sendense::backup::VerificationStatus::Passed)?;
     println!("copy {}: {}, verification {}", done.id, done.status, done.verification_status);
     Ok(())
 }

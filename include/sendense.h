@@ -253,6 +253,68 @@ void sendense_string_free(char *s);
 const char *sendense_status_name(sendense_status status);
 
 /**
+ * Claim the oldest pending copy for worker `worker_id`, atomically (two workers or two
+ * processes never get the same copy), moving it to copying. `*copy_json_out` receives the
+ * copy as JSON, or NULL when no copy is pending.
+ */
+sendense_status sendense_copy_claim(sendense_store *s,
+                                    const char *worker_id,
+                                    char **copy_json_out,
+                                    sendense_error **err);
+
+/**
+ * A claimed copy was written: copying -> verifying, recording the path actually written
+ * (`file_path`, replacing the planned one; not empty), its size (`size_bytes`, not negative)
+ * and copy_completed_at. NOT_FOUND naming the id when there is none; a copy in another status
+ * is INVALID_STATE naming from and to.
+ */
+sendense_status sendense_copy_set_verifying(sendense_store *s,
+                                            const char *copy_id,
+                                            const char *file_path,
+                                            int64_t size_bytes,
+                                            sendense_error **err);
+
+/**
+ * Record the verification result of a copy in verifying, stamping verified_at:
+ * `verification` "passed" completes it; "failed" fails it with an error message saying so;
+ * "pending" is not a result and any other value is INVALID_ARGUMENT. A copy in another status
+ * is INVALID_STATE; NOT_FOUND naming the id when there is none.
+ */
+sendense_status sendense_copy_complete(sendense_store *s,
+                                       const char *copy_id,
+                                       const char *verification,
+                                       sendense_error **err);
+
+/**
+ * Fail a copy in copying or verifying with `error_message` (required, not empty). A pending
+ * or finished copy is INVALID_STATE; NOT_FOUND naming the id when there is none.
+ */
+sendense_status sendense_copy_fail(sendense_store *s,
+                                   const char *copy_id,
+                                   const char *error_message,
+                                   sendense_error **err);
+
+/**
+ * The copy `copy_id` as a JSON object whose keys are the column names of `backup_copies`
+ * (timestamps as RFC 3339 UTC strings). NOT_FOUND naming the id when there is none.
+ */
+sendense_status sendense_copy_get_json(sendense_store *s,
+                                       const char *copy_id,
+                                       char **json_out,
+                                       sendense_error **err);
+
+/**
+ * The copies matching `filter_json` as a JSON array of copy objects, oldest first (the claim
+ * order). `filter_json` may be NULL (every copy, up to the default limit) or an object with
+ * the optional keys `backup_id` (the source point), `status`, `repository_id` (the
+ * destination), `limit` (default 100) and `offset`; an unknown key is INVALID_ARGUMENT.
+ */
+sendense_status sendense_copy_list_json(sendense_store *s,
+                                        const char *filter_json,
+                                        char **json_out,
+                                        sendense_error **err);
+
+/**
  * Start a backup point of one disk. `json`: `context_id`, `disk_id` (the disk's index in the
  * VM: 0, 1, ...), `repository_id`, `backup_type` (full, incremental or differential),
  * `repository_path`, and optionally `id`, `policy_id`, `backup_group_id` (shared by the
@@ -604,6 +666,183 @@ sendense_status sendense_backup_cbt_decide(sendense_store *s,
                                            sendense_error **err);
 
 /**
+ * Create a backup repository. `json` is an object with `name`, `repository_type` (local, nfs,
+ * cifs, smb, s3 or azure) and `config` (validated per type: local needs an absolute `path`;
+ * nfs `server` and `export_path`; cifs/smb `server` and `share`; s3 `region` and `bucket`;
+ * azure `account` and `container`; unknown keys are refused), and optionally `id`,
+ * `enabled`, `is_immutable` with `immutable_config` (`grace_period_days`, `apply_to_fulls`,
+ * `apply_to_incrementals`, `min_retention_days`) and `min_retention_days`.
+ * `*repository_id_out` receives the id. A taken id or name is ALREADY_EXISTS naming it.
+ */
+sendense_status sendense_repository_create(sendense_store *s,
+                                           const char *json,
+                                           char **repository_id_out,
+                                           sendense_error **err);
+
+/**
+ * The repository `repository_id` as a JSON object whose keys are the column names of
+ * `backup_repositories` (`config` and `immutable_config` embedded as JSON). NOT_FOUND when
+ * there is none.
+ */
+sendense_status sendense_repository_get_json(sendense_store *s,
+                                             const char *repository_id,
+                                             char **json_out,
+                                             sendense_error **err);
+
+/**
+ * The repositories matching `filter_json` (`{"repository_type"?:…, "enabled"?:…}`; NULL
+ * for all) as a JSON array.
+ */
+sendense_status sendense_repository_list_json(sendense_store *s,
+                                              const char *filter_json,
+                                              char **json_out,
+                                              sendense_error **err);
+
+/**
+ * Change a repository's name, config (re-validated against its type), immutable settings or
+ * min_retention_days; an absent key leaves the column alone. When `json_out` is not NULL it
+ * receives the updated record as JSON.
+ */
+sendense_status sendense_repository_update(sendense_store *s,
+                                           const char *repository_id,
+                                           const char *json,
+                                           char **json_out,
+                                           sendense_error **err);
+
+/**
+ * Enable or disable a repository (a disabled repository takes no new backups).
+ */
+sendense_status sendense_repository_set_enabled(sendense_store *s,
+                                                const char *repository_id,
+                                                bool enabled,
+                                                sendense_error **err);
+
+/**
+ * Record a repository's capacity figures in bytes (all >= 0; used + available at most total
+ * when total > 0); stamps last_check_at.
+ */
+sendense_status sendense_repository_record_capacity(sendense_store *s,
+                                                    const char *repository_id,
+                                                    int64_t total_bytes,
+                                                    int64_t used_bytes,
+                                                    int64_t available_bytes,
+                                                    sendense_error **err);
+
+/**
+ * Delete a repository. CONFLICT, naming how many, while it holds backups or copies, and
+ * naming the policy while a policy writes to it.
+ */
+sendense_status sendense_repository_delete(sendense_store *s,
+                                           const char *repository_id,
+                                           sendense_error **err);
+
+/**
+ * Create a backup policy and its copy rules in one transaction. `json` holds the policy
+ * columns (`name`, `primary_repository_id`, optional `id`, `enabled`, `retention_days`) plus
+ * `"copy_rules": [{"destination_repository_id":…, "priority":…, "copy_mode"?:…, "enabled"?:…,
+ * "verify_after_copy"?:…}]`: each destination must exist and differ from the primary, no
+ * destination twice, priority >= 1. `*policy_id_out` receives the id.
+ */
+sendense_status sendense_policy_create(sendense_store *s,
+                                       const char *json,
+                                       char **policy_id_out,
+                                       sendense_error **err);
+
+/**
+ * The policy `policy_id` with its copy rules (`"copy_rules": [...]`, by priority) as JSON.
+ */
+sendense_status sendense_policy_get_json(sendense_store *s,
+                                         const char *policy_id,
+                                         char **json_out,
+                                         sendense_error **err);
+
+/**
+ * The policies matching `filter_json` (`{"enabled"?:…, "repository_id"?:…}`; NULL for all)
+ * as a JSON array, each with its copy rules.
+ */
+sendense_status sendense_policy_list_json(sendense_store *s,
+                                          const char *filter_json,
+                                          char **json_out,
+                                          sendense_error **err);
+
+/**
+ * Change a policy (name, enabled, retention_days, primary repository) and, when `copy_rules`
+ * is present, replace its copy rules, all in one transaction. When `json_out` is not NULL it
+ * receives the updated policy as JSON.
+ */
+sendense_status sendense_policy_update(sendense_store *s,
+                                       const char *policy_id,
+                                       const char *json,
+                                       char **json_out,
+                                       sendense_error **err);
+
+/**
+ * Delete a policy and its copy rules; backups that named it keep existing without a policy.
+ */
+sendense_status sendense_policy_delete(sendense_store *s,
+                                       const char *policy_id,
+                                       sendense_error **err);
+
+/**
+ * The VM-level restore points of context `context_id`, newest first, as a JSON array. Each
+ * object has `backup_group_id` (null for a completed point without a group, listed on its
+ * own), `vm_context_id`, `repository_id`, `completed_at` (the latest completion of its
+ * disks, RFC 3339 UTC), `disks` (by disk index: objects with `disk_id`, `backup_id`,
+ * `backup_type`, `size_bytes`, `completed_at`) and `total_size_bytes`. A group is listed
+ * only when every point of the group is completed (one per repository it was written to).
+ * NOT_FOUND naming the context when it does not exist.
+ */
+sendense_status sendense_restore_points_json(sendense_store *s,
+                                             const char *context_id,
+                                             char **json_out,
+                                             sendense_error **err);
+
+/**
+ * The completed points of disk `disk_id` (the disk index: 0, 1, ...) of context
+ * `context_id`, in every repository and whatever the other disks of their groups did, newest
+ * first, as a JSON array of objects with `backup_id`, `disk_id`, `repository_id`,
+ * `backup_group_id`, `backup_type`, `parent_backup_id`, `change_id`, `size_bytes` and
+ * `completed_at`. An unknown disk index gives `[]`; a negative one is INVALID_ARGUMENT;
+ * NOT_FOUND naming the context when it does not exist.
+ */
+sendense_status sendense_disk_restore_points_json(sendense_store *s,
+                                                  const char *context_id,
+                                                  int64_t disk_id,
+                                                  char **json_out,
+                                                  sendense_error **err);
+
+/**
+ * Plan retention for the completed points of policy `policy_id` with its rules (keep_last,
+ * keep_daily, keep_weekly, keep_monthly, keep_yearly, retention_days) at `now_unix_ms`,
+ * counting days, ISO weeks, months and years in the IANA time zone `time_zone` ("UTC",
+ * "Europe/Berlin"). Changes nothing. `*plan_json_out` receives the plan: an object with
+ * `policy_id`, `now`, `time_zone`, `rules`, `fingerprint`, `points`, `kept`, `removed`,
+ * `keep` (`[{"id", "reasons": [..]}]`), `remove` (ids) and `problems`. Reasons read like
+ * `keep-last 1`, `keep-weekly 2026-W48`, `retention-days`, `protected`,
+ * `immutable until <time>`, `min-retention until <time>`, `needed by <id> (outside the plan)`
+ * and `ancestor of <id>`. NOT_FOUND for an unknown policy; INVALID_ARGUMENT for an unknown
+ * time zone.
+ */
+sendense_status sendense_retention_plan_json(sendense_store *s,
+                                             const char *policy_id,
+                                             int64_t now_unix_ms,
+                                             const char *time_zone,
+                                             char **plan_json_out,
+                                             sendense_error **err);
+
+/**
+ * Remove the points a plan from `sendense_retention_plan_json` removes, atomically. The plan
+ * is made again inside the transaction: a stale plan (the policy's rules or its points
+ * changed since, or a point outside the policy now builds on a planned removal) is CONFLICT
+ * naming why, and a point that may not be deleted by the store's clock (inside a lock window
+ * or its repository's minimum retention) fails the whole apply with that refusal. A malformed
+ * plan is INVALID_ARGUMENT. On any error nothing changes.
+ */
+sendense_status sendense_retention_apply(sendense_store *s,
+                                         const char *plan_json,
+                                         sendense_error **err);
+
+/**
  * Decide whether a disk (`disk-<device key>`) of a context must be copied in full or
  * incrementally from a snapshot whose change id is `snapshot_change_id`
  * (`<uuid part>/<sequence>`; an invalid one is INVALID_ARGUMENT). `target_is_new` tells that
@@ -851,66 +1090,512 @@ bool sendense_context_last_job_at_ms(const sendense_context *c, int64_t *out_ms)
 bool sendense_context_last_status_change_ms(const sendense_context *c, int64_t *out_ms);
 
 /**
- * Claim the oldest pending copy for worker `worker_id`, atomically (two workers or two
- * processes never get the same copy), moving it to copying. `*copy_json_out` receives the
- * copy as JSON, or NULL when no copy is pending.
+ * Start a replication job. `json` is an object: `context_id` and `disks` (at least one, each
+ * `{"disk_id":"disk-<device key>","vm_dk_path":…,"size_gb":…}` with the optional `datastore`,
+ * `unit_number`, `label`, `capacity_bytes`, `provisioning_type`, `ossea_volume_id`,
+ * `network_config`) are required; `id` (generated when absent), `replication_type` (initial,
+ * incremental or auto, the default: incremental when a disk has a recorded change id),
+ * `target_network`, `snapshot_id`, `nbd_port`, `nbd_export_name`, `target_device`,
+ * `ossea_config_id`, `schedule_execution_id`, `scheduled_by` and `vm_group_id` are optional.
+ * In one transaction the disk rows are upserted (keeping their change ids), the job is
+ * inserted as pending and the context moves to replicating pointing at it. `*job_id_out`
+ * receives the job id. A context that already has an active job is CONFLICT naming it; a
+ * taken job id is ALREADY_EXISTS.
  */
-sendense_status sendense_copy_claim(sendense_store *s,
-                                    const char *worker_id,
-                                    char **copy_json_out,
-                                    sendense_error **err);
+sendense_status sendense_replication_start(sendense_store *s,
+                                           const char *json,
+                                           char **job_id_out,
+                                           sendense_error **err);
 
 /**
- * A claimed copy was written: copying -> verifying, recording the path actually written
- * (`file_path`, replacing the planned one; not empty), its size (`size_bytes`, not negative)
- * and copy_completed_at. NOT_FOUND naming the id when there is none; a copy in another status
- * is INVALID_STATE naming from and to.
+ * The job `job_id` as a JSON object whose keys are the column names of `replication_jobs`
+ * (timestamps as RFC 3339 UTC strings). NOT_FOUND when there is none.
  */
-sendense_status sendense_copy_set_verifying(sendense_store *s,
-                                            const char *copy_id,
-                                            const char *file_path,
-                                            int64_t size_bytes,
+sendense_status sendense_replication_get_json(sendense_store *s,
+                                              const char *job_id,
+                                              char **json_out,
+                                              sendense_error **err);
+
+/**
+ * The jobs matching `filter_json` as a JSON array of job objects, newest first.
+ * `filter_json` may be NULL (every job, up to the default limit) or an object with the
+ * optional keys `context_id`, `status`, `limit` (default 100) and `offset`.
+ */
+sendense_status sendense_replication_list_json(sendense_store *s,
+                                               const char *filter_json,
+                                               char **json_out,
+                                               sendense_error **err);
+
+/**
+ * Move a job along its status machine: pending, initializing, analyzing, provisioning,
+ * attaching, configuring, ready_for_sync, snapshotting, replicating, finalizing, completed
+ * (forward only; steps may be skipped), or from any active status to failed or cancelled.
+ * Terminal statuses are final; a forbidden edge is INVALID_STATE naming from and to.
+ * `error_message` may be NULL; when given it is stored (the reason of a failure). A terminal
+ * status releases the context in the same transaction and updates its counters. Setting the
+ * status the job already has changes nothing.
+ */
+sendense_status sendense_replication_set_status(sendense_store *s,
+                                                const char *job_id,
+                                                const char *status,
+                                                const char *error_message,
+                                                sendense_error **err);
+
+/**
+ * Record the progress of an active job (the hot path: one single-row update). `percent` is
+ * 0 to 100 (NaN is refused); `bytes_transferred`, `total_bytes` (0 = unknown) and `speed_bps`
+ * are not negative, and `bytes_transferred` is at most `total_bytes` when that is known.
+ * `operation` may be NULL to keep the current operation label. A finished job is
+ * INVALID_STATE: a late report never changes it.
+ */
+sendense_status sendense_replication_progress(sendense_store *s,
+                                              const char *job_id,
+                                              double percent,
+                                              int64_t bytes_transferred,
+                                              int64_t total_bytes,
+                                              int64_t speed_bps,
+                                              const char *operation,
+                                              sendense_error **err);
+
+/**
+ * Record what the capture appliance (VMA) reported for an active job. `json` is an object
+ * with any of `vma_sync_type` (initial, incremental, full), `vma_current_phase`,
+ * `vma_throughput_mbps`, `vma_eta_seconds`, `vma_error_classification`,
+ * `vma_error_details` and `setup_progress_percent` (0-100); absent keys keep their values.
+ * Stamps vma_last_poll_at. A finished job is INVALID_STATE.
+ */
+sendense_status sendense_replication_vma_progress(sendense_store *s,
+                                                  const char *job_id,
+                                                  const char *json,
+                                                  sendense_error **err);
+
+/**
+ * Record the progress of one disk (`disk-<device key>`) of an active job: `percent` 0 to 100,
+ * `bytes_synced` not negative, `sync_status` one of pending, syncing, completed, failed, or
+ * NULL to leave it unchanged. NOT_FOUND when the job does not exist or has no such disk.
+ */
+sendense_status sendense_replication_disk_progress(sendense_store *s,
+                                                   const char *job_id,
+                                                   const char *disk_id,
+                                                   double percent,
+                                                   int64_t bytes_synced,
+                                                   const char *sync_status,
+                                                   sendense_error **err);
+
+/**
+ * The disk rows of a context (they belong to the context and survive job deletion), ordered
+ * by disk_id, as a JSON array of objects whose keys are the column names of `vm_disks`.
+ * NOT_FOUND when the context does not exist.
+ */
+sendense_status sendense_replication_disks_json(sendense_store *s,
+                                                const char *context_id,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * Delete a finished job. Its disk rows and their change ids stay, its CBT history stays
+ * (unlinked), and the context's counters and pointers are recomputed. An active job is
+ * CONFLICT (fail or cancel it first); NOT_FOUND when there is none.
+ */
+sendense_status sendense_replication_delete(sendense_store *s,
+                                            const char *job_id,
                                             sendense_error **err);
 
 /**
- * Record the verification result of a copy in verifying, stamping verified_at:
- * `verification` "passed" completes it; "failed" fails it with an error message saying so;
- * "pending" is not a result and any other value is INVALID_ARGUMENT. A copy in another status
- * is INVALID_STATE; NOT_FOUND naming the id when there is none.
+ * The active jobs whose last update (progress or status) is more than `older_than_ms`
+ * milliseconds old, oldest first, as a JSON array of job objects. A negative age is
+ * INVALID_ARGUMENT.
  */
-sendense_status sendense_copy_complete(sendense_store *s,
-                                       const char *copy_id,
-                                       const char *verification,
-                                       sendense_error **err);
+sendense_status sendense_replication_stale_json(sendense_store *s,
+                                                int64_t older_than_ms,
+                                                char **json_out,
+                                                sendense_error **err);
 
 /**
- * Fail a copy in copying or verifying with `error_message` (required, not empty). A pending
- * or finished copy is INVALID_STATE; NOT_FOUND naming the id when there is none.
+ * Fail every stale job (as `sendense_replication_stale_json` finds them) with `reason` as its
+ * error message, releasing their contexts, in one transaction. `*job_ids_json_out` receives a
+ * JSON array of the ids of the jobs failed.
  */
-sendense_status sendense_copy_fail(sendense_store *s,
-                                   const char *copy_id,
-                                   const char *error_message,
-                                   sendense_error **err);
+sendense_status sendense_replication_fail_stale(sendense_store *s,
+                                                int64_t older_than_ms,
+                                                const char *reason,
+                                                char **job_ids_json_out,
+                                                sendense_error **err);
 
 /**
- * The copy `copy_id` as a JSON object whose keys are the column names of `backup_copies`
- * (timestamps as RFC 3339 UTC strings). NOT_FOUND naming the id when there is none.
+ * A typed, read-only snapshot of the job `job_id`; `*out` receives a new object that the
+ * caller frees with `sendense_replication_job_free`. NOT_FOUND when there is none.
  */
-sendense_status sendense_copy_get_json(sendense_store *s,
-                                       const char *copy_id,
-                                       char **json_out,
-                                       sendense_error **err);
+sendense_status sendense_replication_get(sendense_store *s,
+                                         const char *job_id,
+                                         sendense_replication_job **out,
+                                         sendense_error **err);
 
 /**
- * The copies matching `filter_json` as a JSON array of copy objects, oldest first (the claim
- * order). `filter_json` may be NULL (every copy, up to the default limit) or an object with
- * the optional keys `backup_id` (the source point), `status`, `repository_id` (the
- * destination), `limit` (default 100) and `offset`; an unknown key is INVALID_ARGUMENT.
+ * Free a job snapshot (its borrowed strings become invalid). NULL is a no-op.
  */
-sendense_status sendense_copy_list_json(sendense_store *s,
-                                        const char *filter_json,
-                                        char **json_out,
-                                        sendense_error **err);
+void sendense_replication_job_free(sendense_replication_job *j);
+
+/**
+ * The job id; NULL for a NULL snapshot.
+ */
+const char *sendense_replication_job_id(const sendense_replication_job *j);
+
+/**
+ * The id of the job's context (`vm_context_id`); NULL for a NULL snapshot.
+ */
+const char *sendense_replication_job_context_id(const sendense_replication_job *j);
+
+/**
+ * The job status (pending, ..., completed, failed, cancelled); NULL for a NULL snapshot.
+ */
+const char *sendense_replication_job_status(const sendense_replication_job *j);
+
+/**
+ * The job type, initial or incremental (`auto` is resolved at start); NULL for a NULL
+ * snapshot.
+ */
+const char *sendense_replication_job_replication_type(const sendense_replication_job *j);
+
+/**
+ * The label of the job's current step; NULL when none was reported or for a NULL snapshot.
+ */
+const char *sendense_replication_job_current_operation(const sendense_replication_job *j);
+
+/**
+ * The job's error message; NULL when there is none or for a NULL snapshot.
+ */
+const char *sendense_replication_job_error_message(const sendense_replication_job *j);
+
+/**
+ * The progress, 0 to 100; 0 for a NULL snapshot.
+ */
+double sendense_replication_job_progress_percent(const sendense_replication_job *j);
+
+/**
+ * The bytes copied so far; 0 for a NULL snapshot.
+ */
+int64_t sendense_replication_job_bytes_transferred(const sendense_replication_job *j);
+
+/**
+ * The bytes expected (0 when unknown); 0 for a NULL snapshot.
+ */
+int64_t sendense_replication_job_total_bytes(const sendense_replication_job *j);
+
+/**
+ * The last reported throughput, bytes per second; 0 for a NULL snapshot.
+ */
+int64_t sendense_replication_job_transfer_speed_bps(const sendense_replication_job *j);
+
+/**
+ * When the job was created, in milliseconds since the Unix epoch (UTC); 0 for a NULL
+ * snapshot.
+ */
+int64_t sendense_replication_job_created_at_ms(const sendense_replication_job *j);
+
+/**
+ * When the job was last changed (status or progress), in milliseconds since the Unix epoch
+ * (UTC); 0 for a NULL snapshot.
+ */
+int64_t sendense_replication_job_updated_at_ms(const sendense_replication_job *j);
+
+/**
+ * When the job entered replicating: true and `*out_ms` (milliseconds since the Unix epoch;
+ * not written when `out_ms` is NULL) when it did, false (and `*out_ms` untouched) when not or
+ * for a NULL snapshot.
+ */
+bool sendense_replication_job_started_at_ms(const sendense_replication_job *j, int64_t *out_ms);
+
+/**
+ * When the job reached its terminal status; as `sendense_replication_job_started_at_ms`.
+ */
+bool sendense_replication_job_completed_at_ms(const sendense_replication_job *j, int64_t *out_ms);
+
+/**
+ * The default open options: synchronous FULL, 5000 ms busy timeout, create if missing.
+ */
+sendense_open_options sendense_open_options_default(void);
+
+/**
+ * Open (creating or upgrading when needed) the database at `path` (UTF-8). `options` may be
+ * NULL for the defaults. On success `*out` receives a new handle. A file that is not a
+ * libsendense database, or one written by a newer library, is refused and left untouched.
+ */
+sendense_status sendense_store_open(const char *path,
+                                    const sendense_open_options *options,
+                                    sendense_store **out,
+                                    sendense_error **err);
+
+/**
+ * Open the database at `path` like `sendense_store_open`, with the secret key that seals and
+ * opens the secret columns (CloudStack and Linstor API keys): `key_len` must be 32. The key
+ * is never stored in the database; without it, secrets cannot be created or read
+ * (SENDENSE_STATUS_SECRET_KEY).
+ */
+sendense_status sendense_store_open_with_key(const char *path,
+                                             const sendense_open_options *options,
+                                             const uint8_t *key,
+                                             size_t key_len,
+                                             sendense_store **out,
+                                             sendense_error **err);
+
+/**
+ * `sendense_store_open_with_key` with the key read from the file `key_path`: exactly 32
+ * bytes, or 64 hexadecimal digits.
+ */
+sendense_status sendense_store_open_with_key_file(const char *path,
+                                                  const sendense_open_options *options,
+                                                  const char *key_path,
+                                                  sendense_store **out,
+                                                  sendense_error **err);
+
+/**
+ * Re-seal every secret of the store under the new 32-byte `key`, in one transaction, and
+ * seal with it from now on; `*resealed_out` (NULL allowed) receives how many values were
+ * re-sealed. A secret that does not open with the handle's keys fails the rotation
+ * (SENDENSE_STATUS_SECRET_KEY naming its row) and nothing changes. Other processes must
+ * reopen with the new key.
+ */
+sendense_status sendense_store_rotate_secret_key(sendense_store *store,
+                                                 const uint8_t *key,
+                                                 size_t key_len,
+                                                 int64_t *resealed_out,
+                                                 sendense_error **err);
+
+/**
+ * Let this handle also open secrets sealed with the older 32-byte `key` (while another
+ * process still seals with it, or during a rotation); new secrets stay sealed with the
+ * handle's current key.
+ */
+sendense_status sendense_store_add_previous_secret_key(sendense_store *store,
+                                                       const uint8_t *key,
+                                                       size_t key_len,
+                                                       sendense_error **err);
+
+/**
+ * The id of the key that seals new secrets (16 hexadecimal digits, as named in the sealed
+ * values); `*key_id_out` is NULL when the store was opened without a key.
+ */
+sendense_status sendense_store_secret_key_id(sendense_store *store,
+                                             char **key_id_out,
+                                             sendense_error **err);
+
+/**
+ * Open a private in-memory database with the full schema; it lives until
+ * `sendense_store_free`. `options` may be NULL.
+ */
+sendense_status sendense_store_open_in_memory(const sendense_open_options *options,
+                                              sendense_store **out,
+                                              sendense_error **err);
+
+/**
+ * Close the database and free the handle. NULL is a no-op. No other call may use the handle
+ * during or after this call.
+ */
+void sendense_store_free(sendense_store *store);
+
+/**
+ * The schema version of the open database.
+ */
+sendense_status sendense_store_schema_version(sendense_store *store,
+                                              uint32_t *out,
+                                              sendense_error **err);
+
+/**
+ * Run SQLite's integrity and foreign-key checks and the storage consistency check. `*report_json_out`
+ * receives a JSON object `{"ok":bool,"schema_version":n,"integrity_errors":[...],"foreign_key_violations":[...],
+ * "storage":{...}}` (`storage` as from `sendense_storage_consistency_json`),
+ * freed with `sendense_string_free`. Problems found are reported in the JSON with status OK;
+ * an error status means the check itself could not run.
+ */
+sendense_status sendense_store_integrity_check(sendense_store *store,
+                                               char **report_json_out,
+                                               sendense_error **err);
+
+/**
+ * Write a consistent copy of the database to `dest_path` (UTF-8) while other connections
+ * keep writing. `dest_path` must not exist; nothing is ever overwritten.
+ */
+sendense_status sendense_store_backup(sendense_store *store,
+                                      const char *dest_path,
+                                      sendense_error **err);
+
+/**
+ * Create a CloudStack configuration. `json`: the `ossea_configs` column names — `name`,
+ * `api_url` (http:// or https://), `api_key`, `secret_key`, `zone`, and optionally `domain`,
+ * `template_id`, `network_id`, `service_offering_id`, `disk_offering_id`, `oma_vm_id`,
+ * `is_active` (true makes it the one active configuration). `api_key` and `secret_key` are
+ * stored sealed with the store's key (SENDENSE_STATUS_SECRET_KEY when it has none). A taken
+ * name is ALREADY_EXISTS. `*config_id_out` receives the new id.
+ */
+sendense_status sendense_ossea_config_create(sendense_store *s,
+                                             const char *json,
+                                             int64_t *config_id_out,
+                                             sendense_error **err);
+
+/**
+ * A CloudStack configuration as JSON, without its secrets (`sealed_with_key` names the key
+ * that sealed them).
+ */
+sendense_status sendense_ossea_config_get_json(sendense_store *s,
+                                               int64_t config_id,
+                                               char **json_out,
+                                               sendense_error **err);
+
+/**
+ * The opened secrets of a CloudStack configuration: `{"api_key":…,"secret_key":…}`.
+ * SENDENSE_STATUS_SECRET_KEY when the store has no key, another key, or the value was altered.
+ */
+sendense_status sendense_ossea_config_secrets_json(sendense_store *s,
+                                                   int64_t config_id,
+                                                   char **json_out,
+                                                   sendense_error **err);
+
+/**
+ * Every CloudStack configuration (without secrets) as a JSON array, by name.
+ */
+sendense_status sendense_ossea_config_list_json(sendense_store *s,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * Change a CloudStack configuration: `json` holds the columns to change (absent keys stay;
+ * `null` clears a nullable one; a new `api_key` or `secret_key` is sealed). `*json_out`
+ * (NULL allowed) receives the changed configuration.
+ */
+sendense_status sendense_ossea_config_update(sendense_store *s,
+                                             int64_t config_id,
+                                             const char *json,
+                                             char **json_out,
+                                             sendense_error **err);
+
+/**
+ * Make a configuration the active one; the others become inactive in the same transaction.
+ */
+sendense_status sendense_ossea_config_activate(sendense_store *s,
+                                               int64_t config_id,
+                                               sendense_error **err);
+
+/**
+ * Delete a configuration; CONFLICT (naming how many) while volumes or replication jobs use it.
+ */
+sendense_status sendense_ossea_config_delete(sendense_store *s,
+                                             int64_t config_id,
+                                             sendense_error **err);
+
+/**
+ * Record a CloudStack volume. `json`: `volume_id` (the CloudStack UUID, unique),
+ * `volume_name`, `size_gb` (>= 1), and optionally `vm_context_id`, `ossea_config_id`,
+ * `volume_type` and `status` (default creating). `*volume_row_id_out` receives its row id.
+ */
+sendense_status sendense_ossea_volume_create(sendense_store *s,
+                                             const char *json,
+                                             int64_t *volume_row_id_out,
+                                             sendense_error **err);
+
+/**
+ * A volume (by row id) as JSON.
+ */
+sendense_status sendense_ossea_volume_get_json(sendense_store *s,
+                                               int64_t volume_row_id,
+                                               char **json_out,
+                                               sendense_error **err);
+
+/**
+ * A volume found by its CloudStack id, as JSON.
+ */
+sendense_status sendense_ossea_volume_find_json(sendense_store *s,
+                                                const char *volume_id,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * The volumes of a context (`context_id`), or every volume (`context_id` NULL), as a JSON array.
+ */
+sendense_status sendense_ossea_volume_list_json(sendense_store *s,
+                                                const char *context_id,
+                                                char **json_out,
+                                                sendense_error **err);
+
+/**
+ * Move a volume to `status` (creating, available, attached, detached, error) along its state
+ * machine (INVALID_STATE otherwise). `device_path` is required for attached and must be NULL
+ * otherwise.
+ */
+sendense_status sendense_ossea_volume_set_status(sendense_store *s,
+                                                 int64_t volume_row_id,
+                                                 const char *status,
+                                                 const char *device_path,
+                                                 sendense_error **err);
+
+/**
+ * Move a volume's snapshot tracking to `status` (none, creating, ready, failed,
+ * rollback_complete) along its state machine. `snapshot_id` is required for creating and
+ * must be NULL otherwise.
+ */
+sendense_status sendense_ossea_volume_set_snapshot(sendense_store *s,
+                                                   int64_t volume_row_id,
+                                                   const char *status,
+                                                   const char *snapshot_id,
+                                                   sendense_error **err);
+
+/**
+ * Link a volume to the disk row `disk_id` (`disk-2000`) of context `context_id`. A volume of
+ * another context is CONFLICT.
+ */
+sendense_status sendense_ossea_volume_link_disk(sendense_store *s,
+                                                int64_t volume_row_id,
+                                                const char *context_id,
+                                                const char *disk_id,
+                                                sendense_error **err);
+
+/**
+ * Forget a volume; CONFLICT while a device mapping holds it.
+ */
+sendense_status sendense_ossea_volume_delete(sendense_store *s,
+                                             int64_t volume_row_id,
+                                             sendense_error **err);
+
+/**
+ * Create a Linstor configuration. `json`: the `linstor_configs` column names — `name`,
+ * `api_url`, and optionally `api_port` (3370), `api_protocol` (http), `api_key`,
+ * `api_secret` (both sealed), `connection_timeout_seconds` (30), `retry_attempts` (3),
+ * `description`, `is_active` (true). `*config_id_out` receives the new id.
+ */
+sendense_status sendense_linstor_config_create(sendense_store *s,
+                                               const char *json,
+                                               int64_t *config_id_out,
+                                               sendense_error **err);
+
+/**
+ * A Linstor configuration as JSON, without its secrets.
+ */
+sendense_status sendense_linstor_config_get_json(sendense_store *s,
+                                                 int64_t config_id,
+                                                 char **json_out,
+                                                 sendense_error **err);
+
+/**
+ * The opened secrets of a Linstor configuration: `{"api_key":…|null,"api_secret":…|null}`.
+ */
+sendense_status sendense_linstor_config_secrets_json(sendense_store *s,
+                                                     int64_t config_id,
+                                                     char **json_out,
+                                                     sendense_error **err);
+
+/**
+ * Every Linstor configuration (without secrets) as a JSON array, by name.
+ */
+sendense_status sendense_linstor_config_list_json(sendense_store *s,
+                                                  char **json_out,
+                                                  sendense_error **err);
+
+/**
+ * Delete a Linstor configuration.
+ */
+sendense_status sendense_linstor_config_delete(sendense_store *s,
+                                               int64_t config_id,
+                                               sendense_error **err);
 
 /**
  * Record an attached volume. `json` has the `device_mappings` columns of the same name:
@@ -1334,701 +2019,6 @@ sendense_status sendense_lease_pool_define(sendense_store *s,
 sendense_status sendense_lease_pools_json(sendense_store *s, char **json_out, sendense_error **err);
 
 /**
- * Create a CloudStack configuration. `json`: the `ossea_configs` column names — `name`,
- * `api_url` (http:// or https://), `api_key`, `secret_key`, `zone`, and optionally `domain`,
- * `template_id`, `network_id`, `service_offering_id`, `disk_offering_id`, `oma_vm_id`,
- * `is_active` (true makes it the one active configuration). `api_key` and `secret_key` are
- * stored sealed with the store's key (SENDENSE_STATUS_SECRET_KEY when it has none). A taken
- * name is ALREADY_EXISTS. `*config_id_out` receives the new id.
- */
-sendense_status sendense_ossea_config_create(sendense_store *s,
-                                             const char *json,
-                                             int64_t *config_id_out,
-                                             sendense_error **err);
-
-/**
- * A CloudStack configuration as JSON, without its secrets (`sealed_with_key` names the key
- * that sealed them).
- */
-sendense_status sendense_ossea_config_get_json(sendense_store *s,
-                                               int64_t config_id,
-                                               char **json_out,
-                                               sendense_error **err);
-
-/**
- * The opened secrets of a CloudStack configuration: `{"api_key":…,"secret_key":…}`.
- * SENDENSE_STATUS_SECRET_KEY when the store has no key, another key, or the value was altered.
- */
-sendense_status sendense_ossea_config_secrets_json(sendense_store *s,
-                                                   int64_t config_id,
-                                                   char **json_out,
-                                                   sendense_error **err);
-
-/**
- * Every CloudStack configuration (without secrets) as a JSON array, by name.
- */
-sendense_status sendense_ossea_config_list_json(sendense_store *s,
-                                                char **json_out,
-                                                sendense_error **err);
-
-/**
- * Change a CloudStack configuration: `json` holds the columns to change (absent keys stay;
- * `null` clears a nullable one; a new `api_key` or `secret_key` is sealed). `*json_out`
- * (NULL allowed) receives the changed configuration.
- */
-sendense_status sendense_ossea_config_update(sendense_store *s,
-                                             int64_t config_id,
-                                             const char *json,
-                                             char **json_out,
-                                             sendense_error **err);
-
-/**
- * Make a configuration the active one; the others become inactive in the same transaction.
- */
-sendense_status sendense_ossea_config_activate(sendense_store *s,
-                                               int64_t config_id,
-                                               sendense_error **err);
-
-/**
- * Delete a configuration; CONFLICT (naming how many) while volumes or replication jobs use it.
- */
-sendense_status sendense_ossea_config_delete(sendense_store *s,
-                                             int64_t config_id,
-                                             sendense_error **err);
-
-/**
- * Record a CloudStack volume. `json`: `volume_id` (the CloudStack UUID, unique),
- * `volume_name`, `size_gb` (>= 1), and optionally `vm_context_id`, `ossea_config_id`,
- * `volume_type` and `status` (default creating). `*volume_row_id_out` receives its row id.
- */
-sendense_status sendense_ossea_volume_create(sendense_store *s,
-                                             const char *json,
-                                             int64_t *volume_row_id_out,
-                                             sendense_error **err);
-
-/**
- * A volume (by row id) as JSON.
- */
-sendense_status sendense_ossea_volume_get_json(sendense_store *s,
-                                               int64_t volume_row_id,
-                                               char **json_out,
-                                               sendense_error **err);
-
-/**
- * A volume found by its CloudStack id, as JSON.
- */
-sendense_status sendense_ossea_volume_find_json(sendense_store *s,
-                                                const char *volume_id,
-                                                char **json_out,
-                                                sendense_error **err);
-
-/**
- * The volumes of a context (`context_id`), or every volume (`context_id` NULL), as a JSON array.
- */
-sendense_status sendense_ossea_volume_list_json(sendense_store *s,
-                                                const char *context_id,
-                                                char **json_out,
-                                                sendense_error **err);
-
-/**
- * Move a volume to `status` (creating, available, attached, detached, error) along its state
- * machine (INVALID_STATE otherwise). `device_path` is required for attached and must be NULL
- * otherwise.
- */
-sendense_status sendense_ossea_volume_set_status(sendense_store *s,
-                                                 int64_t volume_row_id,
-                                                 const char *status,
-                                                 const char *device_path,
-                                                 sendense_error **err);
-
-/**
- * Move a volume's snapshot tracking to `status` (none, creating, ready, failed,
- * rollback_complete) along its state machine. `snapshot_id` is required for creating and
- * must be NULL otherwise.
- */
-sendense_status sendense_ossea_volume_set_snapshot(sendense_store *s,
-                                                   int64_t volume_row_id,
-                                                   const char *status,
-                                                   const char *snapshot_id,
-                                                   sendense_error **err);
-
-/**
- * Link a volume to the disk row `disk_id` (`disk-2000`) of context `context_id`. A volume of
- * another context is CONFLICT.
- */
-sendense_status sendense_ossea_volume_link_disk(sendense_store *s,
-                                                int64_t volume_row_id,
-                                                const char *context_id,
-                                                const char *disk_id,
-                                                sendense_error **err);
-
-/**
- * Forget a volume; CONFLICT while a device mapping holds it.
- */
-sendense_status sendense_ossea_volume_delete(sendense_store *s,
-                                             int64_t volume_row_id,
-                                             sendense_error **err);
-
-/**
- * Create a Linstor configuration. `json`: the `linstor_configs` column names — `name`,
- * `api_url`, and optionally `api_port` (3370), `api_protocol` (http), `api_key`,
- * `api_secret` (both sealed), `connection_timeout_seconds` (30), `retry_attempts` (3),
- * `description`, `is_active` (true). `*config_id_out` receives the new id.
- */
-sendense_status sendense_linstor_config_create(sendense_store *s,
-                                               const char *json,
-                                               int64_t *config_id_out,
-                                               sendense_error **err);
-
-/**
- * A Linstor configuration as JSON, without its secrets.
- */
-sendense_status sendense_linstor_config_get_json(sendense_store *s,
-                                                 int64_t config_id,
-                                                 char **json_out,
-                                                 sendense_error **err);
-
-/**
- * The opened secrets of a Linstor configuration: `{"api_key":…|null,"api_secret":…|null}`.
- */
-sendense_status sendense_linstor_config_secrets_json(sendense_store *s,
-                                                     int64_t config_id,
-                                                     char **json_out,
-                                                     sendense_error **err);
-
-/**
- * Every Linstor configuration (without secrets) as a JSON array, by name.
- */
-sendense_status sendense_linstor_config_list_json(sendense_store *s,
-                                                  char **json_out,
-                                                  sendense_error **err);
-
-/**
- * Delete a Linstor configuration.
- */
-sendense_status sendense_linstor_config_delete(sendense_store *s,
-                                               int64_t config_id,
-                                               sendense_error **err);
-
-/**
- * Start a replication job. `json` is an object: `context_id` and `disks` (at least one, each
- * `{"disk_id":"disk-<device key>","vm_dk_path":…,"size_gb":…}` with the optional `datastore`,
- * `unit_number`, `label`, `capacity_bytes`, `provisioning_type`, `ossea_volume_id`,
- * `network_config`) are required; `id` (generated when absent), `replication_type` (initial,
- * incremental or auto, the default: incremental when a disk has a recorded change id),
- * `target_network`, `snapshot_id`, `nbd_port`, `nbd_export_name`, `target_device`,
- * `ossea_config_id`, `schedule_execution_id`, `scheduled_by` and `vm_group_id` are optional.
- * In one transaction the disk rows are upserted (keeping their change ids), the job is
- * inserted as pending and the context moves to replicating pointing at it. `*job_id_out`
- * receives the job id. A context that already has an active job is CONFLICT naming it; a
- * taken job id is ALREADY_EXISTS.
- */
-sendense_status sendense_replication_start(sendense_store *s,
-                                           const char *json,
-                                           char **job_id_out,
-                                           sendense_error **err);
-
-/**
- * The job `job_id` as a JSON object whose keys are the column names of `replication_jobs`
- * (timestamps as RFC 3339 UTC strings). NOT_FOUND when there is none.
- */
-sendense_status sendense_replication_get_json(sendense_store *s,
-                                              const char *job_id,
-                                              char **json_out,
-                                              sendense_error **err);
-
-/**
- * The jobs matching `filter_json` as a JSON array of job objects, newest first.
- * `filter_json` may be NULL (every job, up to the default limit) or an object with the
- * optional keys `context_id`, `status`, `limit` (default 100) and `offset`.
- */
-sendense_status sendense_replication_list_json(sendense_store *s,
-                                               const char *filter_json,
-                                               char **json_out,
-                                               sendense_error **err);
-
-/**
- * Move a job along its status machine: pending, initializing, analyzing, provisioning,
- * attaching, configuring, ready_for_sync, snapshotting, replicating, finalizing, completed
- * (forward only; steps may be skipped), or from any active status to failed or cancelled.
- * Terminal statuses are final; a forbidden edge is INVALID_STATE naming from and to.
- * `error_message` may be NULL; when given it is stored (the reason of a failure). A terminal
- * status releases the context in the same transaction and updates its counters. Setting the
- * status the job already has changes nothing.
- */
-sendense_status sendense_replication_set_status(sendense_store *s,
-                                                const char *job_id,
-                                                const char *status,
-                                                const char *error_message,
-                                                sendense_error **err);
-
-/**
- * Record the progress of an active job (the hot path: one single-row update). `percent` is
- * 0 to 100 (NaN is refused); `bytes_transferred`, `total_bytes` (0 = unknown) and `speed_bps`
- * are not negative, and `bytes_transferred` is at most `total_bytes` when that is known.
- * `operation` may be NULL to keep the current operation label. A finished job is
- * INVALID_STATE: a late report never changes it.
- */
-sendense_status sendense_replication_progress(sendense_store *s,
-                                              const char *job_id,
-                                              double percent,
-                                              int64_t bytes_transferred,
-                                              int64_t total_bytes,
-                                              int64_t speed_bps,
-                                              const char *operation,
-                                              sendense_error **err);
-
-/**
- * Record what the capture appliance (VMA) reported for an active job. `json` is an object
- * with any of `vma_sync_type` (initial, incremental, full), `vma_current_phase`,
- * `vma_throughput_mbps`, `vma_eta_seconds`, `vma_error_classification`,
- * `vma_error_details` and `setup_progress_percent` (0-100); absent keys keep their values.
- * Stamps vma_last_poll_at. A finished job is INVALID_STATE.
- */
-sendense_status sendense_replication_vma_progress(sendense_store *s,
-                                                  const char *job_id,
-                                                  const char *json,
-                                                  sendense_error **err);
-
-/**
- * Record the progress of one disk (`disk-<device key>`) of an active job: `percent` 0 to 100,
- * `bytes_synced` not negative, `sync_status` one of pending, syncing, completed, failed, or
- * NULL to leave it unchanged. NOT_FOUND when the job does not exist or has no such disk.
- */
-sendense_status sendense_replication_disk_progress(sendense_store *s,
-                                                   const char *job_id,
-                                                   const char *disk_id,
-                                                   double percent,
-                                                   int64_t bytes_synced,
-                                                   const char *sync_status,
-                                                   sendense_error **err);
-
-/**
- * The disk rows of a context (they belong to the context and survive job deletion), ordered
- * by disk_id, as a JSON array of objects whose keys are the column names of `vm_disks`.
- * NOT_FOUND when the context does not exist.
- */
-sendense_status sendense_replication_disks_json(sendense_store *s,
-                                                const char *context_id,
-                                                char **json_out,
-                                                sendense_error **err);
-
-/**
- * Delete a finished job. Its disk rows and their change ids stay, its CBT history stays
- * (unlinked), and the context's counters and pointers are recomputed. An active job is
- * CONFLICT (fail or cancel it first); NOT_FOUND when there is none.
- */
-sendense_status sendense_replication_delete(sendense_store *s,
-                                            const char *job_id,
-                                            sendense_error **err);
-
-/**
- * The active jobs whose last update (progress or status) is more than `older_than_ms`
- * milliseconds old, oldest first, as a JSON array of job objects. A negative age is
- * INVALID_ARGUMENT.
- */
-sendense_status sendense_replication_stale_json(sendense_store *s,
-                                                int64_t older_than_ms,
-                                                char **json_out,
-                                                sendense_error **err);
-
-/**
- * Fail every stale job (as `sendense_replication_stale_json` finds them) with `reason` as its
- * error message, releasing their contexts, in one transaction. `*job_ids_json_out` receives a
- * JSON array of the ids of the jobs failed.
- */
-sendense_status sendense_replication_fail_stale(sendense_store *s,
-                                                int64_t older_than_ms,
-                                                const char *reason,
-                                                char **job_ids_json_out,
-                                                sendense_error **err);
-
-/**
- * A typed, read-only snapshot of the job `job_id`; `*out` receives a new object that the
- * caller frees with `sendense_replication_job_free`. NOT_FOUND when there is none.
- */
-sendense_status sendense_replication_get(sendense_store *s,
-                                         const char *job_id,
-                                         sendense_replication_job **out,
-                                         sendense_error **err);
-
-/**
- * Free a job snapshot (its borrowed strings become invalid). NULL is a no-op.
- */
-void sendense_replication_job_free(sendense_replication_job *j);
-
-/**
- * The job id; NULL for a NULL snapshot.
- */
-const char *sendense_replication_job_id(const sendense_replication_job *j);
-
-/**
- * The id of the job's context (`vm_context_id`); NULL for a NULL snapshot.
- */
-const char *sendense_replication_job_context_id(const sendense_replication_job *j);
-
-/**
- * The job status (pending, ..., completed, failed, cancelled); NULL for a NULL snapshot.
- */
-const char *sendense_replication_job_status(const sendense_replication_job *j);
-
-/**
- * The job type, initial or incremental (`auto` is resolved at start); NULL for a NULL
- * snapshot.
- */
-const char *sendense_replication_job_replication_type(const sendense_replication_job *j);
-
-/**
- * The label of the job's current step; NULL when none was reported or for a NULL snapshot.
- */
-const char *sendense_replication_job_current_operation(const sendense_replication_job *j);
-
-/**
- * The job's error message; NULL when there is none or for a NULL snapshot.
- */
-const char *sendense_replication_job_error_message(const sendense_replication_job *j);
-
-/**
- * The progress, 0 to 100; 0 for a NULL snapshot.
- */
-double sendense_replication_job_progress_percent(const sendense_replication_job *j);
-
-/**
- * The bytes copied so far; 0 for a NULL snapshot.
- */
-int64_t sendense_replication_job_bytes_transferred(const sendense_replication_job *j);
-
-/**
- * The bytes expected (0 when unknown); 0 for a NULL snapshot.
- */
-int64_t sendense_replication_job_total_bytes(const sendense_replication_job *j);
-
-/**
- * The last reported throughput, bytes per second; 0 for a NULL snapshot.
- */
-int64_t sendense_replication_job_transfer_speed_bps(const sendense_replication_job *j);
-
-/**
- * When the job was created, in milliseconds since the Unix epoch (UTC); 0 for a NULL
- * snapshot.
- */
-int64_t sendense_replication_job_created_at_ms(const sendense_replication_job *j);
-
-/**
- * When the job was last changed (status or progress), in milliseconds since the Unix epoch
- * (UTC); 0 for a NULL snapshot.
- */
-int64_t sendense_replication_job_updated_at_ms(const sendense_replication_job *j);
-
-/**
- * When the job entered replicating: true and `*out_ms` (milliseconds since the Unix epoch;
- * not written when `out_ms` is NULL) when it did, false (and `*out_ms` untouched) when not or
- * for a NULL snapshot.
- */
-bool sendense_replication_job_started_at_ms(const sendense_replication_job *j, int64_t *out_ms);
-
-/**
- * When the job reached its terminal status; as `sendense_replication_job_started_at_ms`.
- */
-bool sendense_replication_job_completed_at_ms(const sendense_replication_job *j, int64_t *out_ms);
-
-/**
- * Create a backup repository. `json` is an object with `name`, `repository_type` (local, nfs,
- * cifs, smb, s3 or azure) and `config` (validated per type: local needs an absolute `path`;
- * nfs `server` and `export_path`; cifs/smb `server` and `share`; s3 `region` and `bucket`;
- * azure `account` and `container`; unknown keys are refused), and optionally `id`,
- * `enabled`, `is_immutable` with `immutable_config` (`grace_period_days`, `apply_to_fulls`,
- * `apply_to_incrementals`, `min_retention_days`) and `min_retention_days`.
- * `*repository_id_out` receives the id. A taken id or name is ALREADY_EXISTS naming it.
- */
-sendense_status sendense_repository_create(sendense_store *s,
-                                           const char *json,
-                                           char **repository_id_out,
-                                           sendense_error **err);
-
-/**
- * The repository `repository_id` as a JSON object whose keys are the column names of
- * `backup_repositories` (`config` and `immutable_config` embedded as JSON). NOT_FOUND when
- * there is none.
- */
-sendense_status sendense_repository_get_json(sendense_store *s,
-                                             const char *repository_id,
-                                             char **json_out,
-                                             sendense_error **err);
-
-/**
- * The repositories matching `filter_json` (`{"repository_type"?:…, "enabled"?:…}`; NULL
- * for all) as a JSON array.
- */
-sendense_status sendense_repository_list_json(sendense_store *s,
-                                              const char *filter_json,
-                                              char **json_out,
-                                              sendense_error **err);
-
-/**
- * Change a repository's name, config (re-validated against its type), immutable settings or
- * min_retention_days; an absent key leaves the column alone. When `json_out` is not NULL it
- * receives the updated record as JSON.
- */
-sendense_status sendense_repository_update(sendense_store *s,
-                                           const char *repository_id,
-                                           const char *json,
-                                           char **json_out,
-                                           sendense_error **err);
-
-/**
- * Enable or disable a repository (a disabled repository takes no new backups).
- */
-sendense_status sendense_repository_set_enabled(sendense_store *s,
-                                                const char *repository_id,
-                                                bool enabled,
-                                                sendense_error **err);
-
-/**
- * Record a repository's capacity figures in bytes (all >= 0; used + available at most total
- * when total > 0); stamps last_check_at.
- */
-sendense_status sendense_repository_record_capacity(sendense_store *s,
-                                                    const char *repository_id,
-                                                    int64_t total_bytes,
-                                                    int64_t used_bytes,
-                                                    int64_t available_bytes,
-                                                    sendense_error **err);
-
-/**
- * Delete a repository. CONFLICT, naming how many, while it holds backups or copies, and
- * naming the policy while a policy writes to it.
- */
-sendense_status sendense_repository_delete(sendense_store *s,
-                                           const char *repository_id,
-                                           sendense_error **err);
-
-/**
- * Create a backup policy and its copy rules in one transaction. `json` holds the policy
- * columns (`name`, `primary_repository_id`, optional `id`, `enabled`, `retention_days`) plus
- * `"copy_rules": [{"destination_repository_id":…, "priority":…, "copy_mode"?:…, "enabled"?:…,
- * "verify_after_copy"?:…}]`: each destination must exist and differ from the primary, no
- * destination twice, priority >= 1. `*policy_id_out` receives the id.
- */
-sendense_status sendense_policy_create(sendense_store *s,
-                                       const char *json,
-                                       char **policy_id_out,
-                                       sendense_error **err);
-
-/**
- * The policy `policy_id` with its copy rules (`"copy_rules": [...]`, by priority) as JSON.
- */
-sendense_status sendense_policy_get_json(sendense_store *s,
-                                         const char *policy_id,
-                                         char **json_out,
-                                         sendense_error **err);
-
-/**
- * The policies matching `filter_json` (`{"enabled"?:…, "repository_id"?:…}`; NULL for all)
- * as a JSON array, each with its copy rules.
- */
-sendense_status sendense_policy_list_json(sendense_store *s,
-                                          const char *filter_json,
-                                          char **json_out,
-                                          sendense_error **err);
-
-/**
- * Change a policy (name, enabled, retention_days, primary repository) and, when `copy_rules`
- * is present, replace its copy rules, all in one transaction. When `json_out` is not NULL it
- * receives the updated policy as JSON.
- */
-sendense_status sendense_policy_update(sendense_store *s,
-                                       const char *policy_id,
-                                       const char *json,
-                                       char **json_out,
-                                       sendense_error **err);
-
-/**
- * Delete a policy and its copy rules; backups that named it keep existing without a policy.
- */
-sendense_status sendense_policy_delete(sendense_store *s,
-                                       const char *policy_id,
-                                       sendense_error **err);
-
-/**
- * The VM-level restore points of context `context_id`, newest first, as a JSON array. Each
- * object has `backup_group_id` (null for a completed point without a group, listed on its
- * own), `vm_context_id`, `repository_id`, `completed_at` (the latest completion of its
- * disks, RFC 3339 UTC), `disks` (by disk index: objects with `disk_id`, `backup_id`,
- * `backup_type`, `size_bytes`, `completed_at`) and `total_size_bytes`. A group is listed
- * only when every point of the group is completed (one per repository it was written to).
- * NOT_FOUND naming the context when it does not exist.
- */
-sendense_status sendense_restore_points_json(sendense_store *s,
-                                             const char *context_id,
-                                             char **json_out,
-                                             sendense_error **err);
-
-/**
- * The completed points of disk `disk_id` (the disk index: 0, 1, ...) of context
- * `context_id`, in every repository and whatever the other disks of their groups did, newest
- * first, as a JSON array of objects with `backup_id`, `disk_id`, `repository_id`,
- * `backup_group_id`, `backup_type`, `parent_backup_id`, `change_id`, `size_bytes` and
- * `completed_at`. An unknown disk index gives `[]`; a negative one is INVALID_ARGUMENT;
- * NOT_FOUND naming the context when it does not exist.
- */
-sendense_status sendense_disk_restore_points_json(sendense_store *s,
-                                                  const char *context_id,
-                                                  int64_t disk_id,
-                                                  char **json_out,
-                                                  sendense_error **err);
-
-/**
- * Plan retention for the completed points of policy `policy_id` with its rules (keep_last,
- * keep_daily, keep_weekly, keep_monthly, keep_yearly, retention_days) at `now_unix_ms`,
- * counting days, ISO weeks, months and years in the IANA time zone `time_zone` ("UTC",
- * "Europe/Berlin"). Changes nothing. `*plan_json_out` receives the plan: an object with
- * `policy_id`, `now`, `time_zone`, `rules`, `fingerprint`, `points`, `kept`, `removed`,
- * `keep` (`[{"id", "reasons": [..]}]`), `remove` (ids) and `problems`. Reasons read like
- * `keep-last 1`, `keep-weekly 2026-W48`, `retention-days`, `protected`,
- * `immutable until <time>`, `min-retention until <time>`, `needed by <id> (outside the plan)`
- * and `ancestor of <id>`. NOT_FOUND for an unknown policy; INVALID_ARGUMENT for an unknown
- * time zone.
- */
-sendense_status sendense_retention_plan_json(sendense_store *s,
-                                             const char *policy_id,
-                                             int64_t now_unix_ms,
-                                             const char *time_zone,
-                                             char **plan_json_out,
-                                             sendense_error **err);
-
-/**
- * Remove the points a plan from `sendense_retention_plan_json` removes, atomically. The plan
- * is made again inside the transaction: a stale plan (the policy's rules or its points
- * changed since, or a point outside the policy now builds on a planned removal) is CONFLICT
- * naming why, and a point that may not be deleted by the store's clock (inside a lock window
- * or its repository's minimum retention) fails the whole apply with that refusal. A malformed
- * plan is INVALID_ARGUMENT. On any error nothing changes.
- */
-sendense_status sendense_retention_apply(sendense_store *s,
-                                         const char *plan_json,
-                                         sendense_error **err);
-
-/**
- * The default open options: synchronous FULL, 5000 ms busy timeout, create if missing.
- */
-sendense_open_options sendense_open_options_default(void);
-
-/**
- * Open (creating or upgrading when needed) the database at `path` (UTF-8). `options` may be
- * NULL for the defaults. On success `*out` receives a new handle. A file that is not a
- * libsendense database, or one written by a newer library, is refused and left untouched.
- */
-sendense_status sendense_store_open(const char *path,
-                                    const sendense_open_options *options,
-                                    sendense_store **out,
-                                    sendense_error **err);
-
-/**
- * Open the database at `path` like `sendense_store_open`, with the secret key that seals and
- * opens the secret columns (CloudStack and Linstor API keys): `key_len` must be 32. The key
- * is never stored in the database; without it, secrets cannot be created or read
- * (SENDENSE_STATUS_SECRET_KEY).
- */
-sendense_status sendense_store_open_with_key(const char *path,
-                                             const sendense_open_options *options,
-                                             const uint8_t *key,
-                                             size_t key_len,
-                                             sendense_store **out,
-                                             sendense_error **err);
-
-/**
- * `sendense_store_open_with_key` with the key read from the file `key_path`: exactly 32
- * bytes, or 64 hexadecimal digits.
- */
-sendense_status sendense_store_open_with_key_file(const char *path,
-                                                  const sendense_open_options *options,
-                                                  const char *key_path,
-                                                  sendense_store **out,
-                                                  sendense_error **err);
-
-/**
- * Re-seal every secret of the store under the new 32-byte `key`, in one transaction, and
- * seal with it from now on; `*resealed_out` (NULL allowed) receives how many values were
- * re-sealed. A secret that does not open with the handle's keys fails the rotation
- * (SENDENSE_STATUS_SECRET_KEY naming its row) and nothing changes. Other processes must
- * reopen with the new key.
- */
-sendense_status sendense_store_rotate_secret_key(sendense_store *store,
-                                                 const uint8_t *key,
-                                                 size_t key_len,
-                                                 int64_t *resealed_out,
-                                                 sendense_error **err);
-
-/**
- * Let this handle also open secrets sealed with the older 32-byte `key` (while another
- * process still seals with it, or during a rotation); new secrets stay sealed with the
- * handle's current key.
- */
-sendense_status sendense_store_add_previous_secret_key(sendense_store *store,
-                                                       const uint8_t *key,
-                                                       size_t key_len,
-                                                       sendense_error **err);
-
-/**
- * The id of the key that seals new secrets (16 hexadecimal digits, as named in the sealed
- * values); `*key_id_out` is NULL when the store was opened without a key.
- */
-sendense_status sendense_store_secret_key_id(sendense_store *store,
-                                             char **key_id_out,
-                                             sendense_error **err);
-
-/**
- * Open a private in-memory database with the full schema; it lives until
- * `sendense_store_free`. `options` may be NULL.
- */
-sendense_status sendense_store_open_in_memory(const sendense_open_options *options,
-                                              sendense_store **out,
-                                              sendense_error **err);
-
-/**
- * Close the database and free the handle. NULL is a no-op. No other call may use the handle
- * during or after this call.
- */
-void sendense_store_free(sendense_store *store);
-
-/**
- * The schema version of the open database.
- */
-sendense_status sendense_store_schema_version(sendense_store *store,
-                                              uint32_t *out,
-                                              sendense_error **err);
-
-/**
- * Run SQLite's integrity and foreign-key checks and the storage consistency check. `*report_json_out`
- * receives a JSON object `{"ok":bool,"schema_version":n,"integrity_errors":[...],"foreign_key_violations":[...],
- * "storage":{...}}` (`storage` as from `sendense_storage_consistency_json`),
- * freed with `sendense_string_free`. Problems found are reported in the JSON with status OK;
- * an error status means the check itself could not run.
- */
-sendense_status sendense_store_integrity_check(sendense_store *store,
-                                               char **report_json_out,
-                                               sendense_error **err);
-
-/**
- * Write a consistent copy of the database to `dest_path` (UTF-8) while other connections
- * keep writing. `dest_path` must not exist; nothing is ever overwritten.
- */
-sendense_status sendense_store_backup(sendense_store *store,
-                                      const char *dest_path,
-                                      sendense_error **err);
-
-/**
- * The library version as a static string, "MAJOR.MINOR.PATCH".
- */
-const char *sendense_version(void);
-
-/**
- * The ABI version of the running library; compare with `SENDENSE_ABI_VERSION`.
- */
-uint32_t sendense_abi_version(void);
-
-/**
  * Record a new volume operation in pending, with its first history row (NULL -> pending).
  * `json`: `type` (create, attach, detach, delete or cleanup), `volume_id`, `request` (a JSON
  * object), and optionally `id` (the caller's id; a new UUID otherwise) and `vm_id`.
@@ -2159,6 +2149,16 @@ sendense_status sendense_volume_metrics_samples_json(sendense_store *s,
                                                      uint32_t limit,
                                                      char **json_out,
                                                      sendense_error **err);
+
+/**
+ * The library version as a static string, "MAJOR.MINOR.PATCH".
+ */
+const char *sendense_version(void);
+
+/**
+ * The ABI version of the running library; compare with `SENDENSE_ABI_VERSION`.
+ */
+uint32_t sendense_abi_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

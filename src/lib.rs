@@ -21,37 +21,23 @@
 //! assert!(store.integrity_check().unwrap().ok);
 //! ```
 #![warn(missing_docs)]
+// `unsafe` is allowed only in the C ABI (src/ffi/), which opts back in.
+#![deny(unsafe_code)]
 
 pub mod backup;
-pub mod cbt;
 pub mod clock;
-pub mod context;
-pub mod copy;
-pub mod device;
 pub mod error;
 pub mod ffi;
-pub mod lease;
-pub mod ossea;
+pub mod integrity;
 pub mod replication;
-pub mod repository;
-pub mod restore_point;
-pub mod retention;
-pub mod secret;
 pub mod store;
+pub mod targets;
 pub mod value;
-pub mod volume_op;
 
-pub use cbt::{CbtEntry, ChangeId, Decision, LineageReport, Reason, SyncMode};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use context::{Context, ContextFilter, ContextStatus, ContextUpdate, NewContext};
 pub use error::{Error, Result, Status};
-pub use replication::{
-    Disk, DiskSpec, DiskSyncStatus, JobFilter, JobStatus, Progress, ReplicationJob, ReplicationType, RequestedType,
-    StartJob, VmaProgress,
-};
-pub use store::{
-    IntegrityReport, OpenOptions, Store, Synchronous, TableCount, APPLICATION_ID, SCHEMA_VERSION, TABLE_GROUPS,
-};
+pub use integrity::IntegrityReport;
+pub use store::{OpenOptions, Store, Synchronous, TableCount, APPLICATION_ID, SCHEMA_VERSION, TABLE_GROUPS};
 pub use value::Timestamp;
 
 /// The rusqlite version this library is built on, for callers of [`Store::read`] and

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use serde_json::json;
 
 use sendense::backup::{BackupFilter, BackupProgress, BackupStatus, BackupType, StartBackup};
-use sendense::repository::{NewPolicy, NewRepository, RepositoryType};
+use sendense::backup::{NewPolicy, NewRepository, RepositoryType};
+use sendense::replication::NewContext;
 use sendense::rusqlite::Connection;
-use sendense::{ManualClock, NewContext, OpenOptions, Status, Store, Timestamp};
+use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
 const DAY: i64 = 86_400_000;
@@ -469,7 +470,7 @@ fn the_v2_fixture_reads_through_the_api() {
 
 #[test]
 fn the_cbt_decision_for_a_backup_is_scoped_to_context_disk_and_repository() {
-    use sendense::cbt::{Reason, SyncMode};
+    use sendense::replication::{Reason, SyncMode};
     let f = fixture();
     let s = &f.store;
     let decide = |disk: i64, repo: &str, snapshot: &str| s.backup_cbt_decide(&f.ctx, disk, repo, snapshot).unwrap();

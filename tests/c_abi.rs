@@ -436,7 +436,7 @@ fn c_example_targets_builds_and_runs() {
     let out = run_ok(&mut cmd);
     let given = String::from_utf8_lossy(&out.stdout);
     assert!(given.contains(&format!("key file {}: reused", key.display())), "{given}");
-    let expected_id = sendense::secret::SecretKey::from_bytes(&[0x42; 32]).expect("a key").id().to_string();
+    let expected_id = sendense::store::secret::SecretKey::from_bytes(&[0x42; 32]).expect("a key").id().to_string();
     assert!(given.contains(&format!(" with key {expected_id} ")), "{given}");
     for file in [db.clone(), dir.path().join("targets.db-wal")] {
         if let Ok(bytes) = std::fs::read(&file) {

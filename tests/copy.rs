@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use sendense::backup::{BackupCopy, CopyFilter, CopyStatus, VerificationStatus};
 use sendense::backup::{BackupType, StartBackup};
-use sendense::copy::{BackupCopy, CopyFilter, CopyStatus, VerificationStatus};
-use sendense::repository::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
-use sendense::{ManualClock, NewContext, OpenOptions, Status, Store, Timestamp};
+use sendense::backup::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
+use sendense::replication::NewContext;
+use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
 
@@ -317,7 +318,7 @@ fn a_point_whose_copy_is_in_flight_cannot_be_deleted() {
 #[test]
 fn retention_keeps_a_point_while_its_copy_is_in_flight() {
     let f = fixture();
-    let update: sendense::repository::PolicyUpdate =
+    let update: sendense::backup::PolicyUpdate =
         sendense::value::from_json("update", r#"{"keep_last": 1, "retention_days": 0}"#).unwrap();
     f.store.policy_update(&f.policy, &update).unwrap();
     let old = f.backup(0, "old", true);

@@ -7,11 +7,12 @@ mod common;
 use std::sync::Arc;
 
 use common::{assert_refused, snapshot};
-use sendense::device::{
+use sendense::replication::{DiskSpec, NewContext, StartJob};
+use sendense::targets::{
     export_name, DeviceUpdate, ExportStatus, ModeSwitch, NewExport, NewMapping, OperationMode, SnapshotStatus,
 };
 use sendense::value::from_json;
-use sendense::{DiskSpec, ManualClock, NewContext, OpenOptions, StartJob, Status, Store};
+use sendense::{ManualClock, OpenOptions, Status, Store};
 
 const T0: i64 = 1_764_306_589_000;
 

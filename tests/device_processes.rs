@@ -21,8 +21,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod common;
 
 use common::Rng;
-use sendense::device::{ModeSwitch, NewExport, NewMapping, OperationMode};
-use sendense::{DiskSpec, NewContext, OpenOptions, StartJob, Status, Store};
+use sendense::replication::{DiskSpec, NewContext, StartJob};
+use sendense::targets::{ModeSwitch, NewExport, NewMapping, OperationMode};
+use sendense::{OpenOptions, Status, Store};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -7,7 +7,7 @@ mod common;
 use common::assert_refused;
 use std::sync::Arc;
 
-use sendense::lease::{Lease, NewLeasePool, MAX_TTL_MS};
+use sendense::targets::{Lease, NewLeasePool, MAX_TTL_MS};
 use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z

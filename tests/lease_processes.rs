@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod common;
 
 use common::Rng;
-use sendense::volume_op::{NewVolumeOp, VolumeOpFilter, VolumeOpStatus, VolumeOpType};
+use sendense::targets::{NewVolumeOp, VolumeOpFilter, VolumeOpStatus, VolumeOpType};
 use sendense::{OpenOptions, Status, Store};
 
 const DEVICES: &str = "restore_nbd_device";
@@ -396,7 +396,7 @@ fn four_processes_moving_volume_operations_leave_one_history_row_per_change() {
 /// previous one ended and allowed by the machine, ending at the operation's status) and
 /// completed_at is set exactly when that status is final. Returns every history row as
 /// (operation, new status), sorted.
-fn check_histories(store: &Store, ops: &[sendense::volume_op::VolumeOperation]) -> Vec<(String, String)> {
+fn check_histories(store: &Store, ops: &[sendense::targets::VolumeOperation]) -> Vec<(String, String)> {
     let mut in_history: Vec<(String, String)> = Vec::new();
     for op in ops {
         let history = store.volume_op_history(&op.id).unwrap();

@@ -33,12 +33,13 @@ mod common;
 
 use common::Rng;
 
+use sendense::replication::{
+    ContextStatus, ContextUpdate, DiskSpec, DiskSyncStatus, JobStatus, NewContext, Progress, ReplicationType,
+    RequestedType, StartJob,
+};
 use sendense::rusqlite::types::ValueRef;
 use sendense::rusqlite::Transaction;
-use sendense::{
-    ContextStatus, ContextUpdate, DiskSpec, DiskSyncStatus, JobStatus, ManualClock, NewContext, OpenOptions, Progress,
-    ReplicationType, RequestedType, StartJob, Status, Store, Synchronous,
-};
+use sendense::{ManualClock, OpenOptions, Status, Store, Synchronous};
 
 const T0: i64 = 1_700_000_000_000;
 const DISK_POOL: [&str; 4] = ["disk-2000", "disk-2001", "disk-2002", "disk-3000"];

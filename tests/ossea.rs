@@ -9,11 +9,12 @@ use common::assert_refused;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sendense::ossea::{
+use sendense::replication::{DiskSpec, NewContext, StartJob};
+use sendense::store::secret::SecretKey;
+use sendense::targets::{
     NewLinstorConfig, NewOsseaConfig, NewOsseaVolume, OsseaConfigUpdate, SnapshotStatus, VolumeStatus,
 };
-use sendense::secret::SecretKey;
-use sendense::{DiskSpec, ManualClock, NewContext, OpenOptions, StartJob, Status, Store};
+use sendense::{ManualClock, OpenOptions, Status, Store};
 
 const T0: i64 = 1_767_225_600_000;
 const API_KEY: &str = "plain-api-key-4f1d9c";

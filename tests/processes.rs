@@ -27,10 +27,11 @@ mod common;
 
 use common::Rng;
 use sendense::backup::{BackupFilter, BackupJob, BackupStatus, BackupType, StartBackup};
-use sendense::copy::{CopyFilter, CopyStatus, VerificationStatus};
-use sendense::repository::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
+use sendense::backup::{CopyFilter, CopyStatus, VerificationStatus};
+use sendense::backup::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
+use sendense::replication::{DiskSpec, JobStatus, NewContext, StartJob};
 use sendense::rusqlite::params;
-use sendense::{DiskSpec, JobStatus, NewContext, OpenOptions, StartJob, Status, Store};
+use sendense::{OpenOptions, Status, Store};
 use serde_json::json;
 
 const DISKS_PER_OPERATION: i64 = 3;
@@ -348,8 +349,11 @@ fn completer_killed_twenty_times_leaves_whole_completions() {
             for e in store.cbt_history(ctx, None, None).unwrap() {
                 *cbt_rows.entry(e.job_id.unwrap_or_default()).or_default() += 1;
             }
-            let filter =
-                sendense::JobFilter { context_id: Some(ctx.clone()), limit: Some(100_000), ..Default::default() };
+            let filter = sendense::replication::JobFilter {
+                context_id: Some(ctx.clone()),
+                limit: Some(100_000),
+                ..Default::default()
+            };
             for j in store.replication_list(&filter).unwrap() {
                 if j.status == JobStatus::Completed {
                     assert!(j.completed_at.is_some(), "round {round}: {} has no completed_at", j.id);

@@ -6,11 +6,12 @@ mod common;
 use common::assert_refused;
 use std::sync::Arc;
 
-use sendense::value::from_json;
-use sendense::{
-    ContextFilter, ContextStatus, ContextUpdate, DiskSpec, JobFilter, JobStatus, ManualClock, NewContext, OpenOptions,
-    Progress, ReplicationType, RequestedType, StartJob, Status, Store, SyncMode,
+use sendense::replication::{
+    ContextFilter, ContextStatus, ContextUpdate, DiskSpec, JobFilter, JobStatus, NewContext, Progress, ReplicationType,
+    RequestedType, StartJob, SyncMode,
 };
+use sendense::value::from_json;
+use sendense::{ManualClock, OpenOptions, Status, Store};
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
 const UUID: &str = "52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77";
@@ -252,7 +253,9 @@ fn progress_is_a_validated_single_row_update() {
         f.store.replication_vma_progress(&job, &bad)
     });
 
-    f.store.replication_disk_progress(&job, "disk-2001", 50.0, 512, Some(sendense::DiskSyncStatus::Syncing)).unwrap();
+    f.store
+        .replication_disk_progress(&job, "disk-2001", 50.0, 512, Some(sendense::replication::DiskSyncStatus::Syncing))
+        .unwrap();
     let d = f.store.replication_disks(&ctx).unwrap();
     assert_eq!((d[1].disk_id.as_str(), d[1].sync_progress_percent, d[1].bytes_synced), ("disk-2001", 50.0, 512));
     assert_refused(&f.store, Status::NotFound, &["disk-2009"], || {
@@ -380,10 +383,13 @@ fn cbt_bases_are_scoped_by_context_and_disk() {
     let d = f.store.cbt_decide(&a, "disk-2000", &cid(9), false).unwrap();
     assert_eq!((d.mode, d.base_change_id.as_deref()), (SyncMode::Incremental, Some(cid(5).as_str())));
     assert_eq!(f.store.cbt_decide(&a, "disk-2001", &cid(9), false).unwrap().mode, SyncMode::Full);
-    assert_eq!(f.store.cbt_decide(&a, "disk-2000", &cid(9), true).unwrap().reason, sendense::Reason::TargetVolumeNew);
+    assert_eq!(
+        f.store.cbt_decide(&a, "disk-2000", &cid(9), true).unwrap().reason,
+        sendense::replication::Reason::TargetVolumeNew
+    );
     assert_eq!(
         f.store.cbt_decide(&a, "disk-2000", "new-epoch/1", false).unwrap().reason,
-        sendense::Reason::CbtUuidChanged
+        sendense::replication::Reason::CbtUuidChanged
     );
     assert_eq!(f.store.cbt_decide("nope", "disk-2000", &cid(1), false).unwrap_err().status(), Status::NotFound);
     assert_eq!(f.store.cbt_decide(&a, "disk-2000", "*", false).unwrap_err().status(), Status::InvalidArgument);

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use sendense::repository::{
+use sendense::backup::{
     CopyMode, ImmutableConfig, NewCopyRule, NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter,
     RepositoryType, RepositoryUpdate,
 };
+use sendense::replication::NewContext;
 use sendense::value::from_json;
-use sendense::{ManualClock, NewContext, OpenOptions, Status, Store, Timestamp};
+use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
 

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use serde_json::json;
 
 use sendense::backup::{BackupType, StartBackup};
-use sendense::repository::{NewRepository, RepositoryType};
-use sendense::restore_point::{DiskRestorePoint, RestorePoint};
-use sendense::{Clock, ManualClock, NewContext, OpenOptions, Status, Store, Timestamp};
+use sendense::backup::{DiskRestorePoint, RestorePoint};
+use sendense::backup::{NewRepository, RepositoryType};
+use sendense::replication::NewContext;
+use sendense::{Clock, ManualClock, OpenOptions, Status, Store, Timestamp};
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
 

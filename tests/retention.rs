@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use sendense::backup::PolicyPlan;
 use sendense::backup::{BackupType, StartBackup};
-use sendense::repository::{ImmutableConfig, NewPolicy, NewRepository, PolicyUpdate, RepositoryType};
-use sendense::retention::PolicyPlan;
-use sendense::{ManualClock, NewContext, OpenOptions, Status, Store, Timestamp};
+use sendense::backup::{ImmutableConfig, NewPolicy, NewRepository, PolicyUpdate, RepositoryType};
+use sendense::replication::NewContext;
+use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const DAY: i64 = 86_400_000;

@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use sendense::volume_op::{
+use sendense::replication::{DiskSpec, NewContext, StartJob};
+use sendense::targets::{
     MountStatus, NewVolumeMount, NewVolumeOp, VolumeOpFilter, VolumeOpStatus, VolumeOpType, STUCK_SQL,
 };
-use sendense::{DiskSpec, ManualClock, NewContext, OpenOptions, StartJob, Status, Store, Timestamp};
+use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
 
@@ -451,7 +452,7 @@ impl Fixture {
 
 /// Metrics equal apart from the id.
 #[derive(Debug)]
-struct VolumeMetricsEq<'a>(&'a sendense::volume_op::VolumeMetrics);
+struct VolumeMetricsEq<'a>(&'a sendense::targets::VolumeMetrics);
 
 impl PartialEq for VolumeMetricsEq<'_> {
     fn eq(&self, other: &Self) -> bool {

@@ -11,38 +11,21 @@
 //!   so out-parameters are written only on success;
 //! - read-only snapshot objects hand out borrowed fields through `field`, `field_str` and
 //!   `field_ms`, which answer NULL / 0 / false for a NULL object.
+#![allow(unsafe_code)]
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
 mod backup;
-mod cbt;
-mod context;
-mod copy;
-mod device;
-mod lease;
-mod ossea;
 mod replication;
-mod repository;
-mod restore_point;
-mod retention;
 mod store;
+mod targets;
 mod version;
-mod volume_op;
 
 pub use backup::*;
-pub use cbt::*;
-pub use context::*;
-pub use copy::*;
-pub use device::*;
-pub use lease::*;
-pub use ossea::*;
 pub use replication::*;
-pub use repository::*;
-pub use restore_point::*;
-pub use retention::*;
 pub use store::*;
+pub use targets::*;
 pub use version::*;
-pub use volume_op::*;
 
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{arg_bytes, arg_ref, arg_str, call, free_box, out_opt_ptr, out_ptr, sendense_error, sendense_status};
 use crate::error::{Error, Result};
-use crate::secret::SecretKey;
+use crate::store::secret::SecretKey;
 use crate::store::{OpenOptions, Store, Synchronous};
 
 /// An open libsendense database. Thread-safe: one handle may be shared by any number of

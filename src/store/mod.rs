@@ -7,6 +7,7 @@
 //! instead of failing halfway.
 
 mod migrations;
+pub mod secret;
 
 use std::fs::File;
 use std::io::Read;
@@ -21,9 +22,10 @@ use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result, Status};
-use crate::secret::{Keyring, SecretKey};
-use migrations::Header;
+pub(crate) use migrations::Header;
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+use secret::Keyring;
+pub use secret::SecretKey;
 
 /// How hard SQLite works to make a commit durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,7 +52,7 @@ pub struct OpenOptions {
     pub create_if_missing: bool,
     /// Where "now" comes from. Default the system clock.
     pub clock: Arc<dyn Clock>,
-    /// The key that seals and opens the secret columns ([`crate::secret`]). Default none:
+    /// The key that seals and opens the secret columns ([`crate::store::secret`]). Default none:
     /// the store works, but creating or reading a secret is [`Status::SecretKey`].
     pub secret_key: Option<SecretKey>,
     /// Older keys, only to open secrets sealed before a rotation finished.
@@ -120,35 +122,6 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("path", &self.path).field("options", &self.options).finish()
     }
-}
-
-/// One problem found by `PRAGMA foreign_key_check`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ForeignKeyViolation {
-    /// The child table holding the dangling reference.
-    pub table: String,
-    /// The rowid of the offending row, when the table has one.
-    pub rowid: Option<i64>,
-    /// The parent table the reference should point into.
-    pub parent: String,
-    /// Index of the foreign key within the child table's `pragma_foreign_key_list`.
-    pub fk_index: i64,
-}
-
-/// The result of [`Store::integrity_check`]. `ok` is true when nothing was found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IntegrityReport {
-    /// Nothing was found.
-    pub ok: bool,
-    /// The database's schema version.
-    pub schema_version: u32,
-    /// Lines of `PRAGMA integrity_check` other than `ok`.
-    pub integrity_errors: Vec<String>,
-    /// Rows of `PRAGMA foreign_key_check`.
-    pub foreign_key_violations: Vec<ForeignKeyViolation>,
-    /// Device mappings, NBD exports and volumes that disagree (see
-    /// [`Store::storage_consistency`]); `ok` is false when it is not ok.
-    pub storage: crate::device::StorageConsistency,
 }
 
 /// Every table of the schema, grouped by area (the order of SCHEMA.md).
@@ -281,7 +254,7 @@ impl Store {
         Ok(Store { conn: Mutex::new(conn), path, options, keys })
     }
 
-    /// The keys of the secret columns (see [`crate::secret`]).
+    /// The keys of the secret columns (see [`crate::store::secret`]).
     pub(crate) fn keys(&self) -> &parking_lot::RwLock<Keyring> {
         &self.keys
     }
@@ -368,42 +341,8 @@ impl Store {
         })
     }
 
-    /// Run SQLite's `integrity_check` and `foreign_key_check`, and the storage consistency
-    /// check of device mappings and NBD exports ([`Store::storage_consistency`]), and report
-    /// what they find. A damaged file is reported, never repaired.
-    pub fn integrity_check(&self) -> Result<IntegrityReport> {
-        self.read(|tx| {
-            let mut stmt = tx.prepare("PRAGMA integrity_check")?;
-            let integrity_errors = stmt
-                .query_map([], |r| r.get::<_, String>(0))?
-                .filter(|line| !matches!(line, Ok(l) if l == "ok"))
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut stmt = tx.prepare("PRAGMA foreign_key_check")?;
-            let foreign_key_violations = stmt
-                .query_map([], |r| {
-                    Ok(ForeignKeyViolation {
-                        table: r.get(0)?,
-                        rowid: r.get(1)?,
-                        parent: r.get(2)?,
-                        fk_index: r.get(3)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            // Storage area (device.rs): mappings, exports and volumes that disagree.
-            let storage = crate::device::consistency(tx)?;
-            Ok(IntegrityReport {
-                ok: integrity_errors.is_empty() && foreign_key_violations.is_empty() && storage.ok,
-                schema_version: Header::read(tx)?.user_version,
-                integrity_errors,
-                foreign_key_violations,
-                storage,
-            })
-        })
-        .map_err(|e| e.context(format!("integrity check of {}", self.describe())))
-    }
-
     /// The database's path, or `:memory:`, for messages.
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         self.path.as_ref().map_or_else(|| ":memory:".to_string(), |p| p.display().to_string())
     }
 

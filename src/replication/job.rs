@@ -13,9 +13,9 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
-use crate::cbt::ChangeId;
-use crate::context::{self, ContextStatus};
 use crate::error::{Error, Result};
+use crate::replication::cbt::ChangeId;
+use crate::replication::context::{self, ContextStatus};
 use crate::store::{require_row, Select, Store};
 use crate::string_enum;
 use crate::value::{check_bytes_within, check_id, check_non_negative, check_percent, json_column, new_id, Timestamp};
@@ -1018,7 +1018,7 @@ mod tests {
         assert_eq!(TERMINAL_STATUSES_SQL.split_whitespace().collect::<String>(), format!("({})", terminal.join(",")));
         let sql: Vec<String> = JobStatus::ACTIVE.iter().map(|s| format!("'{s}'")).collect();
         assert_eq!(ACTIVE_STATUSES_SQL.split_whitespace().collect::<String>(), format!("({})", sql.join(",")));
-        let schema = include_str!("store/sql/v1.sql").split_whitespace().collect::<String>();
+        let schema = include_str!("../store/sql/v1.sql").split_whitespace().collect::<String>();
         let needle = format!("WHEREstatusIN({})", sql.join(","));
         assert_eq!(schema.matches(&needle).count(), 1, "the partial unique index uses the same active set");
     }

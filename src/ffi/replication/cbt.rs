@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use super::{arg_opt_str, arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
+use crate::ffi::{arg_opt_str, arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
 
 /// Decide whether a disk (`disk-<device key>`) of a context must be copied in full or
 /// incrementally from a snapshot whose change id is `snapshot_change_id`

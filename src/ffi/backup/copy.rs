@@ -3,8 +3,8 @@
 
 use std::ffi::c_char;
 
-use super::{arg_opt_json, arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
-use crate::copy::{CopyFilter, VerificationStatus};
+use crate::backup::copy::{CopyFilter, VerificationStatus};
+use crate::ffi::{arg_opt_json, arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
 
 /// Claim the oldest pending copy for worker `worker_id`, atomically (two workers or two
 /// processes never get the same copy), moving it to copying. `*copy_json_out` receives the

@@ -5,11 +5,11 @@ use std::ffi::c_char;
 
 use serde_json::Value;
 
-use super::{
+use crate::ffi::{
     arg_json, arg_opt_json, arg_opt_str, arg_ref, arg_str, call, out_opt_ptr, out_ptr, sendense_error, sendense_status,
     sendense_store,
 };
-use crate::volume_op::{MountStatus, NewVolumeMount, NewVolumeOp, VolumeOpFilter, VolumeOpStatus};
+use crate::targets::volume_op::{MountStatus, NewVolumeMount, NewVolumeOp, VolumeOpFilter, VolumeOpStatus};
 
 /// Record a new volume operation in pending, with its first history row (NULL -> pending).
 /// `json`: `type` (create, attach, detach, delete or cleanup), `volume_id`, `request` (a JSON

@@ -36,9 +36,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
-use crate::context;
 use crate::error::{Error, Result};
 use crate::replication;
+use crate::replication::context;
 use crate::store::{require_row, Store};
 use crate::string_enum;
 use crate::value::{check_id, new_id, Timestamp};
@@ -54,7 +54,7 @@ string_enum! {
 }
 
 /// The snapshot tracking of mappings shares the machine of the volumes' (`snapshot_status`).
-pub use crate::ossea::SnapshotStatus;
+pub use crate::targets::cloudstack::SnapshotStatus;
 
 string_enum! {
     /// State of an NBD export (`nbd_exports.status`).

@@ -3,15 +3,15 @@
 
 use std::ffi::{c_char, CString};
 
-use super::{
+use crate::error::Result;
+use crate::ffi::{
     arg_json, arg_opt_str, arg_ref, arg_str, c_column, c_opt_column, call, field, field_ms, field_str, free_box,
     out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store,
 };
-use crate::device::{
+use crate::targets::device::{
     DeviceMapping, DeviceUpdate, ExportStatus, ModeSwitch, NbdExport, NewExport, NewMapping, OperationMode,
     SnapshotStatus,
 };
-use crate::error::Result;
 
 /// A read-only snapshot of one device mapping (a `device_mappings` record), made by
 /// `sendense_device_get` and freed with `sendense_device_mapping_free`. Its getters accept NULL

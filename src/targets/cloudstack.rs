@@ -2,7 +2,7 @@
 //! section 5; SCHEMA.md sections 3 and 10).
 //!
 //! Rules enforced here:
-//! - the API keys and secrets of a configuration are stored only sealed ([`crate::secret`]):
+//! - the API keys and secrets of a configuration are stored only sealed ([`crate::store::secret`]):
 //!   creating or changing one needs a store opened with a secret key, and the JSON read-outs
 //!   never carry them ([`Store::ossea_config_secrets`] / [`Store::linstor_config_secrets`]
 //!   hand them out explicitly);
@@ -20,9 +20,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::context;
 use crate::error::{Error, Result};
-use crate::secret::envelope_key_id;
+use crate::replication::context;
+use crate::store::secret::envelope_key_id;
 use crate::store::{require_row, update_columns, Store};
 use crate::string_enum;
 use crate::value::{check_id, check_name, present, Timestamp};

@@ -78,8 +78,8 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::backup::remove_points;
+use crate::backup::repository::load_policy;
 use crate::error::{Error, Result};
-use crate::repository::load_policy;
 use crate::store::Store;
 use crate::value::{check_id, from_json, Timestamp};
 
@@ -931,7 +931,7 @@ fn load_points(conn: &Connection, policy_id: &str) -> Result<(Points, String)> {
 
 impl Store {
     /// Plan retention for the completed points of policy `policy_id` with its rules
-    /// ([`crate::repository::Policy::retention_rules`]) at `now`, counting periods in the IANA
+    /// ([`crate::backup::repository::Policy::retention_rules`]) at `now`, counting periods in the IANA
     /// time zone `time_zone`. Reads only; nothing changes until [`Store::retention_apply`].
     /// Each point also knows its repository's minimum retention, its lock window and the
     /// points outside the policy that build on it (see the module documentation).

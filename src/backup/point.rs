@@ -34,10 +34,10 @@ use std::collections::HashSet;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
-use crate::cbt::{ChangeId, Decision};
-use crate::context;
+use crate::backup::repository::{load_repository, ImmutableConfig};
 use crate::error::{Error, Result};
-use crate::repository::{load_repository, ImmutableConfig};
+use crate::replication::cbt::{ChangeId, Decision};
+use crate::replication::context;
 use crate::store::{require_row, Select, Store};
 use crate::string_enum;
 use crate::value::{check_bytes_within, check_id, check_non_negative, check_percent, new_id, Timestamp};
@@ -944,7 +944,7 @@ impl Store {
                     ])?;
                 }
             }
-            crate::copy::fan_out(tx, &b, now)
+            crate::backup::copy::fan_out(tx, &b, now)
         })
     }
 
@@ -993,7 +993,7 @@ impl Store {
 
     /// Decide full vs incremental for the next backup of disk `disk_id` (its index) of a
     /// context into a repository, from a snapshot whose change id is `snapshot_change_id` (the
-    /// CBT rules of [`crate::cbt::decide`], scoped to context, disk and repository). The base
+    /// CBT rules of [`crate::replication::cbt::decide`], scoped to context, disk and repository). The base
     /// is the change id of the chain's latest completed point, which is exactly the parent an
     /// incremental started now gets, so the decision and [`Store::backup_start`] agree. A
     /// disk without a chain, or whose latest point recorded no change id, has no base.
@@ -1020,7 +1020,7 @@ impl Store {
                 context::load(tx, context_id)?;
                 load_repository(tx, repository_id)?;
             }
-            Ok(crate::cbt::decide(base.flatten().as_deref(), &snapshot, false))
+            Ok(crate::replication::cbt::decide(base.flatten().as_deref(), &snapshot, false))
         })
     }
 
@@ -1215,9 +1215,10 @@ mod tests {
 
     #[test]
     fn rows_read_by_position_equal_rows_read_by_name() {
-        use crate::repository::{NewRepository, RepositoryType};
+        use crate::backup::repository::{NewRepository, RepositoryType};
         let store = Store::open_in_memory(crate::OpenOptions::default()).unwrap();
-        let ctx = store.context_create(&crate::NewContext::new("vm", "vm-1", "/dc/vm", "vc", "dc")).unwrap();
+        let ctx =
+            store.context_create(&crate::replication::NewContext::new("vm", "vm-1", "/dc/vm", "vc", "dc")).unwrap();
         let repo = store
             .repository_create(&NewRepository::new("r", RepositoryType::Local, serde_json::json!({"path": "/r"})))
             .unwrap();

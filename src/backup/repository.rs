@@ -22,8 +22,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::backup::retention::RetentionRules;
 use crate::error::{Error, Result};
-use crate::retention::RetentionRules;
 use crate::store::{require_row, update_columns, Select, Store};
 use crate::string_enum;
 use crate::value::{check_id, check_name, check_non_negative, json_column, new_id, present, Timestamp};
@@ -419,7 +419,7 @@ const POLICY_COLUMNS: &str = "id, name, enabled, primary_repository_id, retentio
 const KEEP_COLUMNS: [&str; 5] = ["keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"];
 
 impl Policy {
-    /// The policy's retention settings for the planner ([`crate::retention`]): the keep-* counts
+    /// The policy's retention settings for the planner ([`crate::backup::plan`]): the keep-* counts
     /// and retention_days (0 or NULL: the rule is not used).
     pub fn retention_rules(&self) -> RetentionRules {
         let rule = |v: Option<i64>| v.filter(|&n| n > 0).map(|n| u32::try_from(n).unwrap_or(u32::MAX));
@@ -493,7 +493,7 @@ impl NewCopyRule {
 /// rules. `id` is generated unless given; `enabled` defaults to true, `retention_days` to 30.
 ///
 /// `retention_days` keeps every point of the last that many days on its own, next to the
-/// `keep_*` counts (see [`crate::retention`]): a policy meant to keep only, say, the last 7
+/// `keep_*` counts (see [`crate::backup::plan`]): a policy meant to keep only, say, the last 7
 /// points sets `retention_days` to 0 as well as `keep_last` to 7.
 #[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -3,12 +3,12 @@
 
 use std::ffi::{c_char, CString};
 
-use super::{
+use crate::backup::{BackupFilter, BackupJob, BackupProgress, Chain, StartBackup};
+use crate::error::Result;
+use crate::ffi::{
     arg_json, arg_opt_json, arg_opt_str, arg_ref, arg_str, c_column, c_opt_column, call, field, field_ms, field_str,
     free_box, out_ptr, sendense_error, sendense_status, sendense_store,
 };
-use crate::backup::{BackupFilter, BackupJob, BackupProgress, Chain, StartBackup};
-use crate::error::Result;
 
 /// A read-only snapshot of one backup point (a `backup_jobs` record), made by
 /// `sendense_backup_get` and freed with `sendense_backup_free`. Its getters accept NULL (and

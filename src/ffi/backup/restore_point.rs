@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use super::{arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
+use crate::ffi::{arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
 
 /// The VM-level restore points of context `context_id`, newest first, as a JSON array. Each
 /// object has `backup_group_id` (null for a completed point without a group, listed on its

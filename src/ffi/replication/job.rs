@@ -3,11 +3,11 @@
 
 use std::ffi::{c_char, CString};
 
-use super::{
+use crate::error::Result;
+use crate::ffi::{
     arg_json, arg_opt_json, arg_opt_str, arg_ref, arg_str, c_column, c_opt_column, call, field, field_ms, field_str,
     free_box, out_ptr, sendense_error, sendense_status, sendense_store,
 };
-use crate::error::Result;
 use crate::replication::{DiskSyncStatus, JobFilter, JobStatus, Progress, ReplicationJob, StartJob, VmaProgress};
 
 /// A read-only snapshot of one replication job record, made by `sendense_replication_get` and

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::{arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
+use crate::ffi::{arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
 use crate::value::Timestamp;
 
 /// Plan retention for the completed points of policy `policy_id` with its rules (keep_last,

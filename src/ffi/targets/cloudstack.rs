@@ -4,11 +4,13 @@
 
 use std::ffi::c_char;
 
-use super::{
+use crate::ffi::{
     arg_json, arg_opt_str, arg_ref, arg_str, call, out_opt_ptr, out_ptr, sendense_error, sendense_status,
     sendense_store,
 };
-use crate::ossea::{NewLinstorConfig, NewOsseaConfig, NewOsseaVolume, OsseaConfigUpdate, SnapshotStatus, VolumeStatus};
+use crate::targets::cloudstack::{
+    NewLinstorConfig, NewOsseaConfig, NewOsseaVolume, OsseaConfigUpdate, SnapshotStatus, VolumeStatus,
+};
 
 /// Create a CloudStack configuration. `json`: the `ossea_configs` column names — `name`,
 /// `api_url` (http:// or https://), `api_key`, `secret_key`, `zone`, and optionally `domain`,

@@ -29,8 +29,8 @@ use rusqlite::Row;
 use serde::Serialize;
 
 use crate::backup::BackupType;
-use crate::context;
 use crate::error::{Error, Result};
+use crate::replication::context;
 use crate::store::Store;
 use crate::value::Timestamp;
 

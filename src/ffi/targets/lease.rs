@@ -2,8 +2,10 @@
 
 use std::ffi::c_char;
 
-use super::{arg_json, arg_ref, arg_str, call, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store};
-use crate::lease::NewLeasePool;
+use crate::ffi::{
+    arg_json, arg_ref, arg_str, call, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store,
+};
+use crate::targets::lease::NewLeasePool;
 
 /// Lease the lowest-ordinal resource of `pool` that has no live lease to `owner_id` (a job
 /// id) for `ttl_ms` milliseconds (1 ms to 30 days), atomically, also across processes; an
@@ -87,7 +89,7 @@ pub unsafe extern "C" fn sendense_lease_list_json(
     call(err, || {
         let store = &arg_ref(s, "store")?.store;
         let pool = arg_str(pool, "pool")?;
-        let owner_id = super::arg_opt_str(owner_id, "owner_id")?;
+        let owner_id = crate::ffi::arg_opt_str(owner_id, "owner_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         let leases = match owner_id {
             Some(owner) => store.lease_list_owner(pool, owner)?,

@@ -3,12 +3,12 @@
 
 use std::ffi::{c_char, CString};
 
-use super::{
+use crate::error::{Error, Result};
+use crate::ffi::{
     arg_json, arg_opt_json, arg_ref, arg_str, c_column, c_opt_column, call, field, field_ms, field_str, free_box,
     out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store,
 };
-use crate::context::{Context, ContextFilter, ContextStatus, ContextUpdate, NewContext};
-use crate::error::{Error, Result};
+use crate::replication::context::{Context, ContextFilter, ContextStatus, ContextUpdate, NewContext};
 
 /// A read-only snapshot of one context record, made by `sendense_context_get` and freed with
 /// `sendense_context_free`. Its getters accept NULL (and then answer NULL, 0 or false); the

@@ -2,11 +2,13 @@
 
 use std::ffi::c_char;
 
-use super::{
+use crate::backup::repository::{
+    NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter, RepositoryUpdate,
+};
+use crate::ffi::{
     arg_json, arg_opt_json, arg_ref, arg_str, call, out_opt_ptr, out_ptr, sendense_error, sendense_status,
     sendense_store,
 };
-use crate::repository::{NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter, RepositoryUpdate};
 
 /// Create a backup repository. `json` is an object with `name`, `repository_type` (local, nfs,
 /// cifs, smb, s3 or azure) and `config` (validated per type: local needs an absolute `path`;

@@ -7,8 +7,8 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::context;
 use crate::error::{Error, Result};
+use crate::replication::context;
 use crate::replication::{check_disk_id, load_disk, load_job, ReplicationType};
 use crate::store::Store;
 use crate::string_enum;

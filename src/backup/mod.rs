@@ -1,0 +1,17 @@
+//! Backups: repositories, policies with their retention rules and copy rules, backup points
+//! and the chains they form, copies to other repositories, restore points, and retention
+//! (docs/DOMAIN.md section 4).
+//!
+//! Imports the store and the replication area; nothing above.
+
+pub(crate) mod copy;
+pub(crate) mod point;
+pub(crate) mod repository;
+pub(crate) mod restore_point;
+pub(crate) mod retention;
+
+pub use copy::*;
+pub use point::*;
+pub use repository::*;
+pub use restore_point::*;
+pub use retention::*;

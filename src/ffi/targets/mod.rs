@@ -1,0 +1,11 @@
+//! C ABI of the targets area.
+
+mod cloudstack;
+mod device;
+mod lease;
+mod volume_op;
+
+pub use cloudstack::*;
+pub use device::*;
+pub use lease::*;
+pub use volume_op::*;
