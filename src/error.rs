@@ -177,43 +177,9 @@ impl Error {
     }
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Error {
-        use rusqlite::ErrorCode as C;
-        let status = match e.sqlite_error_code() {
-            Some(C::DatabaseBusy | C::DatabaseLocked) => Status::Busy,
-            Some(C::DatabaseCorrupt) => Status::Corrupt,
-            Some(C::NotADatabase) => Status::NotADatabase,
-            Some(
-                C::CannotOpen
-                | C::SystemIoFailure
-                | C::ReadOnly
-                | C::DiskFull
-                | C::PermissionDenied
-                | C::NoLargeFileSupport
-                | C::FileLockingProtocolFailed,
-            ) => Status::Io,
-            Some(C::ConstraintViolation) => Status::Conflict,
-            _ => match e {
-                rusqlite::Error::QueryReturnedNoRows => Status::NotFound,
-                _ => Status::Internal,
-            },
-        };
-        Error::new(status, format!("sqlite: {e}"))
-    }
-}
-
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Error {
         Error::io(e.to_string())
-    }
-}
-
-impl From<rusqlite::types::FromSqlError> for Error {
-    /// A column that does not hold what the schema promises (text that is not UTF-8, a NULL
-    /// where a value must be): the file was changed behind the library's back.
-    fn from(e: rusqlite::types::FromSqlError) -> Error {
-        Error::internal(format!("sqlite: a column holds an unexpected value: {e}"))
     }
 }
 
@@ -235,19 +201,6 @@ mod tests {
         }
         assert_eq!(Status::from_code(0), None);
         assert_eq!(Status::from_code(99), None);
-    }
-
-    #[test]
-    fn sqlite_errors_map_to_statuses() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t(x INTEGER PRIMARY KEY, y CHECK (y > 0))").unwrap();
-        let e: Error = conn.execute("INSERT INTO t(y) VALUES (0)", []).unwrap_err().into();
-        assert_eq!(e.status(), Status::Conflict);
-        assert!(e.message().contains("CHECK"), "{e}");
-        let e: Error = conn.query_row("SELECT x FROM t", [], |r| r.get::<_, i64>(0)).unwrap_err().into();
-        assert_eq!(e.status(), Status::NotFound);
-        let e: Error = conn.execute("SELEC 1", []).unwrap_err().into();
-        assert_eq!(e.status(), Status::Internal);
     }
 
     #[test]

@@ -9,7 +9,6 @@
 
 use std::fmt;
 
-use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -205,21 +204,9 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-impl ToSql for Timestamp {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.0))
-    }
-}
-
-impl FromSql for Timestamp {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Timestamp> {
-        i64::column_result(value).map(Timestamp)
-    }
-}
-
 /// Define an enum whose values cross every boundary (SQL, JSON, C) as fixed strings, validated
 /// on the way in, never transmuted. Generates `as_str`, `parse` (INVALID_ARGUMENT naming the
-/// allowed values), `ALL`, `Display`, serde and rusqlite conversions.
+/// allowed values), `ALL`, `Display`, serde, and the SQL conversions of the store.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! string_enum {
@@ -269,18 +256,7 @@ macro_rules! string_enum {
             }
         }
 
-        impl rusqlite::types::ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
-            }
-        }
-
-        impl rusqlite::types::FromSql for $name {
-            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<$name> {
-                let s = v.as_str()?;
-                $name::parse(s).map_err(|e| rusqlite::types::FromSqlError::Other(e.into()))
-            }
-        }
+        $crate::sql_text_enum!($name);
     };
 }
 

@@ -25,14 +25,14 @@
 //! give the same path) and is replaced by the path the worker actually wrote when it reports
 //! the copy done ([`Store::copy_set_verifying`]).
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::backup::BackupJob;
 use crate::error::{Error, Result};
-use crate::store::{Select, Store};
-use crate::string_enum;
+use crate::store::query::Select;
+use crate::store::{Store, Tx};
 use crate::value::{check_id, check_non_negative, new_id, Timestamp};
+use crate::{params, record, string_enum};
 
 string_enum! {
     /// Lifecycle state of a backup copy (`backup_copies.status`).
@@ -87,45 +87,24 @@ string_enum! {
     }
 }
 
-/// A `backup_copies` row. JSON keys are the column names (SCHEMA.md section 9).
-#[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BackupCopy {
-    pub id: String,
-    pub source_backup_id: String,
-    pub repository_id: String,
-    pub copy_rule_id: Option<String>,
-    pub status: CopyStatus,
-    pub file_path: String,
-    pub size_bytes: i64,
-    pub copy_started_at: Option<Timestamp>,
-    pub copy_completed_at: Option<Timestamp>,
-    pub verified_at: Option<Timestamp>,
-    pub verification_status: VerificationStatus,
-    pub error_message: Option<String>,
-    pub created_at: Timestamp,
-}
-
-const COPY_COLUMNS: &str = "id, source_backup_id, repository_id, copy_rule_id, status, file_path, size_bytes, \
-    copy_started_at, copy_completed_at, verified_at, verification_status, error_message, created_at";
-
-impl BackupCopy {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<BackupCopy> {
-        Ok(BackupCopy {
-            id: r.get("id")?,
-            source_backup_id: r.get("source_backup_id")?,
-            repository_id: r.get("repository_id")?,
-            copy_rule_id: r.get("copy_rule_id")?,
-            status: r.get("status")?,
-            file_path: r.get("file_path")?,
-            size_bytes: r.get("size_bytes")?,
-            copy_started_at: r.get("copy_started_at")?,
-            copy_completed_at: r.get("copy_completed_at")?,
-            verified_at: r.get("verified_at")?,
-            verification_status: r.get("verification_status")?,
-            error_message: r.get("error_message")?,
-            created_at: r.get("created_at")?,
-        })
+record! {
+    /// A `backup_copies` row. JSON keys are the column names (docs/SCHEMA.md section 9).
+    #[allow(missing_docs)]
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct BackupCopy in "backup_copies" {
+        pub id: String,
+        pub source_backup_id: String,
+        pub repository_id: String,
+        pub copy_rule_id: Option<String>,
+        pub status: CopyStatus,
+        pub file_path: String,
+        pub size_bytes: i64,
+        pub copy_started_at: Option<Timestamp>,
+        pub copy_completed_at: Option<Timestamp>,
+        pub verified_at: Option<Timestamp>,
+        pub verification_status: VerificationStatus,
+        pub error_message: Option<String>,
+        pub created_at: Timestamp,
     }
 }
 
@@ -160,44 +139,43 @@ pub fn destination_path(destination_repository_id: &str, backup: &BackupJob) -> 
 /// Queue the copies a completed point is owed: one pending row per enabled copy rule of its
 /// policy (none without a policy), skipping a destination that already has a copy of the
 /// point and the point's own repository. Runs inside the completion's transaction.
-pub(crate) fn fan_out(conn: &Connection, backup: &BackupJob, now: i64) -> Result<()> {
+pub(crate) fn fan_out(tx: &Tx<'_>, backup: &BackupJob, now: i64) -> Result<()> {
     let Some(policy_id) = &backup.policy_id else {
         return Ok(());
     };
     // Filtered and ordered here rather than in SQL: with a parameter in the ordering query the
     // bundled SQLite re-prepared the statement on every completion (the chain-append hot path).
-    let mut rules: Vec<(i64, String, String)> = conn
-        .prepare_cached(
-            "SELECT priority, id, destination_repository_id FROM backup_copy_rules WHERE policy_id = ?1 AND enabled = 1",
-        )?
-        .query_map([policy_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut rules: Vec<(i64, String, String)> = tx.rows(
+        "SELECT priority, id, destination_repository_id FROM backup_copy_rules \
+         WHERE policy_id = :policy_id AND enabled = 1",
+        params![policy_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     rules.retain(|(_, _, destination)| *destination != backup.repository_id);
     rules.sort();
     let rules = rules.into_iter().map(|(_, id, destination)| (id, destination));
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO backup_copies (id, source_backup_id, repository_id, copy_rule_id, status, file_path, \
-         size_bytes, verification_status, created_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, 0, 'pending', ?6) \
-         ON CONFLICT (source_backup_id, repository_id) DO NOTHING",
-    )?;
     for (rule_id, destination) in rules {
-        insert.execute(params![
-            new_id(),
-            backup.id,
-            destination,
-            rule_id,
-            destination_path(&destination, backup),
-            now
-        ])?;
+        tx.execute(
+            "INSERT INTO backup_copies (id, source_backup_id, repository_id, copy_rule_id, status, file_path, \
+             size_bytes, verification_status, created_at) \
+             VALUES (:id, :source_backup_id, :repository_id, :copy_rule_id, 'pending', :file_path, 0, 'pending', \
+             :now) ON CONFLICT (source_backup_id, repository_id) DO NOTHING",
+            params![
+                id = new_id(),
+                source_backup_id = backup.id,
+                repository_id = destination,
+                copy_rule_id = rule_id,
+                file_path = destination_path(&destination, backup),
+                now
+            ],
+        )?;
     }
     Ok(())
 }
 
 /// Load a copy inside a transaction; NOT_FOUND naming the id.
-pub(crate) fn load_copy(conn: &Connection, id: &str) -> Result<BackupCopy> {
-    conn.prepare_cached(&format!("SELECT {COPY_COLUMNS} FROM backup_copies WHERE id = ?1"))?
-        .query_row([id], BackupCopy::from_row)
-        .optional()?
+pub(crate) fn load_copy(tx: &Tx<'_>, id: &str) -> Result<BackupCopy> {
+    tx.record("WHERE id = :id", params![id])?
         .ok_or_else(|| Error::not_found(format!("backup copy {id:?} does not exist")))
 }
 
@@ -216,23 +194,21 @@ impl Store {
     /// schema has no column for it).
     pub fn copy_claim(&self, worker_id: &str) -> Result<Option<BackupCopy>> {
         check_id("worker id", worker_id)?;
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms();
-            let oldest: Option<String> = tx
-                .prepare_cached(
-                    "SELECT id FROM backup_copies WHERE status = 'pending' ORDER BY created_at, id LIMIT 1",
-                )?
-                .query_row([], |r| r.get(0))
-                .optional()?;
+            let oldest: Option<String> = tx.optional(
+                "SELECT id FROM backup_copies WHERE status = 'pending' ORDER BY created_at, id LIMIT 1",
+                params![],
+                |r| r.get(0),
+            )?;
             let Some(id) = oldest else {
                 return Ok(None);
             };
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE backup_copies SET status = 'copying', copy_started_at = ?2 \
-                     WHERE id = ?1 AND status = 'pending'",
-                )?
-                .execute(params![id, now])?;
+            let changed = tx.execute(
+                "UPDATE backup_copies SET status = 'copying', copy_started_at = :now \
+                 WHERE id = :id AND status = 'pending'",
+                params![id, now],
+            )?;
             if changed != 1 {
                 // Cannot happen inside one immediate transaction; refuse rather than hand out
                 // a copy someone else may hold.
@@ -249,15 +225,15 @@ impl Store {
     pub fn copy_set_verifying(&self, id: &str, file_path: &str, size_bytes: i64) -> Result<BackupCopy> {
         check_file_path(file_path)?;
         check_non_negative(&[("size_bytes", size_bytes)])?;
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms();
             let c = load_copy(tx, id)?;
             c.status.check_move(CopyStatus::Verifying).map_err(|e| e.context(format!("backup copy {id}")))?;
-            tx.prepare_cached(
-                "UPDATE backup_copies SET status = 'verifying', file_path = ?2, size_bytes = ?3, \
-                 copy_completed_at = ?4 WHERE id = ?1",
-            )?
-            .execute(params![id, file_path, size_bytes, now])?;
+            tx.execute(
+                "UPDATE backup_copies SET status = 'verifying', file_path = :file_path, size_bytes = :size_bytes, \
+                 copy_completed_at = :now WHERE id = :id",
+                params![id, file_path, size_bytes, now],
+            )?;
             load_copy(tx, id)
         })
     }
@@ -275,7 +251,7 @@ impl Store {
                 ))
             }
         };
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms();
             let c = load_copy(tx, id)?;
             if c.status != CopyStatus::Verifying {
@@ -292,11 +268,11 @@ impl Store {
             }
             let message =
                 (to == CopyStatus::Failed).then_some("verification failed: the copy does not match its source");
-            tx.prepare_cached(
-                "UPDATE backup_copies SET status = ?2, verification_status = ?3, verified_at = ?4, \
-                 error_message = COALESCE(?5, error_message) WHERE id = ?1",
-            )?
-            .execute(params![id, to, verification, now, message])?;
+            tx.execute(
+                "UPDATE backup_copies SET status = :status, verification_status = :verification, \
+                 verified_at = :now, error_message = COALESCE(:message, error_message) WHERE id = :id",
+                params![id, status = to, verification, now, message],
+            )?;
             load_copy(tx, id)
         })
     }
@@ -306,28 +282,30 @@ impl Store {
         if message.trim().is_empty() {
             return Err(Error::invalid_argument("the error message is empty: say why the copy failed"));
         }
-        self.write(|tx| {
+        self.writing(|tx| {
             let c = load_copy(tx, id)?;
             c.status.check_move(CopyStatus::Failed).map_err(|e| e.context(format!("backup copy {id}")))?;
-            tx.prepare_cached("UPDATE backup_copies SET status = 'failed', error_message = ?2 WHERE id = ?1")?
-                .execute(params![id, message])?;
+            tx.execute(
+                "UPDATE backup_copies SET status = 'failed', error_message = :message WHERE id = :id",
+                params![id, message],
+            )?;
             load_copy(tx, id)
         })
     }
 
     /// The copy with this id.
     pub fn copy_get(&self, id: &str) -> Result<BackupCopy> {
-        self.read(|tx| load_copy(tx, id))
+        self.reading(|tx| load_copy(tx, id))
     }
 
     /// Copies matching `filter`, oldest first (created_at, then id).
     pub fn copy_list(&self, filter: &CopyFilter) -> Result<Vec<BackupCopy>> {
-        let query = Select::new(COPY_COLUMNS, "backup_copies")
+        let query = Select::records::<BackupCopy>()
             .eq("source_backup_id", filter.backup_id.as_ref())
             .eq("repository_id", filter.repository_id.as_ref())
             .eq("status", filter.status)
             .order("created_at, id", Some((filter.limit.unwrap_or(100), filter.offset.unwrap_or(0))));
-        self.read(|tx| query.rows(tx, BackupCopy::from_row))
+        self.reading(|tx| query.records_in(tx))
     }
 }
 
@@ -396,8 +374,9 @@ mod tests {
             .write(|tx| {
                 let b = crate::backup::load_backup(tx, &id)?;
                 assert_eq!(destination_path(&offsite, &b), before[0].file_path, "deterministic");
-                fan_out(tx, &b, 42)?;
-                fan_out(tx, &b, 43)
+                let tx = crate::store::Tx::new(tx);
+                fan_out(&tx, &b, 42)?;
+                fan_out(&tx, &b, 43)
             })
             .unwrap();
         assert_eq!(store.copy_list(&CopyFilter::default()).unwrap(), before, "nothing duplicated or changed");

@@ -944,7 +944,7 @@ impl Store {
                     ])?;
                 }
             }
-            crate::backup::copy::fan_out(tx, &b, now)
+            crate::backup::copy::fan_out(&crate::store::Tx::new(tx), &b, now)
         })
     }
 

@@ -7,6 +7,7 @@
 //! instead of failing halfway.
 
 mod migrations;
+pub mod query;
 pub mod secret;
 
 use std::fs::File;
@@ -24,6 +25,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result, Status};
 pub(crate) use migrations::Header;
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+pub use query::{sql, Column, JsonColumn, Param, Params, Record, Row, Tx};
 use secret::Keyring;
 pub use secret::SecretKey;
 
@@ -289,6 +291,18 @@ impl Store {
     /// other connections keep writing.
     pub fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         self.transaction(TransactionBehavior::Deferred, f)
+    }
+
+    /// Run `f` in one write (`BEGIN IMMEDIATE`) transaction through the query API: the seam
+    /// every domain operation is built on (committed when `f` returns `Ok`, rolled back when
+    /// it returns `Err` or panics).
+    pub(crate) fn writing<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.transaction(TransactionBehavior::Immediate, |tx| f(&Tx::new(tx)))
+    }
+
+    /// Run `f` in one read transaction through the query API: one consistent snapshot.
+    pub(crate) fn reading<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.transaction(TransactionBehavior::Deferred, |tx| f(&Tx::new(tx)))
     }
 
     /// Run `f` on the connection outside an explicit transaction: for operations that are a
