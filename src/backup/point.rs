@@ -725,7 +725,7 @@ impl Store {
         start.validate()?;
         self.write(|tx| {
             let now = self.now_ms();
-            let ctx = context::load(tx, &start.context_id)?;
+            let ctx = context::load(&crate::store::Tx::new(tx), &start.context_id)?;
             let repo = load_repository(tx, &start.repository_id)?;
             if !repo.enabled {
                 return Err(Error::invalid_state(format!(
@@ -815,7 +815,7 @@ impl Store {
     pub fn backup_progress(&self, id: &str, progress: &BackupProgress) -> Result<()> {
         progress.validate()?;
         let now = self.now_ms();
-        self.autocommit(|conn| {
+        self.autocommit_raw(|conn| {
             let n = conn
                 .prepare_cached(&format!(
                     "UPDATE backup_jobs SET progress_percent = ?2, bytes_transferred = ?3, total_bytes = ?4, \
@@ -1017,7 +1017,7 @@ impl Store {
                 .query_row(params![context_id, disk_id, repository_id], |r| r.get(0))
                 .optional()?;
             if base.is_none() {
-                context::load(tx, context_id)?;
+                context::load(&crate::store::Tx::new(tx), context_id)?;
                 load_repository(tx, repository_id)?;
             }
             Ok(crate::replication::cbt::decide(base.flatten().as_deref(), &snapshot, false))
@@ -1040,7 +1040,7 @@ impl Store {
     /// The chains of a context, by disk then repository; NOT_FOUND when the context does not exist.
     pub fn chain_list(&self, context_id: &str) -> Result<Vec<Chain>> {
         self.read(|tx| {
-            context::load(tx, context_id)?;
+            context::load(&crate::store::Tx::new(tx), context_id)?;
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {CHAIN_COLUMNS} FROM backup_chains WHERE vm_context_id = ?1 ORDER BY disk_id, repository_id"
             ))?;

@@ -202,7 +202,7 @@ impl Store {
     /// completed ungrouped point. NOT_FOUND when the context does not exist.
     pub fn restore_points(&self, context_id: &str) -> Result<Vec<RestorePoint>> {
         self.read(|tx| {
-            context::load(tx, context_id)?;
+            context::load(&crate::store::Tx::new(tx), context_id)?;
             let mut stmt = tx.prepare_cached(RESTORABLE_POINTS_SQL)?;
             let rows = stmt.query_map([context_id], completed_point)?;
             let points = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -217,7 +217,7 @@ impl Store {
     pub fn disk_restore_points(&self, context_id: &str, disk_id: i64) -> Result<Vec<DiskRestorePoint>> {
         check_disk_index(disk_id)?;
         self.read(|tx| {
-            context::load(tx, context_id)?;
+            context::load(&crate::store::Tx::new(tx), context_id)?;
             let mut stmt = tx.prepare_cached(DISK_POINTS_SQL)?;
             let rows = stmt.query_map(rusqlite::params![context_id, disk_id], disk_point)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

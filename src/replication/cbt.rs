@@ -242,13 +242,13 @@ impl Store {
         check_disk_id(disk_id)?;
         let snapshot = ChangeId::parse(snapshot_change_id).map_err(|e| e.context("the snapshot's change id"))?;
         // One statement, so no explicit transaction: this read runs at every job start.
-        self.autocommit(|tx| {
+        self.autocommit_raw(|tx| {
             let recorded: Option<Option<String>> = tx
                 .prepare_cached("SELECT disk_change_id FROM vm_disks WHERE vm_context_id = ?1 AND disk_id = ?2")?
                 .query_row([context_id, disk_id], |r| r.get(0))
                 .optional()?;
             if recorded.is_none() {
-                context::load(tx, context_id)?;
+                context::load(&crate::store::Tx::new(tx), context_id)?;
             }
             Ok(decide(recorded.flatten().as_deref(), &snapshot, target_is_new))
         })
@@ -265,7 +265,7 @@ impl Store {
         check_non_negative(&[("bytes_transferred", bytes_transferred)])?;
         self.write(|tx| {
             let now = self.now_ms();
-            let job = load_job(tx, job_id)?;
+            let job = load_job(&crate::store::Tx::new(tx), job_id)?;
             let existing: Option<CbtEntry> = tx
                 .prepare_cached(&format!(
                     "SELECT {HISTORY_COLUMNS} FROM cbt_history WHERE job_id = ?1 AND disk_id = ?2 AND sync_success = 1"
@@ -337,7 +337,7 @@ impl Store {
             check_disk_id(d)?;
         }
         self.read(|tx| {
-            context::load(tx, context_id)?;
+            context::load(&crate::store::Tx::new(tx), context_id)?;
             history(tx, context_id, disk_id, limit)
         })
     }
@@ -347,7 +347,7 @@ impl Store {
     /// one of its history. Breaks are reported, not repaired.
     pub fn cbt_verify_lineage(&self, context_id: &str) -> Result<LineageReport> {
         self.read(|tx| {
-            context::load(tx, context_id)?;
+            context::load(&crate::store::Tx::new(tx), context_id)?;
             let entries = history(tx, context_id, None, None)?;
             let mut stmt = tx.prepare_cached(
                 "SELECT disk_id, disk_change_id FROM vm_disks WHERE vm_context_id = ?1 ORDER BY disk_id",

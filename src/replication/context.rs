@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::replication::ACTIVE_STATUSES_SQL;
+use crate::store::Tx;
 use crate::store::{require_row, Select, Store};
 use crate::string_enum;
 use crate::value::{check_non_negative, json_column, new_id, present, Timestamp};
@@ -378,8 +379,9 @@ pub struct ContextFilter {
 }
 
 /// Load a context inside a transaction; NOT_FOUND naming the id.
-pub(crate) fn load(conn: &Connection, context_id: &str) -> Result<Context> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM vm_replication_contexts WHERE context_id = ?1"))?
+pub(crate) fn load(tx: &Tx<'_>, context_id: &str) -> Result<Context> {
+    tx.conn()
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM vm_replication_contexts WHERE context_id = ?1"))?
         .query_row([context_id], Context::from_row)
         .optional()?
         .ok_or_else(|| Error::not_found(format!("context {context_id:?} does not exist")))
@@ -475,7 +477,7 @@ impl Store {
 
     /// The context with this id (NOT_FOUND when there is none).
     pub fn context_get(&self, context_id: &str) -> Result<Context> {
-        self.read(|tx| load(tx, context_id))
+        self.read(|tx| load(&crate::store::Tx::new(tx), context_id))
     }
 
     /// The context of a VMware VM, by its identity; `None` when there is none.
@@ -507,7 +509,7 @@ impl Store {
         let set = update.assignments()?;
         self.write(|tx| {
             let now = self.now_ms();
-            let current = load(tx, context_id)?;
+            let current = load(&crate::store::Tx::new(tx), context_id)?;
             if let Some(name) = &update.vm_name {
                 let holder: Option<String> = tx
                     .prepare_cached(
@@ -535,7 +537,7 @@ impl Store {
                 args.extend(set.iter().map(|(_, v)| v.as_ref() as &dyn ToSql));
                 tx.prepare_cached(&sql)?.execute(args.as_slice())?;
             }
-            load(tx, context_id)
+            load(&crate::store::Tx::new(tx), context_id)
         })
     }
 
@@ -545,7 +547,7 @@ impl Store {
     pub fn context_set_status(&self, context_id: &str, to: ContextStatus) -> Result<Context> {
         self.write(|tx| {
             let now = self.now_ms();
-            let context = load(tx, context_id)?;
+            let context = load(&crate::store::Tx::new(tx), context_id)?;
             let from = context.current_status;
             if from == to {
                 return Ok(context);
@@ -557,7 +559,7 @@ impl Store {
                 )));
             }
             move_status(tx, &context, to, now)?;
-            load(tx, context_id)
+            load(&crate::store::Tx::new(tx), context_id)
         })
     }
 

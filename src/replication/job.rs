@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::replication::cbt::ChangeId;
 use crate::replication::context::{self, ContextStatus};
+use crate::store::Tx;
 use crate::store::{require_row, Select, Store};
 use crate::string_enum;
 use crate::value::{check_bytes_within, check_id, check_non_negative, check_percent, json_column, new_id, Timestamp};
@@ -574,8 +575,9 @@ pub struct JobFilter {
 }
 
 /// Load a job inside a transaction; NOT_FOUND naming the id.
-pub(crate) fn load_job(conn: &Connection, job_id: &str) -> Result<ReplicationJob> {
-    conn.prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM replication_jobs WHERE id = ?1"))?
+pub(crate) fn load_job(tx: &Tx<'_>, job_id: &str) -> Result<ReplicationJob> {
+    tx.conn()
+        .prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM replication_jobs WHERE id = ?1"))?
         .query_row([job_id], ReplicationJob::from_row)
         .optional()?
         .ok_or_else(|| Error::not_found(format!("replication job {job_id:?} does not exist")))
@@ -592,7 +594,7 @@ pub(crate) fn load_disk(conn: &Connection, context_id: &str, disk_id: &str) -> R
 /// After a single-row update of an active job changed nothing: why (NOT_FOUND or the job is
 /// final).
 fn explain_inactive(conn: &Connection, job_id: &str, what: &str) -> Error {
-    match load_job(conn, job_id) {
+    match load_job(&crate::store::Tx::new(conn), job_id) {
         Ok(job) => Error::invalid_state(format!(
             "replication job {job_id} is {}; a late {what} cannot change a finished job",
             job.status
@@ -610,7 +612,7 @@ impl Store {
         start.validate()?;
         self.write(|tx| {
             let now = self.now_ms();
-            let ctx = context::load(tx, &start.context_id)?;
+            let ctx = context::load(&crate::store::Tx::new(tx), &start.context_id)?;
             if let Some(active) = &ctx.current_job_id {
                 return Err(Error::conflict(format!(
                     "context {} already has an active replication job {active}",
@@ -765,7 +767,7 @@ impl Store {
 
     /// The job with this id.
     pub fn replication_get(&self, job_id: &str) -> Result<ReplicationJob> {
-        self.read(|tx| load_job(tx, job_id))
+        self.read(|tx| load_job(&crate::store::Tx::new(tx), job_id))
     }
 
     /// Jobs matching `filter`, newest first.
@@ -791,7 +793,7 @@ impl Store {
     ) -> Result<ReplicationJob> {
         self.write(|tx| {
             let now = self.now_ms();
-            let job = load_job(tx, job_id)?;
+            let job = load_job(&crate::store::Tx::new(tx), job_id)?;
             if job.status == status {
                 return Ok(job);
             }
@@ -805,7 +807,7 @@ impl Store {
             if status.is_terminal() {
                 release_context(tx, &job, status, now)?;
             }
-            load_job(tx, job_id)
+            load_job(&crate::store::Tx::new(tx), job_id)
         })
     }
 
@@ -814,7 +816,7 @@ impl Store {
     pub fn replication_progress(&self, job_id: &str, progress: &Progress) -> Result<()> {
         progress.validate()?;
         let now = self.now_ms();
-        self.autocommit(|conn| {
+        self.autocommit_raw(|conn| {
             let n = conn
                 .prepare_cached(&format!(
                     "UPDATE replication_jobs SET progress_percent = ?2, bytes_transferred = ?3, total_bytes = ?4, \
@@ -841,7 +843,7 @@ impl Store {
     pub fn replication_vma_progress(&self, job_id: &str, vma: &VmaProgress) -> Result<()> {
         vma.validate()?;
         let now = self.now_ms();
-        self.autocommit(|conn| {
+        self.autocommit_raw(|conn| {
             let n = conn
                 .prepare_cached(&format!(
                     "UPDATE replication_jobs SET vma_sync_type = COALESCE(?2, vma_sync_type), \
@@ -885,7 +887,7 @@ impl Store {
         check_percent("percent", percent)?;
         check_non_negative(&[("bytes_synced", bytes_synced)])?;
         let now = self.now_ms();
-        self.autocommit(|conn| {
+        self.autocommit_raw(|conn| {
             let n = conn
                 .prepare_cached(&format!(
                     "UPDATE vm_disks SET sync_progress_percent = ?3, bytes_synced = ?4, \
@@ -895,7 +897,7 @@ impl Store {
                 ))?
                 .execute(params![job_id, disk_id, percent, bytes_synced, sync_status, now])?;
             if n == 0 {
-                let job = load_job(conn, job_id)?;
+                let job = load_job(&crate::store::Tx::new(conn), job_id)?;
                 if job.status.is_terminal() {
                     return Err(explain_inactive(conn, job_id, "disk progress report"));
                 }
@@ -908,7 +910,7 @@ impl Store {
     /// The disk rows of a context, by disk_id.
     pub fn replication_disks(&self, context_id: &str) -> Result<Vec<Disk>> {
         self.read(|tx| {
-            context::load(tx, context_id)?;
+            context::load(&crate::store::Tx::new(tx), context_id)?;
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {DISK_COLUMNS} FROM vm_disks WHERE vm_context_id = ?1 ORDER BY disk_id"
             ))?;
@@ -923,7 +925,7 @@ impl Store {
     pub fn replication_delete(&self, job_id: &str) -> Result<()> {
         self.write(|tx| {
             let now = self.now_ms();
-            let job = load_job(tx, job_id)?;
+            let job = load_job(&crate::store::Tx::new(tx), job_id)?;
             if !job.status.is_terminal() {
                 return Err(Error::conflict(format!(
                     "replication job {job_id} is {} (active); cancel or fail it before deleting it",
@@ -980,7 +982,7 @@ fn stale_jobs(conn: &Connection, cutoff: i64) -> Result<Vec<ReplicationJob>> {
 /// A job reached the terminal `status`: move its context out of `replicating` and update its
 /// counters and pointers with what a recompute from the job rows gives.
 fn release_context(conn: &Connection, job: &ReplicationJob, status: JobStatus, now: i64) -> Result<()> {
-    let ctx = context::load(conn, &job.vm_context_id)?;
+    let ctx = context::load(&crate::store::Tx::new(conn), &job.vm_context_id)?;
     let had_success = status == JobStatus::Completed || ctx.successful_jobs > 0;
     let to = status.context_after(had_success).expect("terminal status");
     if ctx.current_status == ContextStatus::Replicating {

@@ -308,7 +308,12 @@ impl Store {
     /// Run `f` on the connection outside an explicit transaction: for operations that are a
     /// single statement (atomic on its own, waiting on the busy timeout like a transaction),
     /// such as the progress hot paths, which then cost no more than the statement itself.
-    pub(crate) fn autocommit<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn autocommit<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.autocommit_raw(|conn| f(&Tx::new(conn)))
+    }
+
+    /// [`Store::autocommit`] on the raw connection (until every area speaks the query API).
+    pub(crate) fn autocommit_raw<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = self.conn.lock();
         f(&conn).map_err(|e| self.busy_context(e))
     }

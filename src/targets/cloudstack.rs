@@ -569,7 +569,7 @@ impl Store {
         self.write(|tx| {
             let now = self.now_ms();
             if let Some(c) = &new.vm_context_id {
-                context::load(tx, c)?;
+                context::load(&crate::store::Tx::new(tx), c)?;
             }
             if let Some(c) = new.ossea_config_id {
                 load_ossea_config(tx, c)?;
@@ -619,7 +619,7 @@ impl Store {
         self.read(|tx| {
             let rows = match context_id {
                 Some(c) => {
-                    context::load(tx, c)?;
+                    context::load(&crate::store::Tx::new(tx), c)?;
                     let mut stmt = tx.prepare_cached(&format!(
                         "SELECT {VOLUME_COLUMNS} FROM ossea_volumes WHERE vm_context_id = ?1 ORDER BY id"
                     ))?;
@@ -732,7 +732,7 @@ impl Store {
                 )?
                 .execute(params![id, context_id, disk_id, now])?;
             if linked == 0 {
-                context::load(tx, context_id)?;
+                context::load(&crate::store::Tx::new(tx), context_id)?;
                 return Err(Error::not_found(format!("context {context_id} has no disk {disk_id:?}")));
             }
             if volume.vm_context_id.is_none() {

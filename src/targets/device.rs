@@ -832,7 +832,7 @@ impl Store {
         switch.validate()?;
         let now = self.now_ms();
         self.write(|tx| {
-            context::load(tx, &switch.context_id)?;
+            context::load(&crate::store::Tx::new(tx), &switch.context_id)?;
             let mappings = list_mappings(tx, &switch.context_id)?;
             let ours: BTreeSet<&str> = mappings.iter().map(|m| m.volume_uuid.as_str()).collect();
             if let Some(stranger) = switch.device_paths.keys().find(|v| !ours.contains(v.as_str())) {
@@ -1007,7 +1007,7 @@ impl Store {
     /// The mappings of a context, oldest first; NOT_FOUND for an unknown context.
     pub fn device_list(&self, context_id: &str) -> Result<Vec<DeviceMapping>> {
         self.read(|tx| {
-            context::load(tx, context_id)?;
+            context::load(&crate::store::Tx::new(tx), context_id)?;
             list_mappings(tx, context_id)
         })
     }
@@ -1049,7 +1049,7 @@ impl Store {
         self.write(|tx| {
             let e = load_export(tx, export_name)?;
             if let Some(j) = job_id {
-                let job = replication::load_job(tx, j)?;
+                let job = replication::load_job(&crate::store::Tx::new(tx), j)?;
                 if e.vm_context_id.as_deref() != Some(job.vm_context_id.as_str()) {
                     return Err(Error::invalid_argument(format!(
                         "replication job {j} belongs to context {}, not to the context of export {export_name}",
@@ -1080,7 +1080,7 @@ impl Store {
     /// The exports of a context, by name; NOT_FOUND for an unknown context.
     pub fn nbd_export_list_by_context(&self, context_id: &str) -> Result<Vec<NbdExport>> {
         self.read(|tx| {
-            context::load(tx, context_id)?;
+            context::load(&crate::store::Tx::new(tx), context_id)?;
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {EXPORT_COLUMNS} FROM nbd_exports WHERE vm_context_id = ?1 ORDER BY export_name"
             ))?;
@@ -1092,7 +1092,7 @@ impl Store {
     /// The exports a job uses, by name; NOT_FOUND for an unknown job.
     pub fn nbd_export_list_by_job(&self, job_id: &str) -> Result<Vec<NbdExport>> {
         self.read(|tx| {
-            replication::load_job(tx, job_id)?;
+            replication::load_job(&crate::store::Tx::new(tx), job_id)?;
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {EXPORT_COLUMNS} FROM nbd_exports WHERE job_id = ?1 ORDER BY export_name"
             ))?;
