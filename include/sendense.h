@@ -225,34 +225,6 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The status code of an error object; `SENDENSE_STATUS_OK` for NULL.
- */
-sendense_status sendense_error_status(const sendense_error *error);
-
-/**
- * The message of an error object ("STATUS_NAME: what went wrong"), borrowed from the object
- * and valid until `sendense_error_free`. An empty string for NULL.
- */
-const char *sendense_error_message(const sendense_error *error);
-
-/**
- * Free an error object. NULL is a no-op.
- */
-void sendense_error_free(sendense_error *error);
-
-/**
- * Free a string returned by libsendense. NULL is a no-op. Never pass memory from another
- * allocator.
- */
-void sendense_string_free(char *s);
-
-/**
- * The name of a status code ("OK", "INVALID_ARGUMENT", ...), a static string; "UNKNOWN" for
- * a code this library does not know.
- */
-const char *sendense_status_name(sendense_status status);
-
-/**
  * Claim the oldest pending copy for worker `worker_id`, atomically (two workers or two
  * processes never get the same copy), moving it to copying. `*copy_json_out` receives the
  * copy as JSON, or NULL when no copy is pending.
@@ -843,6 +815,12 @@ sendense_status sendense_retention_apply(sendense_store *s,
                                          sendense_error **err);
 
 /**
+ * Free a string returned by libsendense. NULL is a no-op. Never pass memory from another
+ * allocator.
+ */
+void sendense_string_free(char *s);
+
+/**
  * Decide whether a disk (`disk-<device key>`) of a context must be copied in full or
  * incrementally from a snapshot whose change id is `snapshot_change_id`
  * (`<uuid part>/<sequence>`; an invalid one is INVALID_ARGUMENT). `target_is_new` tells that
@@ -1312,7 +1290,31 @@ bool sendense_replication_job_started_at_ms(const sendense_replication_job *j, i
 bool sendense_replication_job_completed_at_ms(const sendense_replication_job *j, int64_t *out_ms);
 
 /**
+ * The status code of an error object; `SENDENSE_STATUS_OK` for NULL.
+ */
+sendense_status sendense_error_status(const sendense_error *error);
+
+/**
+ * The message of an error object ("STATUS_NAME: what went wrong"), borrowed from the object
+ * and valid until `sendense_error_free`. An empty string for NULL.
+ */
+const char *sendense_error_message(const sendense_error *error);
+
+/**
+ * Free an error object. NULL is a no-op.
+ */
+void sendense_error_free(sendense_error *error);
+
+/**
+ * The name of a status code ("OK", "INVALID_ARGUMENT", ...), a static string; "UNKNOWN" for
+ * a code this library does not know.
+ */
+const char *sendense_status_name(sendense_status status);
+
+/**
  * The default open options: synchronous FULL, 5000 ms busy timeout, create if missing.
+ * (Should the library fail inside, the answer has `struct_size` 0, which every open refuses
+ * as INVALID_ARGUMENT.)
  */
 sendense_open_options sendense_open_options_default(void);
 
@@ -1807,6 +1809,82 @@ int64_t sendense_device_mapping_created_at_ms(const sendense_device_mapping *m);
 int64_t sendense_device_mapping_updated_at_ms(const sendense_device_mapping *m);
 
 /**
+ * The storage consistency check as a JSON object: `ok`, `exports_without_live_mapping`
+ * (export names), `oma_mappings_without_export` (volume UUIDs), `duplicate_device_paths` and
+ * `volume_mismatches` (`volume_id`, `status`, `mapping_id`). Also part of
+ * `sendense_store_integrity_check`.
+ */
+sendense_status sendense_storage_consistency_json(sendense_store *s,
+                                                  char **json_out,
+                                                  sendense_error **err);
+
+/**
+ * Lease the lowest-ordinal resource of `pool` that has no live lease to `owner_id` (a job
+ * id) for `ttl_ms` milliseconds (1 ms to 30 days), atomically, also across processes; an
+ * expired lease's resource is taken over. The same owner asking again gets another resource.
+ * `*lease_json_out` receives the lease as JSON: `pool`, `resource` (e.g. "10100" or
+ * "/dev/nbd0"), `owner_id`, `acquired_at`, `expires_at`. A full pool is CONFLICT naming the
+ * pool and its number of resources; an unknown pool NOT_FOUND; a bad ttl INVALID_ARGUMENT.
+ * Built-in pools: `backup_nbd_port` (ports 10100-10200) and `restore_nbd_device` (/dev/nbd0
+ * to /dev/nbd7).
+ */
+sendense_status sendense_lease_acquire(sendense_store *s,
+                                       const char *pool,
+                                       const char *owner_id,
+                                       int64_t ttl_ms,
+                                       char **lease_json_out,
+                                       sendense_error **err);
+
+/**
+ * Extend every live lease of `owner_id` in `pool` to now + `ttl_ms` (never shortening one).
+ * `*leases_json_out` (when `leases_json_out` is not NULL) receives the renewed leases as a
+ * JSON array. NOT_FOUND when the pool does not exist or the owner holds no live lease in it
+ * (an expired lease must be acquired again); a bad ttl is INVALID_ARGUMENT.
+ */
+sendense_status sendense_lease_renew(sendense_store *s,
+                                     const char *pool,
+                                     const char *owner_id,
+                                     int64_t ttl_ms,
+                                     char **leases_json_out,
+                                     sendense_error **err);
+
+/**
+ * Release every lease of `owner_id` in `pool` (live or expired), by owner id only.
+ * Releasing nothing is fine (OK). NOT_FOUND when the pool does not exist.
+ */
+sendense_status sendense_lease_release(sendense_store *s,
+                                       const char *pool,
+                                       const char *owner_id,
+                                       sendense_error **err);
+
+/**
+ * The live leases of `pool` as a JSON array of lease objects, lowest ordinal first; with
+ * `owner_id` not NULL, only that owner's. NOT_FOUND when the pool does not exist.
+ */
+sendense_status sendense_lease_list_json(sendense_store *s,
+                                         const char *pool,
+                                         const char *owner_id,
+                                         char **json_out,
+                                         sendense_error **err);
+
+/**
+ * Add a lease pool, or replace the resources of one that has no live lease (CONFLICT naming
+ * how many it has otherwise). `json`: `name`, `resources` (an array of strings, handed out
+ * in that order; at least one, no duplicates) and optionally `description`.
+ * `*pool_json_out` (when `pool_json_out` is not NULL) receives the pool as JSON.
+ */
+sendense_status sendense_lease_pool_define(sendense_store *s,
+                                           const char *json,
+                                           char **pool_json_out,
+                                           sendense_error **err);
+
+/**
+ * Every lease pool as a JSON array, by name: `name`, `description`, `created_at`,
+ * `resources` (in hand-out order) and `leased` (how many have a live lease).
+ */
+sendense_status sendense_lease_pools_json(sendense_store *s, char **json_out, sendense_error **err);
+
+/**
  * Create the NBD export of an oma volume. `json`: `volume_uuid` (its mapping must exist and
  * be in oma mode), `vm_disk_id` (the `vm_disks` row served, of the mapping's context), `port`
  * (1 to 65535), optional `job_id` (the replication job using it, of the same context) and
@@ -1941,82 +2019,6 @@ int64_t sendense_nbd_export_created_at_ms(const sendense_nbd_export *e);
  * When the export last changed, in milliseconds since the Unix epoch; 0 for a NULL snapshot.
  */
 int64_t sendense_nbd_export_updated_at_ms(const sendense_nbd_export *e);
-
-/**
- * The storage consistency check as a JSON object: `ok`, `exports_without_live_mapping`
- * (export names), `oma_mappings_without_export` (volume UUIDs), `duplicate_device_paths` and
- * `volume_mismatches` (`volume_id`, `status`, `mapping_id`). Also part of
- * `sendense_store_integrity_check`.
- */
-sendense_status sendense_storage_consistency_json(sendense_store *s,
-                                                  char **json_out,
-                                                  sendense_error **err);
-
-/**
- * Lease the lowest-ordinal resource of `pool` that has no live lease to `owner_id` (a job
- * id) for `ttl_ms` milliseconds (1 ms to 30 days), atomically, also across processes; an
- * expired lease's resource is taken over. The same owner asking again gets another resource.
- * `*lease_json_out` receives the lease as JSON: `pool`, `resource` (e.g. "10100" or
- * "/dev/nbd0"), `owner_id`, `acquired_at`, `expires_at`. A full pool is CONFLICT naming the
- * pool and its number of resources; an unknown pool NOT_FOUND; a bad ttl INVALID_ARGUMENT.
- * Built-in pools: `backup_nbd_port` (ports 10100-10200) and `restore_nbd_device` (/dev/nbd0
- * to /dev/nbd7).
- */
-sendense_status sendense_lease_acquire(sendense_store *s,
-                                       const char *pool,
-                                       const char *owner_id,
-                                       int64_t ttl_ms,
-                                       char **lease_json_out,
-                                       sendense_error **err);
-
-/**
- * Extend every live lease of `owner_id` in `pool` to now + `ttl_ms` (never shortening one).
- * `*leases_json_out` (when `leases_json_out` is not NULL) receives the renewed leases as a
- * JSON array. NOT_FOUND when the pool does not exist or the owner holds no live lease in it
- * (an expired lease must be acquired again); a bad ttl is INVALID_ARGUMENT.
- */
-sendense_status sendense_lease_renew(sendense_store *s,
-                                     const char *pool,
-                                     const char *owner_id,
-                                     int64_t ttl_ms,
-                                     char **leases_json_out,
-                                     sendense_error **err);
-
-/**
- * Release every lease of `owner_id` in `pool` (live or expired), by owner id only.
- * Releasing nothing is fine (OK). NOT_FOUND when the pool does not exist.
- */
-sendense_status sendense_lease_release(sendense_store *s,
-                                       const char *pool,
-                                       const char *owner_id,
-                                       sendense_error **err);
-
-/**
- * The live leases of `pool` as a JSON array of lease objects, lowest ordinal first; with
- * `owner_id` not NULL, only that owner's. NOT_FOUND when the pool does not exist.
- */
-sendense_status sendense_lease_list_json(sendense_store *s,
-                                         const char *pool,
-                                         const char *owner_id,
-                                         char **json_out,
-                                         sendense_error **err);
-
-/**
- * Add a lease pool, or replace the resources of one that has no live lease (CONFLICT naming
- * how many it has otherwise). `json`: `name`, `resources` (an array of strings, handed out
- * in that order; at least one, no duplicates) and optionally `description`.
- * `*pool_json_out` (when `pool_json_out` is not NULL) receives the pool as JSON.
- */
-sendense_status sendense_lease_pool_define(sendense_store *s,
-                                           const char *json,
-                                           char **pool_json_out,
-                                           sendense_error **err);
-
-/**
- * Every lease pool as a JSON array, by name: `name`, `description`, `created_at`,
- * `resources` (in hand-out order) and `leased` (how many have a live lease).
- */
-sendense_status sendense_lease_pools_json(sendense_store *s, char **json_out, sendense_error **err);
 
 /**
  * Record a new volume operation in pending, with its first history row (NULL -> pending).

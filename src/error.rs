@@ -6,100 +6,88 @@
 
 use std::fmt;
 
-/// The category of an error. The numeric codes are part of the C ABI (`SENDENSE_STATUS_*`)
-/// and are append-only: a code never changes meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Status {
+/// The one table of statuses: the Rust [`Status`], its C ABI code and its name are generated
+/// from it. The C header's `SENDENSE_STATUS_*` constants (which cbindgen must see as literals,
+/// in src/ffi/status.rs) are checked against it by a unit test there, and
+/// `sendense_status_name` answers [`Status::c_name`].
+macro_rules! statuses {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal, $name:literal;)+) => {
+        /// The category of an error. The numeric codes are part of the C ABI (`SENDENSE_STATUS_*`)
+        /// and are append-only: a code never changes meaning.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Status {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl Status {
+            /// Every status, in code order (code 1 first).
+            pub const ALL: [Status; [$($code),+].len()] = [$(Status::$variant),+];
+
+            /// The numeric code used by the C ABI. `0` is reserved for success.
+            pub fn code(self) -> i32 {
+                match self {
+                    $(Status::$variant => $code,)+
+                }
+            }
+
+            /// The upper-case name used in the C header (`INVALID_ARGUMENT`, ...).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Status::$variant => $name,)+
+                }
+            }
+
+            /// [`Status::name`] as a static C string.
+            pub fn c_name(self) -> &'static std::ffi::CStr {
+                match self {
+                    $(Status::$variant => const {
+                        match std::ffi::CStr::from_bytes_with_nul(concat!($name, "\0").as_bytes()) {
+                            Ok(name) => name,
+                            Err(_) => panic!("a status name contains a NUL byte"),
+                        }
+                    },)+
+                }
+            }
+        }
+    };
+}
+
+statuses! {
     /// An argument is missing, malformed or out of range.
-    InvalidArgument,
+    InvalidArgument = 1, "INVALID_ARGUMENT";
     /// The addressed record or file does not exist.
-    NotFound,
+    NotFound = 2, "NOT_FOUND";
     /// A record with the same identity already exists.
-    AlreadyExists,
+    AlreadyExists = 3, "ALREADY_EXISTS";
     /// The operation collides with the current state of another record.
-    Conflict,
+    Conflict = 4, "CONFLICT";
     /// The record's state machine forbids the requested transition.
-    InvalidState,
+    InvalidState = 5, "INVALID_STATE";
     /// The database stayed locked by another connection for longer than the busy timeout.
-    Busy,
+    Busy = 6, "BUSY";
     /// The database file is damaged.
-    Corrupt,
+    Corrupt = 7, "CORRUPT";
     /// The database was written by a newer libsendense with a newer schema.
-    SchemaTooNew,
+    SchemaTooNew = 8, "SCHEMA_TOO_NEW";
     /// An operating-system level failure: cannot open, read-only, disk full, I/O error.
-    Io,
+    Io = 9, "IO";
     /// A bug or an unexpected condition inside the library.
-    Internal,
+    Internal = 10, "INTERNAL";
     /// A panic was caught at the C ABI boundary.
-    Panic,
+    Panic = 11, "PANIC";
     /// The file is not a SQLite database, or is the database of another application.
-    NotADatabase,
+    NotADatabase = 12, "NOT_A_DATABASE";
     /// A secret cannot be sealed or opened: the store was opened without a secret key, with
     /// another key than the one the secret was sealed with, or the sealed text fails
     /// authentication (it was altered).
-    SecretKey,
+    SecretKey = 13, "SECRET_KEY";
 }
 
 impl Status {
-    /// Every status, in code order (code 1 first).
-    pub const ALL: [Status; 13] = [
-        Status::InvalidArgument,
-        Status::NotFound,
-        Status::AlreadyExists,
-        Status::Conflict,
-        Status::InvalidState,
-        Status::Busy,
-        Status::Corrupt,
-        Status::SchemaTooNew,
-        Status::Io,
-        Status::Internal,
-        Status::Panic,
-        Status::NotADatabase,
-        Status::SecretKey,
-    ];
-
-    /// The numeric code used by the C ABI. `0` is reserved for success.
-    pub fn code(self) -> i32 {
-        match self {
-            Status::InvalidArgument => 1,
-            Status::NotFound => 2,
-            Status::AlreadyExists => 3,
-            Status::Conflict => 4,
-            Status::InvalidState => 5,
-            Status::Busy => 6,
-            Status::Corrupt => 7,
-            Status::SchemaTooNew => 8,
-            Status::Io => 9,
-            Status::Internal => 10,
-            Status::Panic => 11,
-            Status::NotADatabase => 12,
-            Status::SecretKey => 13,
-        }
-    }
-
     /// The status for a C ABI code, if the code is known.
     pub fn from_code(code: i32) -> Option<Status> {
         Status::ALL.iter().copied().find(|s| s.code() == code)
-    }
-
-    /// The upper-case name used in the C header (`INVALID_ARGUMENT`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::InvalidArgument => "INVALID_ARGUMENT",
-            Status::NotFound => "NOT_FOUND",
-            Status::AlreadyExists => "ALREADY_EXISTS",
-            Status::Conflict => "CONFLICT",
-            Status::InvalidState => "INVALID_STATE",
-            Status::Busy => "BUSY",
-            Status::Corrupt => "CORRUPT",
-            Status::SchemaTooNew => "SCHEMA_TOO_NEW",
-            Status::Io => "IO",
-            Status::Internal => "INTERNAL",
-            Status::Panic => "PANIC",
-            Status::NotADatabase => "NOT_A_DATABASE",
-            Status::SecretKey => "SECRET_KEY",
-        }
     }
 }
 

@@ -5,8 +5,10 @@ use std::ffi::c_char;
 use std::mem::size_of;
 use std::time::Duration;
 
-use super::{arg_bytes, arg_ref, arg_str, call, free_box, out_opt_ptr, out_ptr, sendense_error, sendense_status};
 use crate::error::{Error, Result};
+use crate::ffi::{
+    arg_bytes, arg_str, call, free_box, guard, out_opt_ptr, out_ptr, sendense_error, sendense_status, store_call,
+};
 use crate::store::secret::SecretKey;
 use crate::store::{OpenOptions, Store, Synchronous};
 
@@ -39,18 +41,30 @@ pub struct sendense_open_options {
 }
 
 /// The default open options: synchronous FULL, 5000 ms busy timeout, create if missing.
+/// (Should the library fail inside, the answer has `struct_size` 0, which every open refuses
+/// as INVALID_ARGUMENT.)
 #[no_mangle]
 pub extern "C" fn sendense_open_options_default() -> sendense_open_options {
-    let d = OpenOptions::default();
-    sendense_open_options {
-        struct_size: size_of::<sendense_open_options>() as u32,
-        synchronous: SENDENSE_SYNCHRONOUS_FULL,
-        busy_timeout_ms: u32::try_from(d.busy_timeout.as_millis()).unwrap_or(u32::MAX),
-        create_if_missing: d.create_if_missing,
-    }
+    guard(sendense_open_options::FAILED, || {
+        let d = OpenOptions::default();
+        sendense_open_options {
+            struct_size: size_of::<sendense_open_options>() as u32,
+            synchronous: SENDENSE_SYNCHRONOUS_FULL,
+            busy_timeout_ms: u32::try_from(d.busy_timeout.as_millis()).unwrap_or(u32::MAX),
+            create_if_missing: d.create_if_missing,
+        }
+    })
 }
 
 impl sendense_open_options {
+    /// The answer of `sendense_open_options_default` should the library fail inside.
+    const FAILED: sendense_open_options = sendense_open_options {
+        struct_size: 0,
+        synchronous: SENDENSE_SYNCHRONOUS_FULL,
+        busy_timeout_ms: 0,
+        create_if_missing: false,
+    };
+
     fn to_options(self) -> Result<OpenOptions> {
         let size = size_of::<sendense_open_options>() as u32;
         if self.struct_size != size {
@@ -160,8 +174,7 @@ pub unsafe extern "C" fn sendense_store_rotate_secret_key(
     resealed_out: *mut i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(store, "store")?.store;
+    store_call(store, err, |store| {
         let key = SecretKey::from_bytes(arg_bytes(key, key_len, "key")?)?;
         let count = store.rotate_secret_key(key)?;
         if let Some(out) = out_opt_ptr(resealed_out) {
@@ -181,8 +194,7 @@ pub unsafe extern "C" fn sendense_store_add_previous_secret_key(
     key_len: usize,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(store, "store")?.store;
+    store_call(store, err, |store| {
         store.add_previous_secret_key(SecretKey::from_bytes(arg_bytes(key, key_len, "key")?)?);
         Ok(())
     })
@@ -196,8 +208,7 @@ pub unsafe extern "C" fn sendense_store_secret_key_id(
     key_id_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(store, "store")?.store;
+    store_call(store, err, |store| {
         let out = out_ptr(key_id_out, "key_id_out")?;
         match store.secret_key_id() {
             Some(id) => out.write_string(id),
@@ -239,8 +250,7 @@ pub unsafe extern "C" fn sendense_store_schema_version(
     out: *mut u32,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(store, "store")?.store;
+    store_call(store, err, |store| {
         let out = out_ptr(out, "out")?;
         out.write(store.schema_version()?);
         Ok(())
@@ -258,8 +268,7 @@ pub unsafe extern "C" fn sendense_store_integrity_check(
     report_json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(store, "store")?.store;
+    store_call(store, err, |store| {
         let report_json_out = out_ptr(report_json_out, "report_json_out")?;
         report_json_out.write_json(&store.integrity_check()?)
     })
@@ -273,8 +282,7 @@ pub unsafe extern "C" fn sendense_store_backup(
     dest_path: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(store, "store")?.store;
+    store_call(store, err, |store| {
         let dest_path = arg_str(dest_path, "dest_path")?;
         store.backup_to(dest_path)
     })

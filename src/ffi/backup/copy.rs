@@ -3,8 +3,8 @@
 
 use std::ffi::c_char;
 
-use crate::backup::copy::{CopyFilter, VerificationStatus};
-use crate::ffi::{arg_opt_json, arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
+use crate::backup::{CopyFilter, VerificationStatus};
+use crate::ffi::{arg_opt_json, arg_str, out_ptr, sendense_error, sendense_status, sendense_store, store_call};
 
 /// Claim the oldest pending copy for worker `worker_id`, atomically (two workers or two
 /// processes never get the same copy), moving it to copying. `*copy_json_out` receives the
@@ -16,8 +16,7 @@ pub unsafe extern "C" fn sendense_copy_claim(
     copy_json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let worker_id = arg_str(worker_id, "worker_id")?;
         let copy_json_out = out_ptr(copy_json_out, "copy_json_out")?;
         match store.copy_claim(worker_id)? {
@@ -42,8 +41,7 @@ pub unsafe extern "C" fn sendense_copy_set_verifying(
     size_bytes: i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let copy_id = arg_str(copy_id, "copy_id")?;
         let file_path = arg_str(file_path, "file_path")?;
         store.copy_set_verifying(copy_id, file_path, size_bytes)?;
@@ -62,8 +60,7 @@ pub unsafe extern "C" fn sendense_copy_complete(
     verification: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let copy_id = arg_str(copy_id, "copy_id")?;
         let verification = VerificationStatus::parse(arg_str(verification, "verification")?)?;
         store.copy_complete(copy_id, verification)?;
@@ -80,8 +77,7 @@ pub unsafe extern "C" fn sendense_copy_fail(
     error_message: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let copy_id = arg_str(copy_id, "copy_id")?;
         let error_message = arg_str(error_message, "error_message")?;
         store.copy_fail(copy_id, error_message)?;
@@ -98,8 +94,7 @@ pub unsafe extern "C" fn sendense_copy_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let copy_id = arg_str(copy_id, "copy_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.copy_get(copy_id)?)
@@ -117,8 +112,7 @@ pub unsafe extern "C" fn sendense_copy_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let filter: CopyFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.copy_list(&filter)?)

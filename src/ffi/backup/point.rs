@@ -6,8 +6,8 @@ use std::ffi::{c_char, CString};
 use crate::backup::{BackupFilter, BackupJob, BackupProgress, Chain, StartBackup};
 use crate::error::Result;
 use crate::ffi::{
-    arg_json, arg_opt_json, arg_opt_str, arg_ref, arg_str, c_column, c_opt_column, call, field, field_ms, field_str,
-    free_box, out_ptr, sendense_error, sendense_status, sendense_store,
+    arg_json, arg_opt_json, arg_opt_str, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box,
+    out_ptr, sendense_error, sendense_status, sendense_store, store_call,
 };
 
 /// A read-only snapshot of one backup point (a `backup_jobs` record), made by
@@ -111,8 +111,7 @@ pub unsafe extern "C" fn sendense_backup_start(
     backup_id_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let start: StartBackup = arg_json(json, "json")?;
         let backup_id_out = out_ptr(backup_id_out, "backup_id_out")?;
         backup_id_out.write_string(store.backup_start(&start)?)
@@ -126,10 +125,7 @@ pub unsafe extern "C" fn sendense_backup_set_running(
     backup_id: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
-        store.backup_set_running(arg_str(backup_id, "backup_id")?)
-    })
+    store_call(s, err, |store| store.backup_set_running(arg_str(backup_id, "backup_id")?))
 }
 
 /// Record the progress of an active (pending or running) point, the hot path: one single-row
@@ -150,8 +146,7 @@ pub unsafe extern "C" fn sendense_backup_progress(
     phase: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let backup_id = arg_str(backup_id, "backup_id")?;
         let current_phase = arg_opt_str(phase, "phase")?.map(str::to_string);
         let progress =
@@ -169,10 +164,7 @@ pub unsafe extern "C" fn sendense_backup_set_protected(
     protected: bool,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
-        store.backup_set_protected(arg_str(backup_id, "backup_id")?, protected).map(|_| ())
-    })
+    store_call(s, err, |store| store.backup_set_protected(arg_str(backup_id, "backup_id")?, protected).map(|_| ()))
 }
 
 /// Complete a point: its change id (`<uuid part>/<sequence>`, or NULL), the bytes
@@ -188,8 +180,7 @@ pub unsafe extern "C" fn sendense_backup_complete(
     size_bytes: i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let backup_id = arg_str(backup_id, "backup_id")?;
         let change_id = arg_opt_str(change_id, "change_id")?;
         store.backup_complete(backup_id, change_id, bytes_transferred, size_bytes)
@@ -204,8 +195,7 @@ pub unsafe extern "C" fn sendense_backup_fail(
     error_message: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let backup_id = arg_str(backup_id, "backup_id")?;
         store.backup_fail(backup_id, arg_str(error_message, "error_message")?)
     })
@@ -218,10 +208,7 @@ pub unsafe extern "C" fn sendense_backup_cancel(
     backup_id: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
-        store.backup_cancel(arg_str(backup_id, "backup_id")?)
-    })
+    store_call(s, err, |store| store.backup_cancel(arg_str(backup_id, "backup_id")?))
 }
 
 /// The point `backup_id` as a JSON object whose keys are the column names of `backup_jobs`.
@@ -232,8 +219,7 @@ pub unsafe extern "C" fn sendense_backup_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let backup_id = arg_str(backup_id, "backup_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.backup_get(backup_id)?)
@@ -249,8 +235,7 @@ pub unsafe extern "C" fn sendense_backup_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let filter: BackupFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.backup_list(&filter)?)
@@ -266,8 +251,7 @@ pub unsafe extern "C" fn sendense_backup_restore_chain_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let backup_id = arg_str(backup_id, "backup_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.restore_chain(backup_id)?)
@@ -283,10 +267,7 @@ pub unsafe extern "C" fn sendense_backup_delete(
     backup_id: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
-        store.backup_delete(arg_str(backup_id, "backup_id")?)
-    })
+    store_call(s, err, |store| store.backup_delete(arg_str(backup_id, "backup_id")?))
 }
 
 /// The chains of a context (one per disk and repository) as a JSON array of
@@ -298,8 +279,7 @@ pub unsafe extern "C" fn sendense_chain_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.chain_list(context_id)?)
@@ -316,8 +296,7 @@ pub unsafe extern "C" fn sendense_backup_get(
     out: *mut *mut sendense_backup,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let backup_id = arg_str(backup_id, "backup_id")?;
         let out = out_ptr(out, "out")?;
         out.write_box(sendense_backup::new(store.backup_get(backup_id)?)?);
@@ -496,8 +475,7 @@ pub unsafe extern "C" fn sendense_chain_get(
     out: *mut *mut sendense_chain,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let repository_id = arg_str(repository_id, "repository_id")?;
         let out = out_ptr(out, "out")?;
@@ -593,8 +571,7 @@ pub unsafe extern "C" fn sendense_backup_cbt_decide(
     decision_json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let repository_id = arg_str(repository_id, "repository_id")?;
         let snapshot_change_id = arg_str(snapshot_change_id, "snapshot_change_id")?;

@@ -2,12 +2,9 @@
 
 use std::ffi::c_char;
 
-use crate::backup::repository::{
-    NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter, RepositoryUpdate,
-};
+use crate::backup::{NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter, RepositoryUpdate};
 use crate::ffi::{
-    arg_json, arg_opt_json, arg_ref, arg_str, call, out_opt_ptr, out_ptr, sendense_error, sendense_status,
-    sendense_store,
+    arg_json, arg_opt_json, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
 };
 
 /// Create a backup repository. `json` is an object with `name`, `repository_type` (local, nfs,
@@ -24,8 +21,7 @@ pub unsafe extern "C" fn sendense_repository_create(
     repository_id_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let new: NewRepository = arg_json(json, "json")?;
         let repository_id_out = out_ptr(repository_id_out, "repository_id_out")?;
         repository_id_out.write_string(store.repository_create(&new)?)
@@ -42,8 +38,7 @@ pub unsafe extern "C" fn sendense_repository_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let repository_id = arg_str(repository_id, "repository_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.repository_get(repository_id)?)
@@ -59,8 +54,7 @@ pub unsafe extern "C" fn sendense_repository_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let filter: RepositoryFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.repository_list(&filter)?)
@@ -78,8 +72,7 @@ pub unsafe extern "C" fn sendense_repository_update(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let repository_id = arg_str(repository_id, "repository_id")?;
         let update: RepositoryUpdate = arg_json(json, "json")?;
         let json_out = out_opt_ptr(json_out);
@@ -96,8 +89,7 @@ pub unsafe extern "C" fn sendense_repository_set_enabled(
     enabled: bool,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let repository_id = arg_str(repository_id, "repository_id")?;
         store.repository_set_enabled(repository_id, enabled).map(drop)
     })
@@ -114,8 +106,7 @@ pub unsafe extern "C" fn sendense_repository_record_capacity(
     available_bytes: i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let repository_id = arg_str(repository_id, "repository_id")?;
         store.repository_record_capacity(repository_id, total_bytes, used_bytes, available_bytes).map(drop)
     })
@@ -129,8 +120,7 @@ pub unsafe extern "C" fn sendense_repository_delete(
     repository_id: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let repository_id = arg_str(repository_id, "repository_id")?;
         store.repository_delete(repository_id)
     })
@@ -148,8 +138,7 @@ pub unsafe extern "C" fn sendense_policy_create(
     policy_id_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let new: NewPolicy = arg_json(json, "json")?;
         let policy_id_out = out_ptr(policy_id_out, "policy_id_out")?;
         policy_id_out.write_string(store.policy_create(&new)?)
@@ -164,8 +153,7 @@ pub unsafe extern "C" fn sendense_policy_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let policy_id = arg_str(policy_id, "policy_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.policy_get(policy_id)?)
@@ -181,8 +169,7 @@ pub unsafe extern "C" fn sendense_policy_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let filter: PolicyFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.policy_list(&filter)?)
@@ -200,8 +187,7 @@ pub unsafe extern "C" fn sendense_policy_update(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let policy_id = arg_str(policy_id, "policy_id")?;
         let update: PolicyUpdate = arg_json(json, "json")?;
         let json_out = out_opt_ptr(json_out);
@@ -217,8 +203,7 @@ pub unsafe extern "C" fn sendense_policy_delete(
     policy_id: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let policy_id = arg_str(policy_id, "policy_id")?;
         store.policy_delete(policy_id)
     })

@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use crate::ffi::{arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
+use crate::ffi::{arg_str, out_ptr, sendense_error, sendense_status, sendense_store, store_call};
 
 /// The VM-level restore points of context `context_id`, newest first, as a JSON array. Each
 /// object has `backup_group_id` (null for a completed point without a group, listed on its
@@ -19,8 +19,7 @@ pub unsafe extern "C" fn sendense_restore_points_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.restore_points(context_id)?)
@@ -41,8 +40,7 @@ pub unsafe extern "C" fn sendense_disk_restore_points_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.disk_restore_points(context_id, disk_id)?)

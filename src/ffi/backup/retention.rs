@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use crate::ffi::{arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
+use crate::ffi::{arg_str, out_ptr, sendense_error, sendense_status, sendense_store, store_call};
 use crate::value::Timestamp;
 
 /// Plan retention for the completed points of policy `policy_id` with its rules (keep_last,
@@ -24,8 +24,7 @@ pub unsafe extern "C" fn sendense_retention_plan_json(
     plan_json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let policy_id = arg_str(policy_id, "policy_id")?;
         let time_zone = arg_str(time_zone, "time_zone")?;
         let plan_json_out = out_ptr(plan_json_out, "plan_json_out")?;
@@ -45,8 +44,5 @@ pub unsafe extern "C" fn sendense_retention_apply(
     plan_json: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
-        store.retention_apply_json(arg_str(plan_json, "plan_json")?).map(|_| ())
-    })
+    store_call(s, err, |store| store.retention_apply_json(arg_str(plan_json, "plan_json")?).map(|_| ()))
 }

@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use crate::ffi::{arg_opt_str, arg_ref, arg_str, call, out_ptr, sendense_error, sendense_status, sendense_store};
+use crate::ffi::{arg_opt_str, arg_str, out_ptr, sendense_error, sendense_status, sendense_store, store_call};
 
 /// Decide whether a disk (`disk-<device key>`) of a context must be copied in full or
 /// incrementally from a snapshot whose change id is `snapshot_change_id`
@@ -23,8 +23,7 @@ pub unsafe extern "C" fn sendense_cbt_decide(
     decision_json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let disk_id = arg_str(disk_id, "disk_id")?;
         let snapshot_change_id = arg_str(snapshot_change_id, "snapshot_change_id")?;
@@ -49,8 +48,7 @@ pub unsafe extern "C" fn sendense_cbt_record(
     bytes_transferred: i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
         let disk_id = arg_str(disk_id, "disk_id")?;
         let change_id = arg_str(change_id, "change_id")?;
@@ -70,8 +68,7 @@ pub unsafe extern "C" fn sendense_cbt_history_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let disk_id = arg_opt_str(disk_id, "disk_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
@@ -92,8 +89,7 @@ pub unsafe extern "C" fn sendense_cbt_verify_lineage(
     report_json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let report_json_out = out_ptr(report_json_out, "report_json_out")?;
         report_json_out.write_json(&store.cbt_verify_lineage(context_id)?)

@@ -5,10 +5,10 @@ use std::ffi::{c_char, CString};
 
 use crate::error::{Error, Result};
 use crate::ffi::{
-    arg_json, arg_opt_json, arg_ref, arg_str, c_column, c_opt_column, call, field, field_ms, field_str, free_box,
-    out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store,
+    arg_json, arg_opt_json, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box, out_opt_ptr,
+    out_ptr, sendense_error, sendense_status, sendense_store, store_call,
 };
-use crate::replication::context::{Context, ContextFilter, ContextStatus, ContextUpdate, NewContext};
+use crate::replication::{Context, ContextFilter, ContextStatus, ContextUpdate, NewContext};
 
 /// A read-only snapshot of one context record, made by `sendense_context_get` and freed with
 /// `sendense_context_free`. Its getters accept NULL (and then answer NULL, 0 or false); the
@@ -69,8 +69,7 @@ pub unsafe extern "C" fn sendense_context_create(
     context_id_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let new: NewContext = arg_json(json, "json")?;
         let context_id_out = out_ptr(context_id_out, "context_id_out")?;
         let id = store.context_create(&new)?;
@@ -87,8 +86,7 @@ pub unsafe extern "C" fn sendense_context_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.context_get(context_id)?)
@@ -105,8 +103,7 @@ pub unsafe extern "C" fn sendense_context_find_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let vmware_vm_id = arg_str(vmware_vm_id, "vmware_vm_id")?;
         let vcenter_host = arg_str(vcenter_host, "vcenter_host")?;
         let json_out = out_ptr(json_out, "json_out")?;
@@ -128,8 +125,7 @@ pub unsafe extern "C" fn sendense_context_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let filter: ContextFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.context_list(&filter)?)
@@ -151,8 +147,7 @@ pub unsafe extern "C" fn sendense_context_update(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let update: ContextUpdate = arg_json(json, "json")?;
         let json_out = out_opt_ptr(json_out);
@@ -176,8 +171,7 @@ pub unsafe extern "C" fn sendense_context_set_status(
     status: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let status = ContextStatus::parse(arg_str(status, "status")?)?;
         store.context_set_status(context_id, status)?;
@@ -193,8 +187,7 @@ pub unsafe extern "C" fn sendense_context_delete(
     context_id: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         store.context_delete(context_id)
     })
@@ -209,8 +202,7 @@ pub unsafe extern "C" fn sendense_context_get(
     out: *mut *mut sendense_context,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let out = out_ptr(out, "out")?;
         out.write_box(sendense_context::new(store.context_get(context_id)?)?);

@@ -5,8 +5,8 @@ use std::ffi::{c_char, CString};
 
 use crate::error::Result;
 use crate::ffi::{
-    arg_json, arg_opt_json, arg_opt_str, arg_ref, arg_str, c_column, c_opt_column, call, field, field_ms, field_str,
-    free_box, out_ptr, sendense_error, sendense_status, sendense_store,
+    arg_json, arg_opt_json, arg_opt_str, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box,
+    out_ptr, sendense_error, sendense_status, sendense_store, store_call,
 };
 use crate::replication::{DiskSyncStatus, JobFilter, JobStatus, Progress, ReplicationJob, StartJob, VmaProgress};
 
@@ -67,8 +67,7 @@ pub unsafe extern "C" fn sendense_replication_start(
     job_id_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let start: StartJob = arg_json(json, "json")?;
         let job_id_out = out_ptr(job_id_out, "job_id_out")?;
         job_id_out.write_string(store.replication_start(&start)?)
@@ -84,8 +83,7 @@ pub unsafe extern "C" fn sendense_replication_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.replication_get(job_id)?)
@@ -102,8 +100,7 @@ pub unsafe extern "C" fn sendense_replication_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let filter: JobFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.replication_list(&filter)?)
@@ -125,8 +122,7 @@ pub unsafe extern "C" fn sendense_replication_set_status(
     error_message: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
         let status = JobStatus::parse(arg_str(status, "status")?)?;
         let error_message = arg_opt_str(error_message, "error_message")?;
@@ -151,8 +147,7 @@ pub unsafe extern "C" fn sendense_replication_progress(
     operation: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
         let current_operation = arg_opt_str(operation, "operation")?.map(str::to_string);
         let progress = Progress { percent, bytes_transferred, total_bytes, speed_bps, current_operation };
@@ -172,8 +167,7 @@ pub unsafe extern "C" fn sendense_replication_vma_progress(
     json: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
         let vma: VmaProgress = arg_json(json, "json")?;
         store.replication_vma_progress(job_id, &vma)
@@ -193,8 +187,7 @@ pub unsafe extern "C" fn sendense_replication_disk_progress(
     sync_status: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
         let disk_id = arg_str(disk_id, "disk_id")?;
         let sync_status = arg_opt_str(sync_status, "sync_status")?.map(DiskSyncStatus::parse).transpose()?;
@@ -212,8 +205,7 @@ pub unsafe extern "C" fn sendense_replication_disks_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.replication_disks(context_id)?)
@@ -229,8 +221,7 @@ pub unsafe extern "C" fn sendense_replication_delete(
     job_id: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
         store.replication_delete(job_id)
     })
@@ -246,8 +237,7 @@ pub unsafe extern "C" fn sendense_replication_stale_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.replication_stale(older_than_ms)?)
     })
@@ -264,8 +254,7 @@ pub unsafe extern "C" fn sendense_replication_fail_stale(
     job_ids_json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let reason = arg_str(reason, "reason")?;
         let job_ids_json_out = out_ptr(job_ids_json_out, "job_ids_json_out")?;
         job_ids_json_out.write_json(&store.replication_fail_stale(older_than_ms, reason)?)
@@ -281,8 +270,7 @@ pub unsafe extern "C" fn sendense_replication_get(
     out: *mut *mut sendense_replication_job,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
         let out = out_ptr(out, "out")?;
         out.write_box(sendense_replication_job::new(store.replication_get(job_id)?)?);

@@ -5,10 +5,9 @@
 use std::ffi::c_char;
 
 use crate::ffi::{
-    arg_json, arg_opt_str, arg_ref, arg_str, call, out_opt_ptr, out_ptr, sendense_error, sendense_status,
-    sendense_store,
+    arg_json, arg_opt_str, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
 };
-use crate::targets::cloudstack::{
+use crate::targets::{
     NewLinstorConfig, NewOsseaConfig, NewOsseaVolume, OsseaConfigUpdate, SnapshotStatus, VolumeStatus,
 };
 
@@ -25,8 +24,7 @@ pub unsafe extern "C" fn sendense_ossea_config_create(
     config_id_out: *mut i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let new: NewOsseaConfig = arg_json(json, "json")?;
         let config_id_out = out_ptr(config_id_out, "config_id_out")?;
         config_id_out.write(store.ossea_config_create(&new)?);
@@ -43,8 +41,7 @@ pub unsafe extern "C" fn sendense_ossea_config_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.ossea_config_get(config_id)?)
     })
@@ -59,8 +56,7 @@ pub unsafe extern "C" fn sendense_ossea_config_secrets_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.ossea_config_secrets(config_id)?)
     })
@@ -73,8 +69,7 @@ pub unsafe extern "C" fn sendense_ossea_config_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.ossea_config_list()?)
     })
@@ -91,8 +86,7 @@ pub unsafe extern "C" fn sendense_ossea_config_update(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let update: OsseaConfigUpdate = arg_json(json, "json")?;
         let config = store.ossea_config_update(config_id, &update)?;
         match out_opt_ptr(json_out) {
@@ -109,10 +103,7 @@ pub unsafe extern "C" fn sendense_ossea_config_activate(
     config_id: i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
-        store.ossea_config_activate(config_id).map(|_| ())
-    })
+    store_call(s, err, |store| store.ossea_config_activate(config_id).map(|_| ()))
 }
 
 /// Delete a configuration; CONFLICT (naming how many) while volumes or replication jobs use it.
@@ -122,10 +113,7 @@ pub unsafe extern "C" fn sendense_ossea_config_delete(
     config_id: i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
-        store.ossea_config_delete(config_id)
-    })
+    store_call(s, err, |store| store.ossea_config_delete(config_id))
 }
 
 /// Record a CloudStack volume. `json`: `volume_id` (the CloudStack UUID, unique),
@@ -138,8 +126,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_create(
     volume_row_id_out: *mut i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let new: NewOsseaVolume = arg_json(json, "json")?;
         let out = out_ptr(volume_row_id_out, "volume_row_id_out")?;
         out.write(store.ossea_volume_create(&new)?);
@@ -155,8 +142,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.ossea_volume_get(volume_row_id)?)
     })
@@ -170,8 +156,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_find_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let volume_id = arg_str(volume_id, "volume_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.ossea_volume_find(volume_id)?)
@@ -186,8 +171,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_opt_str(context_id, "context_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.ossea_volume_list(context_id)?)
@@ -205,8 +189,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_set_status(
     device_path: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let status = VolumeStatus::parse(arg_str(status, "status")?)?;
         let device_path = arg_opt_str(device_path, "device_path")?;
         store.ossea_volume_set_status(volume_row_id, status, device_path).map(|_| ())
@@ -224,8 +207,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_set_snapshot(
     snapshot_id: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let status = SnapshotStatus::parse(arg_str(status, "status")?)?;
         let snapshot_id = arg_opt_str(snapshot_id, "snapshot_id")?;
         store.ossea_volume_set_snapshot(volume_row_id, status, snapshot_id).map(|_| ())
@@ -242,8 +224,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_link_disk(
     disk_id: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let disk_id = arg_str(disk_id, "disk_id")?;
         store.ossea_volume_link_disk(volume_row_id, context_id, disk_id).map(|_| ())
@@ -257,10 +238,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_delete(
     volume_row_id: i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
-        store.ossea_volume_delete(volume_row_id)
-    })
+    store_call(s, err, |store| store.ossea_volume_delete(volume_row_id))
 }
 
 /// Create a Linstor configuration. `json`: the `linstor_configs` column names — `name`,
@@ -274,8 +252,7 @@ pub unsafe extern "C" fn sendense_linstor_config_create(
     config_id_out: *mut i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let new: NewLinstorConfig = arg_json(json, "json")?;
         let config_id_out = out_ptr(config_id_out, "config_id_out")?;
         config_id_out.write(store.linstor_config_create(&new)?);
@@ -291,8 +268,7 @@ pub unsafe extern "C" fn sendense_linstor_config_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.linstor_config_get(config_id)?)
     })
@@ -306,8 +282,7 @@ pub unsafe extern "C" fn sendense_linstor_config_secrets_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.linstor_config_secrets(config_id)?)
     })
@@ -320,8 +295,7 @@ pub unsafe extern "C" fn sendense_linstor_config_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.linstor_config_list()?)
     })
@@ -334,8 +308,5 @@ pub unsafe extern "C" fn sendense_linstor_config_delete(
     config_id: i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
-        store.linstor_config_delete(config_id)
-    })
+    store_call(s, err, |store| store.linstor_config_delete(config_id))
 }

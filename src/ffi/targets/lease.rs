@@ -3,9 +3,9 @@
 use std::ffi::c_char;
 
 use crate::ffi::{
-    arg_json, arg_ref, arg_str, call, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store,
+    arg_json, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
 };
-use crate::targets::lease::NewLeasePool;
+use crate::targets::NewLeasePool;
 
 /// Lease the lowest-ordinal resource of `pool` that has no live lease to `owner_id` (a job
 /// id) for `ttl_ms` milliseconds (1 ms to 30 days), atomically, also across processes; an
@@ -24,8 +24,7 @@ pub unsafe extern "C" fn sendense_lease_acquire(
     lease_json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let pool = arg_str(pool, "pool")?;
         let owner_id = arg_str(owner_id, "owner_id")?;
         let lease_json_out = out_ptr(lease_json_out, "lease_json_out")?;
@@ -46,8 +45,7 @@ pub unsafe extern "C" fn sendense_lease_renew(
     leases_json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let pool = arg_str(pool, "pool")?;
         let owner_id = arg_str(owner_id, "owner_id")?;
         let leases = store.lease_renew(pool, owner_id, ttl_ms)?;
@@ -67,8 +65,7 @@ pub unsafe extern "C" fn sendense_lease_release(
     owner_id: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let pool = arg_str(pool, "pool")?;
         let owner_id = arg_str(owner_id, "owner_id")?;
         store.lease_release(pool, owner_id)?;
@@ -86,8 +83,7 @@ pub unsafe extern "C" fn sendense_lease_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let pool = arg_str(pool, "pool")?;
         let owner_id = crate::ffi::arg_opt_str(owner_id, "owner_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
@@ -110,8 +106,7 @@ pub unsafe extern "C" fn sendense_lease_pool_define(
     pool_json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let new: NewLeasePool = arg_json(json, "json")?;
         let pool = store.lease_pool_define(&new)?;
         match out_opt_ptr(pool_json_out) {
@@ -129,8 +124,7 @@ pub unsafe extern "C" fn sendense_lease_pools_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.lease_pools()?)
     })

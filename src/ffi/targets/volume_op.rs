@@ -6,10 +6,10 @@ use std::ffi::c_char;
 use serde_json::Value;
 
 use crate::ffi::{
-    arg_json, arg_opt_json, arg_opt_str, arg_ref, arg_str, call, out_opt_ptr, out_ptr, sendense_error, sendense_status,
-    sendense_store,
+    arg_json, arg_opt_json, arg_opt_str, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status,
+    sendense_store, store_call,
 };
-use crate::targets::volume_op::{MountStatus, NewVolumeMount, NewVolumeOp, VolumeOpFilter, VolumeOpStatus};
+use crate::targets::{MountStatus, NewVolumeMount, NewVolumeOp, VolumeOpFilter, VolumeOpStatus};
 
 /// Record a new volume operation in pending, with its first history row (NULL -> pending).
 /// `json`: `type` (create, attach, detach, delete or cleanup), `volume_id`, `request` (a JSON
@@ -22,8 +22,7 @@ pub unsafe extern "C" fn sendense_volume_op_create(
     operation_id_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let new: NewVolumeOp = arg_json(json, "json")?;
         let operation_id_out = out_ptr(operation_id_out, "operation_id_out")?;
         operation_id_out.write_string(store.volume_op_create(&new)?)
@@ -45,8 +44,7 @@ pub unsafe extern "C" fn sendense_volume_op_set_status(
     error: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let operation_id = arg_str(operation_id, "operation_id")?;
         let status = VolumeOpStatus::parse(arg_str(status, "status")?)?;
         let response: Option<Value> = arg_opt_json(response_json, "response_json")?;
@@ -65,8 +63,7 @@ pub unsafe extern "C" fn sendense_volume_op_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let operation_id = arg_str(operation_id, "operation_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.volume_op_get(operation_id)?)
@@ -83,8 +80,7 @@ pub unsafe extern "C" fn sendense_volume_op_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let filter: VolumeOpFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.volume_op_list(&filter)?)
@@ -101,8 +97,7 @@ pub unsafe extern "C" fn sendense_volume_op_history_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let operation_id = arg_str(operation_id, "operation_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.volume_op_history(operation_id)?)
@@ -118,8 +113,7 @@ pub unsafe extern "C" fn sendense_volume_op_stuck_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.volume_op_stuck(older_than_ms)?)
     })
@@ -137,8 +131,7 @@ pub unsafe extern "C" fn sendense_volume_mount_create(
     mount_id_out: *mut i64,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let new: NewVolumeMount = arg_json(json, "json")?;
         let mount_id_out = out_ptr(mount_id_out, "mount_id_out")?;
         mount_id_out.write(store.volume_mount_create(&new)?);
@@ -156,8 +149,7 @@ pub unsafe extern "C" fn sendense_volume_mount_set_status(
     status: *const c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let status = MountStatus::parse(arg_str(status, "status")?)?;
         store.volume_mount_set_status(mount_id, status)?;
         Ok(())
@@ -173,8 +165,7 @@ pub unsafe extern "C" fn sendense_volume_mount_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.volume_mount_get(mount_id)?)
     })
@@ -189,8 +180,7 @@ pub unsafe extern "C" fn sendense_volume_mount_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.volume_mount_list(job_id)?)
@@ -208,8 +198,7 @@ pub unsafe extern "C" fn sendense_volume_metrics_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.volume_metrics()?)
     })
@@ -223,8 +212,7 @@ pub unsafe extern "C" fn sendense_volume_metrics_record(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let sample = store.volume_metrics_record()?;
         match out_opt_ptr(json_out) {
             Some(out) => out.write_json(&sample),
@@ -242,8 +230,7 @@ pub unsafe extern "C" fn sendense_volume_metrics_samples_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    call(err, || {
-        let store = &arg_ref(s, "store")?.store;
+    store_call(s, err, |store| {
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.volume_metrics_samples(limit)?)
     })
