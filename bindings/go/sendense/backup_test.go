@@ -106,11 +106,11 @@ func TestBackupLifecycle(t *testing.T) {
 			}
 		}
 	}
-	if group := must(s.ListBackups(sendense.BackupFilter{BackupGroupID: groups[2]})).get(t); len(group) != 2 ||
+	if group := must(s.ListBackupPoints(sendense.BackupPointFilter{BackupGroupID: groups[2]})).get(t); len(group) != 2 ||
 		group[0].DiskID == group[1].DiskID {
 		t.Fatalf("group %s: %+v", groups[2], group)
 	}
-	if all := must(s.ListBackups(sendense.BackupFilter{ContextID: b.ctx, Status: sendense.BackupCompleted})).get(t); len(all) != 8 {
+	if all := must(s.ListBackupPoints(sendense.BackupPointFilter{ContextID: b.ctx, Status: sendense.BackupCompleted})).get(t); len(all) != 8 {
 		t.Fatalf("%d completed points, want 8", len(all))
 	}
 	chains := must(s.Chains(b.ctx)).get(t)
@@ -137,13 +137,13 @@ func TestBackupLifecycle(t *testing.T) {
 	}
 
 	// The full is depended on: the refusal names the point building on it and changes nothing.
-	e := wantErr(t, "deleting the full", s.DeleteBackup(points[1][0]), sendense.ErrConflict)
+	e := wantErr(t, "deleting the full", s.DeleteBackupPoint(points[1][0]), sendense.ErrConflict)
 	if !strings.Contains(e.Message, points[1][1]) || !strings.Contains(e.Message, "builds on it") {
 		t.Fatalf("the refusal does not name the dependent: %v", e)
 	}
 	must(s.BackupPoint(points[1][0])).get(t)
 	// The newest point can go; the chain then ends at its parent.
-	ok(t, s.DeleteBackup(newest))
+	ok(t, s.DeleteBackupPoint(newest))
 	wantErr(t, "the deleted point", func() error { _, err := s.BackupPoint(newest); return err }(), sendense.ErrNotFound)
 	for _, c := range must(s.Chains(b.ctx)).get(t) {
 		if c.DiskID == 1 && (str(c.LatestBackupID) != points[1][2] || c.TotalBackups != 3) {
@@ -202,7 +202,7 @@ func TestBackupRefusals(t *testing.T) {
 	}
 	_, err = start(0, sendense.BackupDifferential)
 	wantErr(t, "a differential without a parent", err, sendense.ErrInvalidState)
-	if list := must(s.ListBackups(sendense.BackupFilter{ContextID: b.ctx})).get(t); len(list) != 0 {
+	if list := must(s.ListBackupPoints(sendense.BackupPointFilter{ContextID: b.ctx})).get(t); len(list) != 0 {
 		t.Fatalf("a refused start left points: %+v", list)
 	}
 
@@ -211,7 +211,7 @@ func TestBackupRefusals(t *testing.T) {
 	_, err = start(0, sendense.BackupFull)
 	wantErr(t, "a second active point", err, sendense.ErrConflict)
 	wantErr(t, "completing a pending point", s.CompleteBackup(full, "", 1, 1), sendense.ErrInvalidState)
-	wantErr(t, "deleting an active point", s.DeleteBackup(full), sendense.ErrConflict)
+	wantErr(t, "deleting an active point", s.DeleteBackupPoint(full), sendense.ErrConflict)
 	wantErr(t, "a restore chain through an active point", func() error { _, err := s.RestoreChain(full); return err }(), sendense.ErrInvalidState)
 	wantErr(t, "a failure without a reason", s.FailBackup(full, " "), sendense.ErrInvalidArgument)
 	ok(t, s.SetBackupRunning(full))
@@ -223,7 +223,7 @@ func TestBackupRefusals(t *testing.T) {
 	wantErr(t, "cancelling a failed point", s.CancelBackup(full), sendense.ErrInvalidState)
 	cancelled := must(start(1, sendense.BackupFull)).get(t)
 	ok(t, s.CancelBackup(cancelled))
-	ok(t, s.DeleteBackup(cancelled))
+	ok(t, s.DeleteBackupPoint(cancelled))
 
 	// A repository's minimum retention protects a completed point.
 	ok(t, func() error {
@@ -231,7 +231,7 @@ func TestBackupRefusals(t *testing.T) {
 		return err
 	}())
 	kept := b.backUp(t, s, 0, sendense.BackupFull, "", 1)
-	e = wantErr(t, "deleting inside the minimum retention", s.DeleteBackup(kept), sendense.ErrInvalidState)
+	e = wantErr(t, "deleting inside the minimum retention", s.DeleteBackupPoint(kept), sendense.ErrInvalidState)
 	if !strings.Contains(e.Message, "minimum retention") {
 		t.Fatalf("the refusal does not say why: %v", e)
 	}
@@ -254,7 +254,7 @@ func TestBackupRefusals(t *testing.T) {
 		"complete":          s.CompleteBackup(missing, "", 0, 0),
 		"fail":              s.FailBackup(missing, "gone"),
 		"cancel":            s.CancelBackup(missing),
-		"delete":            s.DeleteBackup(missing),
+		"delete":            s.DeleteBackupPoint(missing),
 		"delete repository": s.DeleteRepository(missing),
 		"delete policy":     s.DeletePolicy(missing),
 		"enable repository": s.SetRepositoryEnabled(missing, true),

@@ -66,7 +66,7 @@ func TestChainDecisionRestorePointsAndCopies(t *testing.T) {
 	wantErr(t, "restore points of an unknown context", err, sendense.ErrNotFound)
 
 	// The copy workflow: claim, written, verified (passed), and the failures.
-	pending := must(s.ListCopies(sendense.CopyFilter{Status: sendense.CopyPending})).get(t)
+	pending := must(s.ListBackupCopies(sendense.BackupCopyFilter{Status: sendense.CopyPending})).get(t)
 	if len(pending) != 5 {
 		t.Fatalf("%d pending copies, want 5 (one per completed point)", len(pending))
 	}
@@ -78,7 +78,7 @@ func TestChainDecisionRestorePointsAndCopies(t *testing.T) {
 	ok(t, s.SetCopyVerifying(c.ID, "offsite/"+c.SourceBackupID+".qcow2", 4<<20))
 	wantErr(t, "pending is not a result", s.CompleteCopy(c.ID, sendense.VerificationPending), sendense.ErrInvalidArgument)
 	ok(t, s.CompleteCopy(c.ID, sendense.VerificationPassed))
-	done := must(s.Copy(c.ID)).get(t)
+	done := must(s.BackupCopy(c.ID)).get(t)
 	if done.Status != sendense.CopyCompleted || done.VerificationStatus != sendense.VerificationPassed || done.VerifiedAt == nil ||
 		done.CopyCompletedAt == nil || done.FilePath != "offsite/"+c.SourceBackupID+".qcow2" || done.SizeBytes != 4<<20 {
 		t.Fatalf("completed copy: %+v", done)
@@ -88,15 +88,15 @@ func TestChainDecisionRestorePointsAndCopies(t *testing.T) {
 	third := must(s.ClaimCopy("worker-c")).get(t)
 	ok(t, s.SetCopyVerifying(third.ID, "offsite/third.qcow2", 1))
 	ok(t, s.CompleteCopy(third.ID, sendense.VerificationFailed))
-	failedCopies := must(s.ListCopies(sendense.CopyFilter{Status: sendense.CopyFailed})).get(t)
+	failedCopies := must(s.ListBackupCopies(sendense.BackupCopyFilter{Status: sendense.CopyFailed})).get(t)
 	if len(failedCopies) != 2 || str(failedCopies[0].ErrorMessage) == "" || str(failedCopies[1].ErrorMessage) == "" {
 		t.Fatalf("failed copies: %+v", failedCopies)
 	}
-	if list := must(s.ListCopies(sendense.CopyFilter{BackupID: c.SourceBackupID})).get(t); len(list) != 1 || list[0].ID != c.ID {
+	if list := must(s.ListBackupCopies(sendense.BackupCopyFilter{BackupID: c.SourceBackupID})).get(t); len(list) != 1 || list[0].ID != c.ID {
 		t.Fatalf("copies of %s: %+v", c.SourceBackupID, list)
 	}
 	wantErr(t, "failing a finished copy", s.FailCopy(c.ID, "late"), sendense.ErrInvalidState)
 	wantErr(t, "an unknown copy", s.SetCopyVerifying("no-such-copy", "x", 0), sendense.ErrNotFound)
-	_, err = s.Copy("no-such-copy")
+	_, err = s.BackupCopy("no-such-copy")
 	wantErr(t, "reading an unknown copy", err, sendense.ErrNotFound)
 }

@@ -22,7 +22,7 @@ type deviceSetup struct {
 func newDeviceSetup(t *testing.T, s *sendense.Store, name string) deviceSetup {
 	t.Helper()
 	d := deviceSetup{ctx: must(s.CreateContext(newVM(name, "vm-"+name))).get(t)}
-	d.job = must(s.StartReplication(sendense.StartJob{ContextID: d.ctx, Disks: twoDisks(name)})).get(t)
+	d.job = must(s.StartReplication(sendense.ReplicationStart{ContextID: d.ctx, Disks: twoDisks(name)})).get(t)
 	d.disks = must(s.Disks(d.ctx)).get(t)
 	for _, disk := range d.disks {
 		uuid := fmt.Sprintf("vol-%s-%s", name, disk.DiskID)
@@ -126,12 +126,12 @@ func TestAttachAndDetach(t *testing.T) {
 	wantErr(t, "a second export of a volume", err, sendense.ErrAlreadyExists)
 	ok(t, s.SetNBDExportStatus(name, sendense.ExportActive))
 	wantErr(t, "active -> pending", s.SetNBDExportStatus(name, sendense.ExportPending), sendense.ErrInvalidState)
-	ok(t, s.SetNBDExportJob(name, d.job))
-	if list := must(s.NBDExportsByJob(d.job)).get(t); len(list) != 2 || list[0].ExportName > list[1].ExportName {
+	ok(t, s.SetNBDExportReplicationJob(name, d.job))
+	if list := must(s.NBDExportsByReplicationJob(d.job)).get(t); len(list) != 2 || list[0].ExportName > list[1].ExportName {
 		t.Fatalf("exports of the job: %+v", list)
 	}
-	ok(t, s.SetNBDExportJob(name, ""))
-	if list := must(s.NBDExportsByJob(d.job)).get(t); len(list) != 1 {
+	ok(t, s.SetNBDExportReplicationJob(name, ""))
+	if list := must(s.NBDExportsByReplicationJob(d.job)).get(t); len(list) != 1 {
 		t.Fatalf("exports of the job after clearing one: %+v", list)
 	}
 	if list := must(s.NBDExportsByContext(d.ctx)).get(t); len(list) != 2 {

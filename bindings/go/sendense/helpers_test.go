@@ -100,18 +100,18 @@ func str(p *string) string {
 // one change id per disk.
 func runJob(t *testing.T, s *sendense.Store, jobID string, changeIDs map[string]string) {
 	t.Helper()
-	ok(t, s.SetJobStatus(jobID, sendense.JobSnapshotting, ""))
-	ok(t, s.SetJobStatus(jobID, sendense.JobReplicating, ""))
+	ok(t, s.SetReplicationJobStatus(jobID, sendense.ReplicationJobSnapshotting, ""))
+	ok(t, s.SetReplicationJobStatus(jobID, sendense.ReplicationJobReplicating, ""))
 	const total = 140 << 30
 	for pct := 0; pct <= 100; pct += 25 {
-		ok(t, s.Progress(jobID, sendense.Progress{
+		ok(t, s.ReplicationProgress(jobID, sendense.ReplicationProgress{
 			Percent: float64(pct), BytesTransferred: total / 100 * int64(pct), TotalBytes: total,
 			SpeedBps: 250 << 20, CurrentOperation: fmt.Sprintf("copying (%d%%)", pct),
 		}))
 	}
 	for disk, change := range changeIDs {
-		ok(t, s.DiskProgress(jobID, disk, 100, 1<<30, sendense.DiskSyncing))
+		ok(t, s.ReplicationDiskProgress(jobID, disk, 100, 1<<30, sendense.DiskSyncing))
 		ok(t, s.RecordCBT(jobID, disk, change, 1<<30))
 	}
-	ok(t, s.SetJobStatus(jobID, sendense.JobCompleted, ""))
+	ok(t, s.SetReplicationJobStatus(jobID, sendense.ReplicationJobCompleted, ""))
 }

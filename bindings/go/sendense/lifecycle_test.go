@@ -42,9 +42,9 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// Initial replication of web-01 (auto resolves to initial: no change id recorded yet).
-	j1 := must(s.StartReplication(sendense.StartJob{ContextID: web, Disks: twoDisks("web-01"), SnapshotID: "snap-1"})).get(t)
-	job := must(s.Job(j1)).get(t)
-	if job.ReplicationType != sendense.ReplicationInitial || job.Status != sendense.JobPending ||
+	j1 := must(s.StartReplication(sendense.ReplicationStart{ContextID: web, Disks: twoDisks("web-01"), SnapshotID: "snap-1"})).get(t)
+	job := must(s.ReplicationJob(j1)).get(t)
+	if job.ReplicationType != sendense.ReplicationInitial || job.Status != sendense.ReplicationJobPending ||
 		job.VMContextID != web || job.SourceVMName != "web-01" || job.VCenterHost != "vcenter.example.test" ||
 		str(job.SnapshotID) != "snap-1" {
 		t.Fatalf("started job: %+v", job)
@@ -55,18 +55,18 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("context during the job: %+v", c)
 	}
 
-	ok(t, s.SetJobStatus(j1, sendense.JobReplicating, ""))
+	ok(t, s.SetReplicationJobStatus(j1, sendense.ReplicationJobReplicating, ""))
 	const total = 140 << 30
 	for pct := 0; pct <= 100; pct += 10 {
-		ok(t, s.Progress(j1, sendense.Progress{Percent: float64(pct), BytesTransferred: total / 100 * int64(pct),
+		ok(t, s.ReplicationProgress(j1, sendense.ReplicationProgress{Percent: float64(pct), BytesTransferred: total / 100 * int64(pct),
 			TotalBytes: total, SpeedBps: 300 << 20, CurrentOperation: "copying disk-2000"}))
 	}
-	ok(t, s.Progress(j1, sendense.Progress{Percent: 100, BytesTransferred: total, TotalBytes: total}))
-	ok(t, s.VMAProgress(j1, sendense.VMAProgress{SyncType: sendense.String("initial"),
+	ok(t, s.ReplicationProgress(j1, sendense.ReplicationProgress{Percent: 100, BytesTransferred: total, TotalBytes: total}))
+	ok(t, s.ReplicationVMAProgress(j1, sendense.ReplicationVMAProgress{SyncType: sendense.String("initial"),
 		CurrentPhase: sendense.String("transferring"), ThroughputMbps: sendense.Float64(812.5), ETASeconds: sendense.Int64(0)}))
-	ok(t, s.DiskProgress(j1, "disk-2000", 100, 40<<30, sendense.DiskSyncing))
-	ok(t, s.DiskProgress(j1, "disk-2001", 55.5, 55<<30, ""))
-	job = must(s.Job(j1)).get(t)
+	ok(t, s.ReplicationDiskProgress(j1, "disk-2000", 100, 40<<30, sendense.DiskSyncing))
+	ok(t, s.ReplicationDiskProgress(j1, "disk-2001", 55.5, 55<<30, ""))
+	job = must(s.ReplicationJob(j1)).get(t)
 	if job.ProgressPercent != 100 || job.BytesTransferred != total || job.TotalBytes != total ||
 		str(job.CurrentOperation) != "copying disk-2000" || job.StartedAt == nil ||
 		str(job.VMASyncType) != "initial" || job.VMAThroughputMbps != 812.5 || job.VMALastPollAt == nil {
@@ -81,16 +81,16 @@ func TestLifecycle(t *testing.T) {
 	ok(t, s.RecordCBT(j1, "disk-2000", changeID(epochA, 100), 40<<30))
 	ok(t, s.RecordCBT(j1, "disk-2001", changeID(epochB, 7), 100<<30))
 	ok(t, s.RecordCBT(j1, "disk-2000", changeID(epochA, 100), 40<<30)) // the same again: a no-op
-	ok(t, s.SetJobStatus(j1, sendense.JobFinalizing, ""))
-	ok(t, s.SetJobStatus(j1, sendense.JobCompleted, ""))
+	ok(t, s.SetReplicationJobStatus(j1, sendense.ReplicationJobFinalizing, ""))
+	ok(t, s.SetReplicationJobStatus(j1, sendense.ReplicationJobCompleted, ""))
 
 	c = must(s.Context(web)).get(t)
 	if c.CurrentStatus != sendense.ContextReadyForFailover || c.CurrentJobID != nil || c.TotalJobsRun != 1 ||
 		c.SuccessfulJobs != 1 || c.FailedJobs != 0 || str(c.LastSuccessfulJobID) != j1 {
 		t.Fatalf("context after the initial job: %+v", c)
 	}
-	job = must(s.Job(j1)).get(t)
-	if job.Status != sendense.JobCompleted || job.CompletedAt == nil || job.CompletedAt.Before(job.CreatedAt) {
+	job = must(s.ReplicationJob(j1)).get(t)
+	if job.Status != sendense.ReplicationJobCompleted || job.CompletedAt == nil || job.CompletedAt.Before(job.CreatedAt) {
 		t.Fatalf("completed job: %+v", job)
 	}
 	disks = must(s.Disks(web)).get(t)
@@ -114,8 +114,8 @@ func TestLifecycle(t *testing.T) {
 	decide("disk-3000", changeID(epochA, 1), false, sendense.SyncFull, "", sendense.ReasonNoBase)
 
 	// The incremental (auto resolves to incremental from the recorded bases).
-	j2 := must(s.StartReplication(sendense.StartJob{ContextID: web, Disks: twoDisks("web-01")})).get(t)
-	if job := must(s.Job(j2)).get(t); job.ReplicationType != sendense.ReplicationIncremental {
+	j2 := must(s.StartReplication(sendense.ReplicationStart{ContextID: web, Disks: twoDisks("web-01")})).get(t)
+	if job := must(s.ReplicationJob(j2)).get(t); job.ReplicationType != sendense.ReplicationIncremental {
 		t.Fatalf("second job: %+v", job)
 	}
 	runJob(t, s, j2, map[string]string{"disk-2000": changeID(epochA, 150), "disk-2001": changeID(epochB, 9)})
@@ -139,14 +139,14 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// db-01: an initial job, then a failed one, which is deleted.
-	j3 := must(s.StartReplication(sendense.StartJob{ContextID: db, ReplicationType: sendense.RequestInitial, Disks: twoDisks("db-01")})).get(t)
+	j3 := must(s.StartReplication(sendense.ReplicationStart{ContextID: db, ReplicationType: sendense.ReplicationRequestInitial, Disks: twoDisks("db-01")})).get(t)
 	runJob(t, s, j3, map[string]string{"disk-2000": changeID(epochA, 3), "disk-2001": changeID(epochB, 3)})
-	j4 := must(s.StartReplication(sendense.StartJob{ContextID: db, ReplicationType: sendense.RequestIncremental, Disks: twoDisks("db-01")})).get(t)
-	ok(t, s.SetJobStatus(j4, sendense.JobReplicating, ""))
-	ok(t, s.Progress(j4, sendense.Progress{Percent: 12.5, BytesTransferred: 1 << 30, TotalBytes: 8 << 30, SpeedBps: 1 << 20}))
-	ok(t, s.SetJobStatus(j4, sendense.JobFailed, "VMA unreachable: connection refused"))
-	job = must(s.Job(j4)).get(t)
-	if job.Status != sendense.JobFailed || str(job.ErrorMessage) != "VMA unreachable: connection refused" || job.CompletedAt == nil {
+	j4 := must(s.StartReplication(sendense.ReplicationStart{ContextID: db, ReplicationType: sendense.ReplicationRequestIncremental, Disks: twoDisks("db-01")})).get(t)
+	ok(t, s.SetReplicationJobStatus(j4, sendense.ReplicationJobReplicating, ""))
+	ok(t, s.ReplicationProgress(j4, sendense.ReplicationProgress{Percent: 12.5, BytesTransferred: 1 << 30, TotalBytes: 8 << 30, SpeedBps: 1 << 20}))
+	ok(t, s.SetReplicationJobStatus(j4, sendense.ReplicationJobFailed, "VMA unreachable: connection refused"))
+	job = must(s.ReplicationJob(j4)).get(t)
+	if job.Status != sendense.ReplicationJobFailed || str(job.ErrorMessage) != "VMA unreachable: connection refused" || job.CompletedAt == nil {
 		t.Fatalf("failed job: %+v", job)
 	}
 	c = must(s.Context(db)).get(t)
@@ -154,8 +154,8 @@ func TestLifecycle(t *testing.T) {
 		str(c.LastSuccessfulJobID) != j3 || c.CurrentJobID != nil {
 		t.Fatalf("context after the failed job: %+v", c)
 	}
-	ok(t, s.DeleteJob(j4))
-	wantErr(t, "get a deleted job", func() error { _, err := s.Job(j4); return err }(), sendense.ErrNotFound)
+	ok(t, s.DeleteReplicationJob(j4))
+	wantErr(t, "get a deleted job", func() error { _, err := s.ReplicationJob(j4); return err }(), sendense.ErrNotFound)
 	c = must(s.Context(db)).get(t)
 	if c.TotalJobsRun != 1 || c.SuccessfulJobs != 1 || c.FailedJobs != 0 || str(c.LastSuccessfulJobID) != j3 {
 		t.Fatalf("context after deleting the failed job: %+v", c)
@@ -166,14 +166,14 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// Lists and lookups.
-	jobs := must(s.ListJobs(sendense.JobFilter{ContextID: web})).get(t)
+	jobs := must(s.ListReplicationJobs(sendense.ReplicationJobFilter{ContextID: web})).get(t)
 	if len(jobs) != 2 || jobs[0].ID != j2 || jobs[1].ID != j1 {
 		t.Fatalf("jobs of web-01, newest first: %v", ids(jobs))
 	}
-	if got := must(s.ListJobs(sendense.JobFilter{Status: sendense.JobCompleted})).get(t); len(got) != 3 {
+	if got := must(s.ListReplicationJobs(sendense.ReplicationJobFilter{Status: sendense.ReplicationJobCompleted})).get(t); len(got) != 3 {
 		t.Fatalf("completed jobs: %v", ids(got))
 	}
-	if got := must(s.ListJobs(sendense.JobFilter{Limit: 1, Offset: 1, ContextID: web})).get(t); len(got) != 1 || got[0].ID != j1 {
+	if got := must(s.ListReplicationJobs(sendense.ReplicationJobFilter{Limit: 1, Offset: 1, ContextID: web})).get(t); len(got) != 1 || got[0].ID != j1 {
 		t.Fatalf("paged jobs: %v", ids(got))
 	}
 	all := must(s.ListContexts(sendense.ContextFilter{})).get(t)
@@ -221,8 +221,8 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("integrity: %+v", r)
 	}
 	backup := filepath.Join(t.TempDir(), "backup.db")
-	ok(t, s.Backup(backup))
-	wantErr(t, "backup over an existing file", s.Backup(backup), sendense.ErrAlreadyExists)
+	ok(t, s.CopyDatabaseTo(backup))
+	wantErr(t, "backup over an existing file", s.CopyDatabaseTo(backup), sendense.ErrAlreadyExists)
 	b := must(sendense.Open(backup, &sendense.Options{MustExist: true})).get(t)
 	if got := must(b.ListContexts(sendense.ContextFilter{})).get(t); len(got) != 2 {
 		t.Fatalf("contexts in the backup: %d", len(got))
@@ -242,26 +242,26 @@ func TestLifecycle(t *testing.T) {
 func TestStaleJobs(t *testing.T) {
 	s, _ := openTemp(t)
 	web := must(s.CreateContext(newVM("web-01", "vm-101"))).get(t)
-	j := must(s.StartReplication(sendense.StartJob{ContextID: web, Disks: twoDisks("web-01")})).get(t)
-	ok(t, s.SetJobStatus(j, sendense.JobReplicating, ""))
-	if got := must(s.StaleJobs(time.Hour)).get(t); len(got) != 0 {
+	j := must(s.StartReplication(sendense.ReplicationStart{ContextID: web, Disks: twoDisks("web-01")})).get(t)
+	ok(t, s.SetReplicationJobStatus(j, sendense.ReplicationJobReplicating, ""))
+	if got := must(s.StaleReplicationJobs(time.Hour)).get(t); len(got) != 0 {
 		t.Fatalf("stale after an hour: %v", ids(got))
 	}
 	time.Sleep(30 * time.Millisecond)
-	if got := must(s.StaleJobs(10 * time.Millisecond)).get(t); len(got) != 1 || got[0].ID != j {
+	if got := must(s.StaleReplicationJobs(10 * time.Millisecond)).get(t); len(got) != 1 || got[0].ID != j {
 		t.Fatalf("stale after 10ms: %v", ids(got))
 	}
-	failed := must(s.FailStaleJobs(10*time.Millisecond, "no progress for 10ms")).get(t)
+	failed := must(s.FailStaleReplicationJobs(10*time.Millisecond, "no progress for 10ms")).get(t)
 	if len(failed) != 1 || failed[0] != j {
 		t.Fatalf("failed stale jobs: %v", failed)
 	}
-	job := must(s.Job(j)).get(t)
+	job := must(s.ReplicationJob(j)).get(t)
 	c := must(s.Context(web)).get(t)
-	if job.Status != sendense.JobFailed || str(job.ErrorMessage) != "no progress for 10ms" ||
+	if job.Status != sendense.ReplicationJobFailed || str(job.ErrorMessage) != "no progress for 10ms" ||
 		c.CurrentStatus != sendense.ContextFailed || c.FailedJobs != 1 || c.CurrentJobID != nil {
 		t.Fatalf("after failing stale jobs: job %+v context %+v", job, c)
 	}
-	if got := must(s.FailStaleJobs(0, "again")).get(t); len(got) != 0 {
+	if got := must(s.FailStaleReplicationJobs(0, "again")).get(t); len(got) != 0 {
 		t.Fatalf("nothing left to fail: %v", got)
 	}
 }

@@ -402,13 +402,13 @@ func TestCloudStackConfigDeleteRefusedWhileUsed(t *testing.T) {
 	ok(t, s.DeleteVolume(vol))
 
 	ctx := must(s.CreateContext(newVM("web-01", "vm-101"))).get(t)
-	job := must(s.StartReplication(sendense.StartJob{ContextID: ctx, Disks: twoDisks("web-01"), OSSEAConfigID: sendense.Int64(cfg)})).get(t)
+	job := must(s.StartReplication(sendense.ReplicationStart{ContextID: ctx, Disks: twoDisks("web-01"), OSSEAConfigID: sendense.Int64(cfg)})).get(t)
 	e = wantErr(t, "delete a configuration a job uses", s.DeleteCloudStackConfig(cfg), sendense.ErrConflict)
 	if !strings.Contains(e.Message, "1 replication job") {
 		t.Fatalf("the refusal does not say how many jobs: %q", e.Message)
 	}
-	ok(t, s.SetJobStatus(job, sendense.JobFailed, "test"))
-	ok(t, s.DeleteJob(job))
+	ok(t, s.SetReplicationJobStatus(job, sendense.ReplicationJobFailed, "test"))
+	ok(t, s.DeleteReplicationJob(job))
 	ok(t, s.DeleteCloudStackConfig(cfg))
 	_, err := s.CloudStackConfig(cfg)
 	wantErr(t, "the deleted configuration", err, sendense.ErrNotFound)
@@ -499,8 +499,8 @@ func TestVolumesAndDiskLinks(t *testing.T) {
 	web := must(s.CreateContext(newVM("web-01", "vm-101"))).get(t)
 	db := must(s.CreateContext(newVM("db-01", "vm-102"))).get(t)
 	for _, c := range []struct{ ctx, name string }{{web, "web-01"}, {db, "db-01"}} {
-		job := must(s.StartReplication(sendense.StartJob{ContextID: c.ctx, Disks: twoDisks(c.name)})).get(t)
-		ok(t, s.SetJobStatus(job, sendense.JobCompleted, ""))
+		job := must(s.StartReplication(sendense.ReplicationStart{ContextID: c.ctx, Disks: twoDisks(c.name)})).get(t)
+		ok(t, s.SetReplicationJobStatus(job, sendense.ReplicationJobCompleted, ""))
 	}
 	var ids []int64
 	for i, d := range twoDisks("web-01") {
