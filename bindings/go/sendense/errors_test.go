@@ -1,10 +1,8 @@
 package sendense_test
 
 import (
-	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -125,37 +123,39 @@ func TestErrorStatuses(t *testing.T) {
 	}
 }
 
-func TestNotADatabase(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "notes.txt")
-	content := bytes.Repeat([]byte("these are not the droids you are looking for\n"), 200)
-	ok(t, os.WriteFile(path, content, 0o644))
-	_, err := sendense.Open(path, nil)
-	e := wantErr(t, "open a text file", err, sendense.ErrNotADatabase)
-	if !strings.Contains(e.Message, path) {
-		t.Fatalf("the message does not name the file: %q", e.Message)
+func TestStatusNames(t *testing.T) {
+	if got := sendense.StatusConflict.String(); got != "CONFLICT" {
+		t.Fatalf("status name %q", got)
 	}
-	if got, _ := os.ReadFile(path); !bytes.Equal(got, content) {
-		t.Fatal("the refused file was modified")
+	for st, name := range map[sendense.Status]string{sendense.StatusOK: "OK", sendense.StatusNotFound: "NOT_FOUND",
+		sendense.StatusSecretKey: "SECRET_KEY", sendense.Status(9999): "UNKNOWN"} {
+		if got := st.String(); got != name {
+			t.Fatalf("status %d is named %q, want %q", int32(st), got, name)
+		}
 	}
-
-	_, err = sendense.Open(filepath.Join(t.TempDir(), "missing.db"), &sendense.Options{MustExist: true})
-	wantErr(t, "open a missing file with MustExist", err, sendense.ErrNotFound)
-	_, err = sendense.Open(filepath.Join(t.TempDir(), "x.db"), &sendense.Options{Synchronous: 7})
-	wantErr(t, "invalid synchronous", err, sendense.ErrInvalidArgument)
 }
 
-func TestCloseIsIdempotent(t *testing.T) {
-	s, _ := openTemp(t)
-	ok(t, s.Close())
-	ok(t, s.Close())
-	_, err := s.Context("x")
-	if !errors.Is(err, sendense.ErrClosed) || !errors.Is(err, sendense.ErrInvalidArgument) {
-		t.Fatalf("after Close: %v", err)
+// Error text carries the status once, whether or not the message starts with it; a sentinel
+// matches every *Error of its status and no other.
+func TestErrorText(t *testing.T) {
+	for _, c := range []struct {
+		err  *sendense.Error
+		want string
+	}{
+		{sendense.ErrNotFound, "sendense: NOT_FOUND"},
+		{&sendense.Error{Status: sendense.StatusConflict, Message: "CONFLICT: job j-1 is active"}, "sendense: CONFLICT: job j-1 is active"},
+		{&sendense.Error{Status: sendense.StatusConflict, Message: "job j-1 is active"}, "sendense: CONFLICT: job j-1 is active"},
+	} {
+		if got := c.err.Error(); got != c.want {
+			t.Fatalf("Error() = %q, want %q", got, c.want)
+		}
 	}
-	if err := s.ReplicationProgress("x", sendense.ReplicationProgress{}); !errors.Is(err, sendense.ErrClosed) {
-		t.Fatalf("progress after Close: %v", err)
+	wrapped := fmt.Errorf("starting: %w", &sendense.Error{Status: sendense.StatusBusy, Message: "BUSY: locked"})
+	if !errors.Is(wrapped, sendense.ErrBusy) || errors.Is(wrapped, sendense.ErrConflict) {
+		t.Fatal("a wrapped *Error does not match its sentinel only")
 	}
-	if _, err := s.SchemaVersion(); !errors.Is(err, sendense.ErrClosed) {
-		t.Fatalf("schema version after Close: %v", err)
+	var e *sendense.Error
+	if !errors.As(wrapped, &e) || e.Status != sendense.StatusBusy {
+		t.Fatalf("errors.As: %#v", e)
 	}
 }

@@ -115,12 +115,3 @@ func TestRetentionPlanAndApply(t *testing.T) {
 		t.Fatalf("a plan without rules: %+v", none)
 	}
 }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
