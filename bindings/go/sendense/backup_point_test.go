@@ -2,6 +2,7 @@ package sendense_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -92,4 +93,70 @@ func TestBackupPointRefusals(t *testing.T) {
 func start2(s *sendense.Store, ctx, repository string) (string, error) {
 	return s.StartBackup(sendense.BackupStart{ContextID: ctx, RepositoryID: repository,
 		BackupType: sendense.BackupFull, RepositoryPath: "/x"})
+}
+
+// A backup point: started pending with what it was given (the VM name from its context), then
+// running and completed with its change id and size; an incremental builds on the newest
+// point, a differential on the full; points list by context, repository, status and group.
+func TestBackupPoints(t *testing.T) {
+	s, _ := openTemp(t)
+	b := newBackupSetup(t, s, "pt-01")
+	full := must(s.StartBackup(sendense.BackupStart{ID: "point-full", ContextID: b.ctx, DiskID: 0, RepositoryID: b.primary,
+		BackupType: sendense.BackupFull, BackupGroupID: "g-0", RepositoryPath: "/srv/pt-01/full.qcow2"})).get(t)
+	p := must(s.BackupPoint(full)).get(t)
+	if full != "point-full" || p.Status != sendense.BackupPending || p.VMName != "pt-01" || p.RepositoryPath != "/srv/pt-01/full.qcow2" ||
+		p.PolicyID != nil || str(p.BackupGroupID) != "g-0" || p.StartedAt != nil || p.CompletedAt != nil || p.Status.IsTerminal() {
+		t.Fatalf("started point: %+v", p)
+	}
+	ok(t, s.SetBackupRunning(full))
+	if p := must(s.BackupPoint(full)).get(t); p.Status != sendense.BackupRunning || p.StartedAt == nil {
+		t.Fatalf("running point: %+v", p)
+	}
+	ok(t, s.CompleteBackup(full, changeID(epochA, 1), 3<<30, 2<<30))
+	p = must(s.BackupPoint(full)).get(t)
+	if p.Status != sendense.BackupCompleted || !p.Status.IsTerminal() || str(p.ChangeID) != changeID(epochA, 1) ||
+		p.BytesTransferred != 3<<30 || p.SizeBytes != 2<<30 || p.CompletedAt == nil || p.ParentBackupID != nil {
+		t.Fatalf("completed point: %+v", p)
+	}
+
+	incr := b.backUp(t, s, 0, sendense.BackupIncremental, "g-1", 2)
+	diff := b.backUp(t, s, 0, sendense.BackupDifferential, "g-2", 3)
+	if p := must(s.BackupPoint(incr)).get(t); str(p.ParentBackupID) != full || str(p.PolicyID) != b.policy {
+		t.Fatalf("incremental: %+v", p)
+	}
+	if p := must(s.BackupPoint(diff)).get(t); str(p.ParentBackupID) != full || p.BackupType != sendense.BackupDifferential {
+		t.Fatalf("differential: %+v", p)
+	}
+	other := must(s.StartBackup(sendense.BackupStart{ContextID: b.ctx, DiskID: 1, RepositoryID: b.secondary,
+		BackupType: sendense.BackupFull, RepositoryPath: "/offsite/pt-01/full.qcow2"})).get(t)
+
+	list := func(f sendense.BackupPointFilter) string {
+		var out []string
+		for _, p := range must(s.ListBackupPoints(f)).get(t) {
+			out = append(out, p.ID)
+		}
+		return fmt.Sprint(out)
+	}
+	for _, c := range []struct {
+		filter sendense.BackupPointFilter
+		want   []string
+	}{
+		{sendense.BackupPointFilter{ContextID: b.ctx}, []string{other, diff, incr, full}},
+		{sendense.BackupPointFilter{RepositoryID: b.secondary}, []string{other}},
+		{sendense.BackupPointFilter{Status: sendense.BackupPending}, []string{other}},
+		{sendense.BackupPointFilter{BackupGroupID: "g-1"}, []string{incr}},
+		{sendense.BackupPointFilter{ContextID: b.ctx, Limit: 2, Offset: 1}, []string{diff, incr}},
+	} {
+		if got := list(c.filter); got != fmt.Sprint(c.want) {
+			t.Fatalf("points of %+v: %s, want %v", c.filter, got, c.want)
+		}
+	}
+	ok(t, s.CancelBackup(other))
+	if p := must(s.BackupPoint(other)).get(t); p.Status != sendense.BackupCancelled || !p.Status.IsTerminal() {
+		t.Fatalf("cancelled point: %+v", p)
+	}
+	ok(t, s.DeleteBackupPoint(diff))
+	if got := list(sendense.BackupPointFilter{ContextID: b.ctx, Status: sendense.BackupCompleted}); got != fmt.Sprint([]string{incr, full}) {
+		t.Fatalf("completed points after deleting the differential: %s", got)
+	}
 }
