@@ -20,11 +20,11 @@ import (
 // of the helpers below, which checks the arguments, calls under the Store's lock, frees the
 // arguments, turns a failure into an *Error and decodes what the function answered:
 //
-//	func (s *Store) Context(contextID string) (*Context, error) {
+//	func (s *Store) BackupPoint(backupID string) (*BackupPoint, error) {
 //		var a cargs
-//		id := a.str("context id", contextID)
-//		return getRecord[Context](s, &a, func(h cStore, out cOut, e cErr) cStatus {
-//			return C.sendense_context_get_json(h, id, out, e)
+//		id := a.str("backup id", backupID)
+//		return getRecord[BackupPoint](s, &a, func(h cStore, out cOut, e cErr) cStatus {
+//			return C.sendense_backup_get_json(h, id, out, e)
 //		})
 //	}
 //

@@ -18,6 +18,19 @@
 //
 // A Store is safe for concurrent use by any number of goroutines. Records are decoded from
 // the library's JSON read-outs (keys are the database column names, timestamps RFC 3339 UTC).
+//
+// Names carry their area where a bare name would be ambiguous: a replication job is a
+// ReplicationJob (ReplicationJobStatus, ListReplicationJobs, ReplicationProgress), a backup
+// is a BackupPoint (ListBackupPoints, DeleteBackupPoint) and its copy to another repository a
+// BackupCopy, while the online copy of the database file itself is Store.CopyDatabaseTo. The
+// older names remain for one release as deprecated aliases.
+//
+// The sources follow the same areas: store*.go (opening, options, integrity, the online copy,
+// secret keys), replication_*.go (contexts, jobs, disks, CBT), backup_*.go (repositories,
+// policies, points, chains, copies, restore points, retention) and targets_*.go (CloudStack
+// configurations and volumes, Linstor, device mappings, NBD exports, storage consistency,
+// leases, volume operations and mounts). Each file holds one concept's types and methods, and
+// its _test.go twin tests it; call.go is the one way every method calls the C ABI.
 package sendense
 
 // #cgo CFLAGS: -I${SRCDIR}/../../../include
