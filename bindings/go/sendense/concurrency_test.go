@@ -21,8 +21,8 @@ func TestConcurrentGoroutinesShareOneStore(t *testing.T) {
 	jobs := make([]string, goroutines)
 	for i := range ctxs {
 		ctxs[i] = must(s.CreateContext(newVM(fmt.Sprintf("vm-%02d", i), fmt.Sprintf("vm-id-%02d", i)))).get(t)
-		jobs[i] = must(s.StartReplication(sendense.StartJob{ContextID: ctxs[i], Disks: twoDisks(fmt.Sprintf("vm-%02d", i))})).get(t)
-		ok(t, s.SetJobStatus(jobs[i], sendense.JobReplicating, ""))
+		jobs[i] = must(s.StartReplication(sendense.ReplicationStart{ContextID: ctxs[i], Disks: twoDisks(fmt.Sprintf("vm-%02d", i))})).get(t)
+		ok(t, s.SetReplicationJobStatus(jobs[i], sendense.ReplicationJobReplicating, ""))
 	}
 	const rounds = 40
 	var wg sync.WaitGroup
@@ -34,25 +34,25 @@ func TestConcurrentGoroutinesShareOneStore(t *testing.T) {
 			fail := func(err error) { errs <- fmt.Errorf("goroutine %d: %w", i, err) }
 			for r := 1; r <= rounds; r++ {
 				pct := float64(r) * 100 / rounds
-				if err := s.Progress(jobs[i], sendense.Progress{Percent: pct, BytesTransferred: int64(r) << 20,
+				if err := s.ReplicationProgress(jobs[i], sendense.ReplicationProgress{Percent: pct, BytesTransferred: int64(r) << 20,
 					TotalBytes: rounds << 20, SpeedBps: 1 << 20, CurrentOperation: fmt.Sprintf("round %d", r)}); err != nil {
 					fail(err)
 					return
 				}
-				if err := s.DiskProgress(jobs[i], "disk-2000", pct, int64(r)<<20, sendense.DiskSyncing); err != nil {
+				if err := s.ReplicationDiskProgress(jobs[i], "disk-2000", pct, int64(r)<<20, sendense.DiskSyncing); err != nil {
 					fail(err)
 					return
 				}
-				job, err := s.Job(jobs[i])
+				job, err := s.ReplicationJob(jobs[i])
 				if err != nil {
 					fail(err)
 					return
 				}
-				if job.ProgressPercent != pct || job.Status != sendense.JobReplicating {
+				if job.ProgressPercent != pct || job.Status != sendense.ReplicationJobReplicating {
 					fail(fmt.Errorf("read back %v %s, wrote %v", job.ProgressPercent, job.Status, pct))
 					return
 				}
-				if _, err := s.Job(jobs[(i+r)%goroutines]); err != nil {
+				if _, err := s.ReplicationJob(jobs[(i+r)%goroutines]); err != nil {
 					fail(err)
 					return
 				}
@@ -68,7 +68,7 @@ func TestConcurrentGoroutinesShareOneStore(t *testing.T) {
 				fail(err)
 				return
 			}
-			if err := s.SetJobStatus(jobs[i], sendense.JobCompleted, ""); err != nil {
+			if err := s.SetReplicationJobStatus(jobs[i], sendense.ReplicationJobCompleted, ""); err != nil {
 				fail(err)
 			}
 		}(i)
@@ -79,9 +79,9 @@ func TestConcurrentGoroutinesShareOneStore(t *testing.T) {
 		t.Error(err)
 	}
 	for i := range jobs {
-		job := must(s.Job(jobs[i])).get(t)
+		job := must(s.ReplicationJob(jobs[i])).get(t)
 		c := must(s.Context(ctxs[i])).get(t)
-		if job.Status != sendense.JobCompleted || job.ProgressPercent != 100 || str(job.CurrentOperation) != fmt.Sprintf("round %d", rounds) ||
+		if job.Status != sendense.ReplicationJobCompleted || job.ProgressPercent != 100 || str(job.CurrentOperation) != fmt.Sprintf("round %d", rounds) ||
 			c.CurrentStatus != sendense.ContextReadyForFailover || c.SuccessfulJobs != 1 || c.TotalJobsRun != 1 {
 			t.Fatalf("after the run, %d: job %+v context %+v", i, job, c)
 		}
@@ -104,7 +104,7 @@ func TestConcurrentStartsOneWins(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, err := s.StartReplication(sendense.StartJob{ContextID: ctx, Disks: twoDisks("race-01")})
+			_, err := s.StartReplication(sendense.ReplicationStart{ContextID: ctx, Disks: twoDisks("race-01")})
 			switch {
 			case err == nil:
 				wins.Add(1)

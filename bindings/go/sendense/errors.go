@@ -1,13 +1,11 @@
 package sendense
 
-// #include <stdlib.h>
 // #include "sendense.h"
 import "C"
 
 import (
 	"fmt"
 	"strings"
-	"unsafe"
 )
 
 // Status is the category of a failure: the C ABI's sendense_status code. The set is
@@ -99,36 +97,4 @@ func takeError(status C.sendense_status, cerr *C.sendense_error) error {
 
 func invalidArgument(format string, args ...any) error {
 	return &Error{Status: StatusInvalidArgument, Message: "INVALID_ARGUMENT: " + fmt.Sprintf(format, args...)}
-}
-
-// cstrings holds the C copies of the Go strings of one call, freed together.
-type cstrings struct {
-	ptrs []*C.char
-	err  error
-}
-
-// str copies v to C memory. A NUL byte inside v (which C would silently truncate at) is
-// recorded as an INVALID_ARGUMENT error naming the argument.
-func (c *cstrings) str(name, v string) *C.char {
-	if c.err == nil && strings.IndexByte(v, 0) >= 0 {
-		c.err = invalidArgument("%s contains a NUL byte", name)
-	}
-	p := C.CString(v)
-	c.ptrs = append(c.ptrs, p)
-	return p
-}
-
-// opt is str, with "" passed as NULL.
-func (c *cstrings) opt(name, v string) *C.char {
-	if v == "" {
-		return nil
-	}
-	return c.str(name, v)
-}
-
-func (c *cstrings) free() {
-	for _, p := range c.ptrs {
-		C.free(unsafe.Pointer(p))
-	}
-	c.ptrs = nil
 }

@@ -53,7 +53,7 @@ func TestNoLeaks(t *testing.T) {
 	s := must(sendense.OpenInMemory(nil)).get(t)
 	defer s.Close()
 	ctx := must(s.CreateContext(newVM("leak-01", "vm-leak"))).get(t)
-	job := must(s.StartReplication(sendense.StartJob{ContextID: ctx, Disks: twoDisks("leak-01")})).get(t)
+	job := must(s.StartReplication(sendense.ReplicationStart{ContextID: ctx, Disks: twoDisks("leak-01")})).get(t)
 	missing := "no-such-context-" + strings.Repeat("x", 200)
 	b := newBackupSetup(t, s, "leak-02")
 	var chain []string
@@ -80,7 +80,7 @@ func TestNoLeaks(t *testing.T) {
 		}},
 		{"JSON strings", 2500, func() {
 			must(s.Context(ctx)).get(t)
-			must(s.Job(job)).get(t)
+			must(s.ReplicationJob(job)).get(t)
 			must(s.Disks(ctx)).get(t)
 		}},
 		{"backup read-outs and refusals", 2500, func() {
@@ -88,7 +88,7 @@ func TestNoLeaks(t *testing.T) {
 			must(s.Policy(b.policy)).get(t)
 			must(s.Repository(b.primary)).get(t)
 			must(s.Chains(b.ctx)).get(t)
-			if err := s.DeleteBackup(chain[0]); err == nil {
+			if err := s.DeleteBackupPoint(chain[0]); err == nil {
 				t.Fatal("deleted a depended-on point")
 			}
 			if c := must(s.ClaimCopy("leak-worker")).get(t); c != nil && len(c.ID) == 0 {
@@ -128,7 +128,7 @@ func TestNoLeaks(t *testing.T) {
 			}
 		}},
 		{"C strings passed in", 30000, func() {
-			ok(t, s.Progress(job, sendense.Progress{Percent: 50, CurrentOperation: strings.Repeat("copying ", 20)}))
+			ok(t, s.ReplicationProgress(job, sendense.ReplicationProgress{Percent: 50, CurrentOperation: strings.Repeat("copying ", 20)}))
 			must(s.DecideCBT(ctx, "disk-2000", changeID(epochA, 1), false)).get(t)
 		}},
 	}

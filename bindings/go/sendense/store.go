@@ -18,22 +18,30 @@
 //
 // A Store is safe for concurrent use by any number of goroutines. Records are decoded from
 // the library's JSON read-outs (keys are the database column names, timestamps RFC 3339 UTC).
+//
+// Names carry their area where a bare name would be ambiguous: a replication job is a
+// ReplicationJob (ReplicationJobStatus, ListReplicationJobs, ReplicationProgress), a backup
+// is a BackupPoint (ListBackupPoints, DeleteBackupPoint) and its copy to another repository a
+// BackupCopy, while the online copy of the database file itself is Store.CopyDatabaseTo. The
+// older names remain for one release as deprecated aliases.
+//
+// The sources follow the same areas: store*.go (opening, options, integrity, the online copy,
+// secret keys), replication_*.go (contexts, jobs, disks, CBT), backup_*.go (repositories,
+// policies, points, chains, copies, restore points, retention) and targets_*.go (CloudStack
+// configurations and volumes, Linstor, device mappings, NBD exports, storage consistency,
+// leases, volume operations and mounts). Each file holds one concept's types and methods, and
+// its _test.go twin tests it; call.go is the one way every method calls the C ABI.
 package sendense
 
 // #cgo CFLAGS: -I${SRCDIR}/../../../include
-// #include <stdlib.h>
-// #include <string.h>
 // #include "sendense.h"
 import "C"
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
 	"time"
-	"unsafe"
 )
 
 // ABIVersion is the C ABI version of the header this package was compiled against.
@@ -104,42 +112,18 @@ func checkABI() error {
 // libsendense database is refused (ErrNotADatabase), one from a newer library too
 // (ErrSchemaTooNew); both are left untouched. opts may be nil.
 func Open(path string, opts *Options) (*Store, error) {
-	if err := checkABI(); err != nil {
-		return nil, err
-	}
-	copts, err := opts.toC()
-	if err != nil {
-		return nil, err
-	}
-	var cs cstrings
-	defer cs.free()
-	cpath := cs.str("path", path)
-	if cs.err != nil {
-		return nil, cs.err
-	}
-	var h *C.sendense_store
-	var cerr *C.sendense_error
-	if st := C.sendense_store_open(cpath, copts, &h, &cerr); st != C.SENDENSE_STATUS_OK {
-		return nil, takeError(st, cerr)
-	}
-	return newStore(h), nil
+	var a cargs
+	p := a.str("path", path)
+	return open(&a, opts, func(o *C.sendense_open_options, h **C.sendense_store, e cErr) cStatus {
+		return C.sendense_store_open(p, o, h, e)
+	})
 }
 
 // OpenInMemory opens a private in-memory database with the full schema; it lives until Close.
 func OpenInMemory(opts *Options) (*Store, error) {
-	if err := checkABI(); err != nil {
-		return nil, err
-	}
-	copts, err := opts.toC()
-	if err != nil {
-		return nil, err
-	}
-	var h *C.sendense_store
-	var cerr *C.sendense_error
-	if st := C.sendense_store_open_in_memory(copts, &h, &cerr); st != C.SENDENSE_STATUS_OK {
-		return nil, takeError(st, cerr)
-	}
-	return newStore(h), nil
+	return open(nil, opts, func(o *C.sendense_open_options, h **C.sendense_store, e cErr) cStatus {
+		return C.sendense_store_open_in_memory(o, h, e)
+	})
 }
 
 func newStore(h *C.sendense_store) *Store {
@@ -165,122 +149,11 @@ func (s *Store) close() {
 	}
 }
 
-// call runs one C function on the open handle and turns its status and error object into a
-// Go error (freeing the object).
-func (s *Store) call(f func(h *C.sendense_store, err **C.sendense_error) C.sendense_status) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.h == nil {
-		return ErrClosed
-	}
-	var cerr *C.sendense_error
-	st := f(s.h, &cerr)
-	runtime.KeepAlive(s)
-	if st != C.SENDENSE_STATUS_OK {
-		return takeError(st, cerr)
-	}
-	return nil
-}
-
-// callJSON runs a C function returning an owned JSON string, frees it, and decodes it into v.
-func (s *Store) callJSON(v any, f func(h *C.sendense_store, out **C.char, err **C.sendense_error) C.sendense_status) error {
-	var out *C.char
-	err := s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return f(h, &out, e)
-	})
-	if err != nil {
-		return err
-	}
-	return decodeOwned(out, v)
-}
-
-// decodeOwned decodes a JSON string the library returned into v and frees the string.
-func decodeOwned(out *C.char, v any) error {
-	defer C.sendense_string_free(out)
-	data := C.GoBytes(unsafe.Pointer(out), C.int(C.strlen(out)))
-	if err := json.Unmarshal(data, v); err != nil {
-		return &Error{Status: StatusInternal, Message: fmt.Sprintf("INTERNAL: decoding the library's JSON into %T: %v", v, err)}
-	}
-	return nil
-}
-
-// callString runs a C function returning an owned string (an id) and returns its Go copy.
-func (s *Store) callString(f func(h *C.sendense_store, out **C.char, err **C.sendense_error) C.sendense_status) (string, error) {
-	var out *C.char
-	err := s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return f(h, &out, e)
-	})
-	if err != nil {
-		return "", err
-	}
-	defer C.sendense_string_free(out)
-	return C.GoString(out), nil
-}
-
-// marshalInput encodes an input document for the C ABI.
-func marshalInput(what string, v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			return "", e
-		}
-		return "", invalidArgument("encoding %s: %v", what, err)
-	}
-	return string(b), nil
-}
-
 // SchemaVersion is the schema version of the open database.
 func (s *Store) SchemaVersion() (uint32, error) {
 	var v C.uint32_t
-	err := s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
+	err := s.run(nil, func(h cStore, e cErr) cStatus {
 		return C.sendense_store_schema_version(h, &v, e)
 	})
 	return uint32(v), err
-}
-
-// ForeignKeyViolation is a row of PRAGMA foreign_key_check.
-type ForeignKeyViolation struct {
-	Table   string `json:"table"`
-	RowID   *int64 `json:"rowid"`
-	Parent  string `json:"parent"`
-	FKIndex int64  `json:"fk_index"`
-}
-
-// IntegrityReport is the result of IntegrityCheck; OK when both lists are empty and the
-// storage consistency check found nothing.
-type IntegrityReport struct {
-	OK                   bool                  `json:"ok"`
-	SchemaVersion        uint32                `json:"schema_version"`
-	IntegrityErrors      []string              `json:"integrity_errors"`
-	ForeignKeyViolations []ForeignKeyViolation `json:"foreign_key_violations"`
-	Storage              *StorageConsistency   `json:"storage"`
-}
-
-// IntegrityCheck runs SQLite's integrity and foreign-key checks and the storage consistency
-// check (devices, exports and volumes; see StorageConsistency). Problems are reported in the
-// report; an error means the check could not run.
-func (s *Store) IntegrityCheck() (*IntegrityReport, error) {
-	var r IntegrityReport
-	err := s.callJSON(&r, func(h *C.sendense_store, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_store_integrity_check(h, out, e)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &r, nil
-}
-
-// Backup writes a consistent copy of the database to dest while others keep writing. dest
-// must not exist; nothing is ever overwritten.
-func (s *Store) Backup(dest string) error {
-	var cs cstrings
-	defer cs.free()
-	cdest := cs.str("destination path", dest)
-	if cs.err != nil {
-		return cs.err
-	}
-	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return C.sendense_store_backup(h, cdest, e)
-	})
 }

@@ -126,11 +126,11 @@ func run(path string, w io.Writer) error {
 
 	// One replication: start, progress, per-disk CBT decision and change id, completion.
 	replicate := func(v *vm) (string, error) {
-		jobID, err := store.StartReplication(sendense.StartJob{ContextID: v.id, Disks: disks(v.name)})
+		jobID, err := store.StartReplication(sendense.ReplicationStart{ContextID: v.id, Disks: disks(v.name)})
 		if err != nil {
 			return "", err
 		}
-		job, err := store.Job(jobID)
+		job, err := store.ReplicationJob(jobID)
 		if err != nil {
 			return "", err
 		}
@@ -148,13 +148,13 @@ func run(path string, w io.Writer) error {
 			}
 			fmt.Fprintf(w, "  %s: %s copy (reason %s, base %s)\n", d.DiskID, decision.Mode, decision.Reason, base)
 		}
-		if err := store.SetJobStatus(jobID, sendense.JobReplicating, ""); err != nil {
+		if err := store.SetReplicationJobStatus(jobID, sendense.ReplicationJobReplicating, ""); err != nil {
 			return "", err
 		}
 		const total = 140 << 30
 		fmt.Fprint(w, "  progress")
 		for pct := 0; pct <= 100; pct += 25 {
-			err := store.Progress(jobID, sendense.Progress{Percent: float64(pct), BytesTransferred: total / 100 * int64(pct),
+			err := store.ReplicationProgress(jobID, sendense.ReplicationProgress{Percent: float64(pct), BytesTransferred: total / 100 * int64(pct),
 				TotalBytes: total, SpeedBps: 400 << 20, CurrentOperation: "transferring"})
 			if err != nil {
 				return "", err
@@ -169,7 +169,7 @@ func run(path string, w io.Writer) error {
 			}
 			fmt.Fprintf(w, "  %s: recorded change id %s\n", d.DiskID, change)
 		}
-		return jobID, store.SetJobStatus(jobID, sendense.JobCompleted, "")
+		return jobID, store.SetReplicationJobStatus(jobID, sendense.ReplicationJobCompleted, "")
 	}
 
 	web, db := vms[0], vms[1]
@@ -202,21 +202,21 @@ func run(path string, w io.Writer) error {
 	fmt.Fprintf(w, "lineage ok: %v (%d disks, %d entries, %d breaks)\n", report.OK, report.DisksChecked, report.EntriesChecked, len(report.Breaks))
 
 	// A job that fails, and is then deleted.
-	failed, err := store.StartReplication(sendense.StartJob{ContextID: db.id, Disks: disks(db.name)})
+	failed, err := store.StartReplication(sendense.ReplicationStart{ContextID: db.id, Disks: disks(db.name)})
 	if err != nil {
 		return err
 	}
-	if err := store.Progress(failed, sendense.Progress{Percent: 12, BytesTransferred: 1 << 30, TotalBytes: 8 << 30}); err != nil {
+	if err := store.ReplicationProgress(failed, sendense.ReplicationProgress{Percent: 12, BytesTransferred: 1 << 30, TotalBytes: 8 << 30}); err != nil {
 		return err
 	}
-	if err := store.SetJobStatus(failed, sendense.JobFailed, "VMA unreachable"); err != nil {
+	if err := store.SetReplicationJobStatus(failed, sendense.ReplicationJobFailed, "VMA unreachable"); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "%s: job %s failed\n", db.name, failed)
 	if err := printContexts(store, w); err != nil {
 		return err
 	}
-	if err := store.DeleteJob(failed); err != nil {
+	if err := store.DeleteReplicationJob(failed); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "%s: deleted job %s\n", db.name, failed)
@@ -374,7 +374,7 @@ func backups(store *sendense.Store, w io.Writer, v *vm) error {
 	}
 
 	// The full is what the incrementals build on: the library refuses its deletion and says why.
-	err = store.DeleteBackup(chain[0].ID)
+	err = store.DeleteBackupPoint(chain[0].ID)
 	var refusal *sendense.Error
 	if !errors.As(err, &refusal) || !errors.Is(err, sendense.ErrConflict) {
 		return fmt.Errorf("deleting the full %s: got %v, want a conflict", chain[0].ID, err)

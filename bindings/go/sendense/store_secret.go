@@ -1,6 +1,5 @@
 package sendense
 
-// #include <stdlib.h>
 // #include "sendense.h"
 import "C"
 
@@ -37,52 +36,23 @@ func keyPtr(key []byte) (*C.uint8_t, C.size_t) {
 // configurations. The key is never stored in the database. A store opened without a key (or
 // with another key) cannot create or read secrets: ErrSecretKey.
 func OpenWithKey(path string, opts *Options, key []byte) (*Store, error) {
-	if err := checkABI(); err != nil {
-		return nil, err
-	}
-	copts, err := opts.toC()
-	if err != nil {
-		return nil, err
-	}
-	var cs cstrings
-	defer cs.free()
-	cpath := cs.str("path", path)
-	if cs.err != nil {
-		return nil, cs.err
-	}
-	ckey, clen := keyPtr(key)
-	var h *C.sendense_store
-	var cerr *C.sendense_error
-	if st := C.sendense_store_open_with_key(cpath, copts, ckey, clen, &h, &cerr); st != C.SENDENSE_STATUS_OK {
-		return nil, takeError(st, cerr)
-	}
-	return newStore(h), nil
+	var a cargs
+	p := a.str("path", path)
+	return open(&a, opts, func(o *C.sendense_open_options, h **C.sendense_store, e cErr) cStatus {
+		ckey, clen := keyPtr(key)
+		return C.sendense_store_open_with_key(p, o, ckey, clen, h, e)
+	})
 }
 
 // OpenWithKeyFile is OpenWithKey with the key read from the file keyPath: exactly 32 raw
 // bytes, or 64 hexadecimal digits (surrounding white space ignored). A missing file is ErrIO;
 // other contents are ErrInvalidArgument.
 func OpenWithKeyFile(path string, opts *Options, keyPath string) (*Store, error) {
-	if err := checkABI(); err != nil {
-		return nil, err
-	}
-	copts, err := opts.toC()
-	if err != nil {
-		return nil, err
-	}
-	var cs cstrings
-	defer cs.free()
-	cpath := cs.str("path", path)
-	ckeyPath := cs.str("key path", keyPath)
-	if cs.err != nil {
-		return nil, cs.err
-	}
-	var h *C.sendense_store
-	var cerr *C.sendense_error
-	if st := C.sendense_store_open_with_key_file(cpath, copts, ckeyPath, &h, &cerr); st != C.SENDENSE_STATUS_OK {
-		return nil, takeError(st, cerr)
-	}
-	return newStore(h), nil
+	var a cargs
+	p, kp := a.str("path", path), a.str("key path", keyPath)
+	return open(&a, opts, func(o *C.sendense_open_options, h **C.sendense_store, e cErr) cStatus {
+		return C.sendense_store_open_with_key_file(p, o, kp, h, e)
+	})
 }
 
 // RotateSecretKey re-seals every secret of the store under key in one transaction and seals
@@ -91,25 +61,17 @@ func OpenWithKeyFile(path string, opts *Options, keyPath string) (*Store, error)
 // changes. The old key stays with this Store to open what other processes may still seal
 // with it; they must reopen with the new key.
 func (s *Store) RotateSecretKey(key []byte) (int64, error) {
-	var n C.int64_t
-	err := s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
+	return getInt64(s, nil, func(h cStore, out *C.int64_t, e cErr) cStatus {
 		ckey, clen := keyPtr(key)
-		return C.sendense_store_rotate_secret_key(h, ckey, clen, &n, e)
+		return C.sendense_store_rotate_secret_key(h, ckey, clen, out, e)
 	})
-	return int64(n), err
 }
 
 // SecretKeyID is the id of the key that seals new secrets (16 hexadecimal digits, as named in
 // the sealed values and in the SealedWithKey of configurations); "" when the store was opened
 // without a key.
 func (s *Store) SecretKeyID() (string, error) {
-	var out *C.char
-	err := s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return C.sendense_store_secret_key_id(h, &out, e)
+	return getString(s, nil, func(h cStore, out cOut, e cErr) cStatus {
+		return C.sendense_store_secret_key_id(h, out, e)
 	})
-	if err != nil || out == nil {
-		return "", err
-	}
-	defer C.sendense_string_free(out)
-	return C.GoString(out), nil
 }

@@ -3,9 +3,7 @@ package sendense
 // #include "sendense.h"
 import "C"
 
-import (
-	"time"
-)
+import "time"
 
 // The lease pools every store has.
 const (
@@ -54,91 +52,57 @@ func ttlMillis(ttl time.Duration) C.int64_t {
 // again gives the owner another resource. A full pool is ErrConflict naming the pool; an
 // unknown pool ErrNotFound; a ttl under 1 ms or over 30 days ErrInvalidArgument.
 func (s *Store) AcquireLease(pool, ownerID string, ttl time.Duration) (*Lease, error) {
-	var cs cstrings
-	defer cs.free()
-	cpool := cs.str("pool", pool)
-	cowner := cs.str("owner id", ownerID)
-	if cs.err != nil {
-		return nil, cs.err
-	}
-	var l Lease
-	err := s.callJSON(&l, func(h *C.sendense_store, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_lease_acquire(h, cpool, cowner, ttlMillis(ttl), out, e)
+	var a cargs
+	p, owner := a.str("pool", pool), a.str("owner id", ownerID)
+	return getRecord[Lease](s, &a, func(h cStore, out cOut, e cErr) cStatus {
+		return C.sendense_lease_acquire(h, p, owner, ttlMillis(ttl), out, e)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &l, nil
 }
 
 // RenewLeases extends every live lease of ownerID in pool to now + ttl (never shortening
 // one) and returns them. ErrNotFound when the owner holds no live lease there (an expired
 // lease may have gone to another owner: acquire again).
 func (s *Store) RenewLeases(pool, ownerID string, ttl time.Duration) ([]Lease, error) {
-	var cs cstrings
-	defer cs.free()
-	cpool := cs.str("pool", pool)
-	cowner := cs.str("owner id", ownerID)
-	if cs.err != nil {
-		return nil, cs.err
-	}
-	var list []Lease
-	err := s.callJSON(&list, func(h *C.sendense_store, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_lease_renew(h, cpool, cowner, ttlMillis(ttl), out, e)
+	var a cargs
+	p, owner := a.str("pool", pool), a.str("owner id", ownerID)
+	return getJSON[[]Lease](s, &a, func(h cStore, out cOut, e cErr) cStatus {
+		return C.sendense_lease_renew(h, p, owner, ttlMillis(ttl), out, e)
 	})
-	return list, err
 }
 
 // ReleaseLeases releases every lease of ownerID in pool (live or expired); releasing nothing
 // is not an error. ErrNotFound for an unknown pool.
 func (s *Store) ReleaseLeases(pool, ownerID string) error {
-	var cs cstrings
-	defer cs.free()
-	cpool := cs.str("pool", pool)
-	cowner := cs.str("owner id", ownerID)
-	if cs.err != nil {
-		return cs.err
-	}
-	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return C.sendense_lease_release(h, cpool, cowner, e)
+	var a cargs
+	p, owner := a.str("pool", pool), a.str("owner id", ownerID)
+	return s.run(&a, func(h cStore, e cErr) cStatus {
+		return C.sendense_lease_release(h, p, owner, e)
 	})
 }
 
 // Leases returns the live leases of pool, first resource first; only ownerID's when it is
 // not "".
 func (s *Store) Leases(pool, ownerID string) ([]Lease, error) {
-	var cs cstrings
-	defer cs.free()
-	cpool := cs.str("pool", pool)
-	cowner := cs.opt("owner id", ownerID)
-	if cs.err != nil {
-		return nil, cs.err
-	}
-	var list []Lease
-	err := s.callJSON(&list, func(h *C.sendense_store, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_lease_list_json(h, cpool, cowner, out, e)
+	var a cargs
+	p, owner := a.str("pool", pool), a.opt("owner id", ownerID)
+	return getJSON[[]Lease](s, &a, func(h cStore, out cOut, e cErr) cStatus {
+		return C.sendense_lease_list_json(h, p, owner, out, e)
 	})
-	return list, err
 }
 
 // DefineLeasePool adds a pool, or replaces the resources of one that has no live lease
 // (ErrConflict naming how many it has otherwise), and returns it.
 func (s *Store) DefineLeasePool(p NewLeasePool) (*LeasePool, error) {
-	var out LeasePool
-	err := s.docJSON(&out, "new lease pool", p, func(h *C.sendense_store, doc *C.char, o **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_lease_pool_define(h, doc, o, e)
+	var a cargs
+	doc := a.doc("new lease pool", p)
+	return getRecord[LeasePool](s, &a, func(h cStore, out cOut, e cErr) cStatus {
+		return C.sendense_lease_pool_define(h, doc, out, e)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
 }
 
 // LeasePools returns every pool, by name.
 func (s *Store) LeasePools() ([]LeasePool, error) {
-	var list []LeasePool
-	err := s.callJSON(&list, func(h *C.sendense_store, out **C.char, e **C.sendense_error) C.sendense_status {
+	return getJSON[[]LeasePool](s, nil, func(h cStore, out cOut, e cErr) cStatus {
 		return C.sendense_lease_pools_json(h, out, e)
 	})
-	return list, err
 }

@@ -82,49 +82,6 @@ type VolumeOpFilter struct {
 	Offset   uint32         `json:"offset,omitempty"`
 }
 
-// MountStatus is the state of a volume mount: mounting -> mounted | error; mounted ->
-// unmount_pending | unmounted | error; unmount_pending -> unmounted | error; error ->
-// unmounted.
-type MountStatus string
-
-// Mount statuses.
-const (
-	MountUnmounted      MountStatus = "unmounted"
-	MountMounting       MountStatus = "mounting"
-	MountMounted        MountStatus = "mounted"
-	MountUnmountPending MountStatus = "unmount_pending"
-	MountError          MountStatus = "error"
-)
-
-// VolumeMount is a volume_mounts row: a volume mounted for a replication job.
-type VolumeMount struct {
-	ID             int64       `json:"id"`
-	OSSEAVolumeID  int64       `json:"ossea_volume_id"`
-	JobID          string      `json:"job_id"`
-	DevicePath     string      `json:"device_path"`
-	MountPoint     *string     `json:"mount_point"`
-	MountStatus    MountStatus `json:"mount_status"`
-	FilesystemType *string     `json:"filesystem_type"`
-	MountOptions   *string     `json:"mount_options"`
-	IsReadOnly     bool        `json:"is_read_only"`
-	MountedAt      *time.Time  `json:"mounted_at"`
-	UnmountedAt    *time.Time  `json:"unmounted_at"`
-	CreatedAt      time.Time   `json:"created_at"`
-	UpdatedAt      time.Time   `json:"updated_at"`
-}
-
-// NewVolumeMount is a mount to record, mounting: OSSEAVolumeID (a Volume's row id), JobID
-// and DevicePath are required. A device path or mount point of a live mount is ErrConflict.
-type NewVolumeMount struct {
-	OSSEAVolumeID  int64  `json:"ossea_volume_id"`
-	JobID          string `json:"job_id"`
-	DevicePath     string `json:"device_path"`
-	MountPoint     string `json:"mount_point,omitempty"`
-	FilesystemType string `json:"filesystem_type,omitempty"`
-	MountOptions   string `json:"mount_options,omitempty"`
-	IsReadOnly     bool   `json:"is_read_only,omitempty"`
-}
-
 // VolumeMetrics are the volume daemon's metrics computed from the operations; ID is set for
 // a recorded sample.
 type VolumeMetrics struct {
@@ -142,7 +99,9 @@ type VolumeMetrics struct {
 // CreateVolumeOperation records a volume operation, pending, with its first history row,
 // and returns its id. A taken id is ErrAlreadyExists.
 func (s *Store) CreateVolumeOperation(op NewVolumeOperation) (string, error) {
-	return s.docString("new volume operation", op, func(h *C.sendense_store, doc *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
+	var a cargs
+	doc := a.doc("new volume operation", op)
+	return getString(s, &a, func(h cStore, out cOut, e cErr) cStatus {
 		return C.sendense_volume_op_create(h, doc, out, e)
 	})
 }
@@ -153,130 +112,60 @@ func (s *Store) CreateVolumeOperation(op NewVolumeOperation) (string, error) {
 // VolumeOpFailed and must be "" otherwise. A forbidden move is ErrInvalidState naming from
 // and to.
 func (s *Store) SetVolumeOperationStatus(operationID string, status VolumeOpStatus, response any, errorMessage string) error {
-	var cs cstrings
-	defer cs.free()
-	cid := cs.str("operation id", operationID)
-	cstatus := cs.str("status", string(status))
-	var cresp *C.char
-	if response != nil {
-		text, err := marshalInput("response", response)
-		if err != nil {
-			return err
-		}
-		cresp = cs.str("response JSON", text)
-	}
-	cerrmsg := cs.opt("error", errorMessage)
-	if cs.err != nil {
-		return cs.err
-	}
-	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return C.sendense_volume_op_set_status(h, cid, cstatus, cresp, cerrmsg, e)
+	var a cargs
+	resp := a.optDoc("response", response)
+	id, st, msg := a.str("operation id", operationID), a.str("status", string(status)), a.opt("error", errorMessage)
+	return s.run(&a, func(h cStore, e cErr) cStatus {
+		return C.sendense_volume_op_set_status(h, id, st, resp, msg, e)
 	})
 }
 
 // VolumeOperation returns an operation (ErrNotFound naming the id when there is none).
 func (s *Store) VolumeOperation(operationID string) (*VolumeOperation, error) {
-	var op VolumeOperation
-	err := s.idJSON(&op, "operation id", operationID, func(h *C.sendense_store, id *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
+	var a cargs
+	id := a.str("operation id", operationID)
+	return getRecord[VolumeOperation](s, &a, func(h cStore, out cOut, e cErr) cStatus {
 		return C.sendense_volume_op_get_json(h, id, out, e)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &op, nil
 }
 
 // ListVolumeOperations returns the operations matching filter, oldest first.
 func (s *Store) ListVolumeOperations(filter VolumeOpFilter) ([]VolumeOperation, error) {
-	var list []VolumeOperation
-	err := s.docJSON(&list, "volume operation filter", filter, func(h *C.sendense_store, doc *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
+	var a cargs
+	doc := a.doc("volume operation filter", filter)
+	return getJSON[[]VolumeOperation](s, &a, func(h cStore, out cOut, e cErr) cStatus {
 		return C.sendense_volume_op_list_json(h, doc, out, e)
 	})
-	return list, err
 }
 
 // VolumeOperationHistory returns the status changes of an operation, oldest first.
 func (s *Store) VolumeOperationHistory(operationID string) ([]VolumeOpHistory, error) {
-	var list []VolumeOpHistory
-	err := s.idJSON(&list, "operation id", operationID, func(h *C.sendense_store, id *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
+	var a cargs
+	id := a.str("operation id", operationID)
+	return getJSON[[]VolumeOpHistory](s, &a, func(h cStore, out cOut, e cErr) cStatus {
 		return C.sendense_volume_op_history_json(h, id, out, e)
 	})
-	return list, err
 }
 
 // StuckVolumeOperations returns the operations executing for longer than olderThan
 // (not negative), longest-stuck first.
 func (s *Store) StuckVolumeOperations(olderThan time.Duration) ([]VolumeOperation, error) {
-	var list []VolumeOperation
-	err := s.callJSON(&list, func(h *C.sendense_store, out **C.char, e **C.sendense_error) C.sendense_status {
+	return getJSON[[]VolumeOperation](s, nil, func(h cStore, out cOut, e cErr) cStatus {
 		return C.sendense_volume_op_stuck_json(h, C.int64_t(olderThan.Milliseconds()), out, e)
 	})
-	return list, err
-}
-
-// CreateVolumeMount records a mount, mounting, and returns its id.
-func (s *Store) CreateVolumeMount(m NewVolumeMount) (int64, error) {
-	return s.docInt64("new volume mount", m, func(h *C.sendense_store, doc *C.char, out *C.int64_t, e **C.sendense_error) C.sendense_status {
-		return C.sendense_volume_mount_create(h, doc, out, e)
-	})
-}
-
-// SetVolumeMountStatus moves a mount to status (ErrInvalidState naming from and to
-// otherwise), stamping MountedAt and UnmountedAt on the way.
-func (s *Store) SetVolumeMountStatus(mountID int64, status MountStatus) error {
-	var cs cstrings
-	defer cs.free()
-	cstatus := cs.str("mount status", string(status))
-	if cs.err != nil {
-		return cs.err
-	}
-	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return C.sendense_volume_mount_set_status(h, C.int64_t(mountID), cstatus, e)
-	})
-}
-
-// VolumeMount returns a mount (ErrNotFound naming the id when there is none).
-func (s *Store) VolumeMount(mountID int64) (*VolumeMount, error) {
-	var m VolumeMount
-	err := s.int64JSON(&m, mountID, func(h *C.sendense_store, id C.int64_t, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_volume_mount_get_json(h, id, out, e)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &m, nil
-}
-
-// VolumeMounts returns the mounts of a replication job, oldest first.
-func (s *Store) VolumeMounts(jobID string) ([]VolumeMount, error) {
-	var list []VolumeMount
-	err := s.idJSON(&list, "job id", jobID, func(h *C.sendense_store, id *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_volume_mount_list_json(h, id, out, e)
-	})
-	return list, err
 }
 
 // VolumeMetrics computes the volume daemon's metrics now from the operations.
 func (s *Store) VolumeMetrics() (*VolumeMetrics, error) {
-	var m VolumeMetrics
-	err := s.callJSON(&m, func(h *C.sendense_store, out **C.char, e **C.sendense_error) C.sendense_status {
+	return getRecord[VolumeMetrics](s, nil, func(h cStore, out cOut, e cErr) cStatus {
 		return C.sendense_volume_metrics_json(h, out, e)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &m, nil
 }
 
 // RecordVolumeMetrics computes the metrics and stores them as a volume_daemon_metrics sample,
 // returned with its ID.
 func (s *Store) RecordVolumeMetrics() (*VolumeMetrics, error) {
-	var m VolumeMetrics
-	err := s.callJSON(&m, func(h *C.sendense_store, out **C.char, e **C.sendense_error) C.sendense_status {
+	return getRecord[VolumeMetrics](s, nil, func(h cStore, out cOut, e cErr) cStatus {
 		return C.sendense_volume_metrics_record(h, out, e)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &m, nil
 }

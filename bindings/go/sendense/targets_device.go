@@ -19,16 +19,6 @@ const (
 	ModeFailover OperationMode = "failover"
 )
 
-// ExportStatus is the state of an NBD export (nbd_exports.status): pending -> active | failed.
-type ExportStatus string
-
-// Export statuses.
-const (
-	ExportPending ExportStatus = "pending"
-	ExportActive  ExportStatus = "active"
-	ExportFailed  ExportStatus = "failed"
-)
-
 // DeviceMapping is a device_mappings row: which CloudStack volume is attached where.
 type DeviceMapping struct {
 	ID                        string         `json:"id"`
@@ -76,36 +66,6 @@ type NewDeviceMapping struct {
 	PersistentDeviceName      string        `json:"persistent_device_name,omitempty"`
 	SymlinkPath               string        `json:"symlink_path,omitempty"`
 	Export                    *NewNBDExport `json:"export,omitempty"`
-}
-
-// NewNBDExport is an NBD export to create for an oma volume. VolumeUUID (its mapping must
-// exist and be oma; optional inside NewDeviceMapping), VMDiskID (the vm_disks row id served,
-// of the mapping's context: Disk.ID) and Port (1 to 65535) are required; JobID, when set, is
-// the replication job using it (of the same context).
-type NewNBDExport struct {
-	VolumeUUID string `json:"volume_uuid,omitempty"`
-	VMDiskID   int64  `json:"vm_disk_id"`
-	Port       int64  `json:"port"`
-	JobID      string `json:"job_id,omitempty"`
-	ConfigPath string `json:"config_path,omitempty"`
-}
-
-// NBDExport is an nbd_exports row. ExportName is "migration-vol-{volume_uuid}"; VolumeID is
-// the exported volume's UUID; DevicePath is its mapping's device path.
-type NBDExport struct {
-	ID                int64        `json:"id"`
-	VMContextID       *string      `json:"vm_context_id"`
-	JobID             *string      `json:"job_id"`
-	VolumeID          string       `json:"volume_id"`
-	VMDiskID          *int64       `json:"vm_disk_id"`
-	DeviceMappingUUID *string      `json:"device_mapping_uuid"`
-	ExportName        string       `json:"export_name"`
-	Port              int64        `json:"port"`
-	DevicePath        string       `json:"device_path"`
-	ConfigPath        *string      `json:"config_path"`
-	Status            ExportStatus `json:"status"`
-	CreatedAt         time.Time    `json:"created_at"`
-	UpdatedAt         time.Time    `json:"updated_at"`
 }
 
 // ModeSwitch switches every mapping of a context, in one transaction. To ModeFailover: the
@@ -169,31 +129,15 @@ func (u DeviceUpdate) MarshalJSON() ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// VolumeMismatch is a volume whose ossea_volumes status disagrees with its mapping.
-type VolumeMismatch struct {
-	VolumeID  string  `json:"volume_id"`
-	Status    string  `json:"status"`
-	MappingID *string `json:"mapping_id"`
-}
-
-// StorageConsistency is the storage consistency check (also part of IntegrityCheck): what
-// the device and export rules prevent, found in data that raw SQL or older writers may have
-// left behind. OK when every list is empty.
-type StorageConsistency struct {
-	OK                        bool             `json:"ok"`
-	ExportsWithoutLiveMapping []string         `json:"exports_without_live_mapping"`
-	OMAMappingsWithoutExport  []string         `json:"oma_mappings_without_export"`
-	DuplicateDevicePaths      []string         `json:"duplicate_device_paths"`
-	VolumeMismatches          []VolumeMismatch `json:"volume_mismatches"`
-}
-
 // AttachDevice records an attached volume (and, with m.Export, its NBD export in the same
 // transaction) and returns the mapping id. A volume already mapped is ErrAlreadyExists naming
 // its mapping; a device path held by another oma mapping is ErrConflict naming that volume;
 // an oma mapping without a device path, or a failover mapping with one, is
 // ErrInvalidArgument. A refusal changes nothing.
 func (s *Store) AttachDevice(m NewDeviceMapping) (string, error) {
-	return s.docString("new device mapping", m, func(h *C.sendense_store, doc *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
+	var a cargs
+	doc := a.doc("new device mapping", m)
+	return getString(s, &a, func(h cStore, out cOut, e cErr) cStatus {
 		return C.sendense_device_attach(h, doc, out, e)
 	})
 }
@@ -201,26 +145,20 @@ func (s *Store) AttachDevice(m NewDeviceMapping) (string, error) {
 // DetachDevice removes the mapping of a volume and its NBD export in one transaction
 // (ErrNotFound when the volume has no mapping).
 func (s *Store) DetachDevice(volumeUUID string) error {
-	return s.withID("volume uuid", volumeUUID, func(h *C.sendense_store, id *C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_device_detach(h, id, e)
+	var a cargs
+	vol := a.str("volume uuid", volumeUUID)
+	return s.run(&a, func(h cStore, e cErr) cStatus {
+		return C.sendense_device_detach(h, vol, e)
 	})
 }
 
 // UpdateDevice changes the device facts of the mapping of a volume (see DeviceUpdate).
 func (s *Store) UpdateDevice(volumeUUID string, u DeviceUpdate) error {
-	text, err := marshalInput("device update", u)
-	if err != nil {
-		return err
-	}
-	var cs cstrings
-	defer cs.free()
-	cid := cs.str("volume uuid", volumeUUID)
-	cdoc := cs.str("device update JSON", text)
-	if cs.err != nil {
-		return cs.err
-	}
-	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return C.sendense_device_update(h, cid, cdoc, e)
+	var a cargs
+	doc := a.doc("device update", u)
+	vol := a.str("volume uuid", volumeUUID)
+	return s.run(&a, func(h cStore, e cErr) cStatus {
+		return C.sendense_device_update(h, vol, doc, e)
 	})
 }
 
@@ -229,33 +167,20 @@ func (s *Store) UpdateDevice(volumeUUID string, u DeviceUpdate) error {
 // succeeds only when every mapping is already oma (the store does not know a failover
 // volume's new hub path): use SwitchDeviceMode with the paths to come back.
 func (s *Store) SetDeviceMode(contextID string, mode OperationMode) error {
-	var cs cstrings
-	defer cs.free()
-	cctx := cs.str("context id", contextID)
-	cmode := cs.str("mode", string(mode))
-	if cs.err != nil {
-		return cs.err
-	}
-	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return C.sendense_device_set_mode(h, cctx, cmode, e)
+	var a cargs
+	ctx, m := a.str("context id", contextID), a.str("mode", string(mode))
+	return s.run(&a, func(h cStore, e cErr) cStatus {
+		return C.sendense_device_set_mode(h, ctx, m, e)
 	})
 }
 
 // SwitchDeviceMode switches every mapping of a context with what the switch needs (see
 // ModeSwitch), in one transaction; any refusal changes nothing.
 func (s *Store) SwitchDeviceMode(sw ModeSwitch) error {
-	text, err := marshalInput("mode switch", sw)
-	if err != nil {
-		return err
-	}
-	var cs cstrings
-	defer cs.free()
-	cdoc := cs.str("mode switch JSON", text)
-	if cs.err != nil {
-		return cs.err
-	}
-	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return C.sendense_device_switch_mode(h, cdoc, e)
+	var a cargs
+	doc := a.doc("mode switch", sw)
+	return s.run(&a, func(h cStore, e cErr) cStatus {
+		return C.sendense_device_switch_mode(h, doc, e)
 	})
 }
 
@@ -263,126 +188,28 @@ func (s *Store) SwitchDeviceMode(sw ModeSwitch) error {
 // creating -> ready | failed; ready -> rollback_complete -> none; failed -> none).
 // snapshotID is required for SnapshotCreating and must be "" otherwise.
 func (s *Store) SetDeviceSnapshot(volumeUUID string, status SnapshotStatus, snapshotID string) error {
-	var cs cstrings
-	defer cs.free()
-	cid := cs.str("volume uuid", volumeUUID)
-	cstatus := cs.str("snapshot status", string(status))
-	csnap := cs.opt("snapshot id", snapshotID)
-	if cs.err != nil {
-		return cs.err
-	}
-	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return C.sendense_device_set_snapshot(h, cid, cstatus, csnap, e)
+	var a cargs
+	vol, st, snap := a.str("volume uuid", volumeUUID), a.str("snapshot status", string(status)), a.opt("snapshot id", snapshotID)
+	return s.run(&a, func(h cStore, e cErr) cStatus {
+		return C.sendense_device_set_snapshot(h, vol, st, snap, e)
 	})
 }
 
 // DeviceMapping returns the mapping of a volume (ErrNotFound when it has none).
 func (s *Store) DeviceMapping(volumeUUID string) (*DeviceMapping, error) {
-	var m DeviceMapping
-	err := s.idJSON(&m, "volume uuid", volumeUUID, func(h *C.sendense_store, id *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_device_get_json(h, id, out, e)
+	var a cargs
+	vol := a.str("volume uuid", volumeUUID)
+	return getRecord[DeviceMapping](s, &a, func(h cStore, out cOut, e cErr) cStatus {
+		return C.sendense_device_get_json(h, vol, out, e)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &m, nil
 }
 
 // DeviceMappings returns the mappings of a context, oldest first (ErrNotFound for an unknown
 // context).
 func (s *Store) DeviceMappings(contextID string) ([]DeviceMapping, error) {
-	var list []DeviceMapping
-	err := s.idJSON(&list, "context id", contextID, func(h *C.sendense_store, id *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_device_list_json(h, id, out, e)
+	var a cargs
+	ctx := a.str("context id", contextID)
+	return getJSON[[]DeviceMapping](s, &a, func(h cStore, out cOut, e cErr) cStatus {
+		return C.sendense_device_list_json(h, ctx, out, e)
 	})
-	return list, err
-}
-
-// CreateNBDExport creates the NBD export of an oma volume, pending, and returns its name
-// ("migration-vol-{volume_uuid}"). A volume already exported is ErrAlreadyExists.
-func (s *Store) CreateNBDExport(x NewNBDExport) (string, error) {
-	return s.docString("new NBD export", x, func(h *C.sendense_store, doc *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_nbd_export_create(h, doc, out, e)
-	})
-}
-
-// SetNBDExportStatus moves an export from pending to ExportActive or ExportFailed.
-func (s *Store) SetNBDExportStatus(exportName string, status ExportStatus) error {
-	var cs cstrings
-	defer cs.free()
-	cname := cs.str("export name", exportName)
-	cstatus := cs.str("export status", string(status))
-	if cs.err != nil {
-		return cs.err
-	}
-	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return C.sendense_nbd_export_set_status(h, cname, cstatus, e)
-	})
-}
-
-// SetNBDExportJob sets the replication job using an export (a job of its context), or clears
-// it when jobID is "".
-func (s *Store) SetNBDExportJob(exportName, jobID string) error {
-	var cs cstrings
-	defer cs.free()
-	cname := cs.str("export name", exportName)
-	cjob := cs.opt("job id", jobID)
-	if cs.err != nil {
-		return cs.err
-	}
-	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return C.sendense_nbd_export_set_job(h, cname, cjob, e)
-	})
-}
-
-// RemoveNBDExport removes an export; its mapping stays (ErrNotFound when there is none).
-func (s *Store) RemoveNBDExport(exportName string) error {
-	return s.withID("export name", exportName, func(h *C.sendense_store, id *C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_nbd_export_remove(h, id, e)
-	})
-}
-
-// NBDExport returns the export with this name (ErrNotFound when there is none).
-func (s *Store) NBDExport(exportName string) (*NBDExport, error) {
-	var x NBDExport
-	err := s.idJSON(&x, "export name", exportName, func(h *C.sendense_store, id *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_nbd_export_get_json(h, id, out, e)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &x, nil
-}
-
-// NBDExportsByContext returns the exports of a context, by name (ErrNotFound for an unknown
-// context).
-func (s *Store) NBDExportsByContext(contextID string) ([]NBDExport, error) {
-	var list []NBDExport
-	err := s.idJSON(&list, "context id", contextID, func(h *C.sendense_store, id *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_nbd_export_list_by_context_json(h, id, out, e)
-	})
-	return list, err
-}
-
-// NBDExportsByJob returns the exports a replication job uses, by name (ErrNotFound for an
-// unknown job).
-func (s *Store) NBDExportsByJob(jobID string) ([]NBDExport, error) {
-	var list []NBDExport
-	err := s.idJSON(&list, "job id", jobID, func(h *C.sendense_store, id *C.char, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_nbd_export_list_by_job_json(h, id, out, e)
-	})
-	return list, err
-}
-
-// StorageConsistency runs the storage consistency check. Problems are reported in the
-// result; an error means the check could not run.
-func (s *Store) StorageConsistency() (*StorageConsistency, error) {
-	var r StorageConsistency
-	err := s.callJSON(&r, func(h *C.sendense_store, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_storage_consistency_json(h, out, e)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &r, nil
 }

@@ -58,7 +58,7 @@ func TestRetentionPlanAndApply(t *testing.T) {
 	}
 
 	// Planning changes nothing; a plan made before a new point completed is stale.
-	if n := len(must(s.ListBackups(sendense.BackupFilter{ContextID: b.ctx})).get(t)); n != 12 {
+	if n := len(must(s.ListBackupPoints(sendense.BackupPointFilter{ContextID: b.ctx})).get(t)); n != 12 {
 		t.Fatalf("%d points after planning, want 12", n)
 	}
 	b.backUp(t, s, 0, sendense.BackupIncremental, "", 99)
@@ -66,7 +66,7 @@ func TestRetentionPlanAndApply(t *testing.T) {
 	if !strings.Contains(e.Message, "stale") {
 		t.Fatalf("the refusal does not say why: %v", e)
 	}
-	if n := len(must(s.ListBackups(sendense.BackupFilter{ContextID: b.ctx})).get(t)); n != 13 {
+	if n := len(must(s.ListBackupPoints(sendense.BackupPointFilter{ContextID: b.ctx})).get(t)); n != 13 {
 		t.Fatalf("%d points after a refused apply, want 13", n)
 	}
 
@@ -80,7 +80,7 @@ func TestRetentionPlanAndApply(t *testing.T) {
 		t.Fatalf("the second full of disk 0 is kept for %v, want as an ancestor", r)
 	}
 	ok(t, s.ApplyRetention(plan))
-	left := must(s.ListBackups(sendense.BackupFilter{ContextID: b.ctx})).get(t)
+	left := must(s.ListBackupPoints(sendense.BackupPointFilter{ContextID: b.ctx})).get(t)
 	if len(left) != 5 {
 		t.Fatalf("%d points after the apply, want 5: %+v", len(left), left)
 	}
@@ -114,13 +114,4 @@ func TestRetentionPlanAndApply(t *testing.T) {
 	if r, _ := none.Reasons(left[0].ID); none.Removed != 0 || fmt.Sprint(r) != "[no retention rule]" {
 		t.Fatalf("a plan without rules: %+v", none)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

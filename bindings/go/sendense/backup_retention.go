@@ -60,21 +60,11 @@ func (p *RetentionPlan) Reasons(id string) ([]string, bool) {
 // "Europe/Berlin"). It changes nothing. ErrNotFound for an unknown policy; ErrInvalidArgument
 // for an unknown time zone.
 func (s *Store) PlanRetention(policyID string, now time.Time, timeZone string) (*RetentionPlan, error) {
-	var cs cstrings
-	defer cs.free()
-	cpolicy := cs.str("policy id", policyID)
-	czone := cs.str("time zone", timeZone)
-	if cs.err != nil {
-		return nil, cs.err
-	}
-	var plan RetentionPlan
-	err := s.callJSON(&plan, func(h *C.sendense_store, out **C.char, e **C.sendense_error) C.sendense_status {
-		return C.sendense_retention_plan_json(h, cpolicy, C.int64_t(now.UnixMilli()), czone, out, e)
+	var a cargs
+	policy, zone := a.str("policy id", policyID), a.str("time zone", timeZone)
+	return getRecord[RetentionPlan](s, &a, func(h cStore, out cOut, e cErr) cStatus {
+		return C.sendense_retention_plan_json(h, policy, C.int64_t(now.UnixMilli()), zone, out, e)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &plan, nil
 }
 
 // ApplyRetention removes the points plan removes, atomically. The library plans again inside
@@ -86,17 +76,9 @@ func (s *Store) ApplyRetention(plan *RetentionPlan) error {
 	if plan == nil {
 		return invalidArgument("the retention plan is nil")
 	}
-	doc, err := marshalInput("retention plan", plan)
-	if err != nil {
-		return err
-	}
-	var cs cstrings
-	defer cs.free()
-	cdoc := cs.str("retention plan JSON", doc)
-	if cs.err != nil {
-		return cs.err
-	}
-	return s.call(func(h *C.sendense_store, e **C.sendense_error) C.sendense_status {
-		return C.sendense_retention_apply(h, cdoc, e)
+	var a cargs
+	doc := a.doc("retention plan", plan)
+	return s.run(&a, func(h cStore, e cErr) cStatus {
+		return C.sendense_retention_apply(h, doc, e)
 	})
 }
