@@ -126,7 +126,7 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Every table of the schema, grouped by area (the order of SCHEMA.md).
+/// Every table of the schema, grouped by area (the order of docs/SCHEMA.md).
 pub const TABLE_GROUPS: &[(&str, &[&str])] = &[
     ("replication", &["vm_replication_contexts", "replication_jobs", "vm_disks", "cbt_history"]),
     ("failover", &["failover_jobs", "network_mappings"]),

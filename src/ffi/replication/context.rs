@@ -180,7 +180,7 @@ pub unsafe extern "C" fn sendense_context_set_status(
 }
 
 /// Delete a context and everything it owns (jobs, disks, CBT history, and the rest that
-/// SCHEMA.md cascades). NOT_FOUND when there is none.
+/// docs/SCHEMA.md cascades). NOT_FOUND when there is none.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_context_delete(
     s: *mut sendense_store,

@@ -1,4 +1,4 @@
--- libsendense store schema, version 1 (data shape: SCHEMA.md; rules: DOMAIN.md).
+-- libsendense store schema, version 1 (data shape: docs/SCHEMA.md; rules: docs/DOMAIN.md).
 --
 -- Conventions
 --  * Every table is STRICT. BOOLEAN = INTEGER CHECK (x IN (0,1)); ENUM = TEXT CHECK (x IN (...));
@@ -14,10 +14,10 @@
 --    counters, statuses, labels) is NOT NULL: NULL means nothing there. created_at/updated_at
 --    are NOT NULL; other timestamps keep the original nullability.
 --  * Every enum-like column has a CHECK, except job_tracking.job_type/job_category (validated by
---    the library against an extensible list, DOMAIN.md section 0) and two telemetry labels
+--    the library against an extensible list, docs/DOMAIN.md section 0) and two telemetry labels
 --    pushed by remote agents (commented where they are).
 --  * Every foreign-key child column is the first column of a non-partial index (SQLite creates
---    none). Indexes are named idx_<table>_<columns>. An index SCHEMA.md lists whose columns are
+--    none). Indexes are named idx_<table>_<columns>. An index docs/SCHEMA.md lists whose columns are
 --    a leading prefix of a UNIQUE key or of a longer index here is left out: that one serves it.
 --  * ON DELETE RESTRICT is checked at once, per row, even in the middle of a cascade. Where one
 --    cascade (deleting a context) empties both sides of a reference, the reference uses the
@@ -151,7 +151,7 @@ CREATE INDEX idx_replication_jobs_schedule_execution_id ON replication_jobs (sch
 CREATE INDEX idx_replication_jobs_scheduled_by ON replication_jobs (scheduled_by);
 CREATE INDEX idx_replication_jobs_vm_group_id ON replication_jobs (vm_group_id);
 CREATE INDEX idx_replication_jobs_ossea_config_id ON replication_jobs (ossea_config_id);
--- At most one active (non-terminal) job per context (DOMAIN.md section 1): a backstop for the
+-- At most one active (non-terminal) job per context (docs/DOMAIN.md section 1): a backstop for the
 -- library's CONFLICT check, so that racing processes cannot both start a job.
 CREATE UNIQUE INDEX idx_replication_jobs_vm_context_id_active ON replication_jobs (vm_context_id)
     WHERE status IN ('pending', 'initializing', 'analyzing', 'provisioning', 'attaching', 'configuring',
