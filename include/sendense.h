@@ -951,7 +951,7 @@ sendense_status sendense_context_set_status(sendense_store *s,
 
 /**
  * Delete a context and everything it owns (jobs, disks, CBT history, and the rest that
- * SCHEMA.md cascades). NOT_FOUND when there is none.
+ * docs/SCHEMA.md cascades). NOT_FOUND when there is none.
  */
 sendense_status sendense_context_delete(sendense_store *s,
                                         const char *context_id,
