@@ -349,8 +349,8 @@ mod tests {
 
     #[test]
     fn running_the_fan_out_again_queues_nothing_more() {
-        use crate::backup::repository::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
         use crate::backup::{BackupType, StartBackup};
+        use crate::backup::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("f.db"), crate::OpenOptions::default()).unwrap();
         let ctx = store.context_create(&crate::replication::NewContext::new("vm", "id", "/p", "vc", "dc")).unwrap();

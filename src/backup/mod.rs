@@ -6,12 +6,14 @@
 
 pub(crate) mod copy;
 pub(crate) mod point;
+pub(crate) mod policy;
 pub(crate) mod repository;
 pub(crate) mod restore_point;
 pub(crate) mod retention;
 
 pub use copy::*;
 pub use point::*;
+pub use policy::*;
 pub use repository::*;
 pub use restore_point::*;
 pub use retention::*;

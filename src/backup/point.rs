@@ -640,7 +640,7 @@ pub(crate) fn remove_points(tx: &Connection, ids: &[&str], now: i64) -> Result<(
         let days = match min_retention.get(&point.repository_id) {
             Some(days) => *days,
             None => {
-                let days = load_repository(tx, &point.repository_id)?.min_retention_days;
+                let days = load_repository(&crate::store::Tx::new(tx), &point.repository_id)?.min_retention_days;
                 min_retention.insert(point.repository_id.clone(), days);
                 days
             }
@@ -726,7 +726,7 @@ impl Store {
         self.write(|tx| {
             let now = self.now_ms();
             let ctx = context::load(&crate::store::Tx::new(tx), &start.context_id)?;
-            let repo = load_repository(tx, &start.repository_id)?;
+            let repo = load_repository(&crate::store::Tx::new(tx), &start.repository_id)?;
             if !repo.enabled {
                 return Err(Error::invalid_state(format!(
                     "repository {} is disabled; enable it before backing up to it",
@@ -1018,7 +1018,7 @@ impl Store {
                 .optional()?;
             if base.is_none() {
                 context::load(&crate::store::Tx::new(tx), context_id)?;
-                load_repository(tx, repository_id)?;
+                load_repository(&crate::store::Tx::new(tx), repository_id)?;
             }
             Ok(crate::replication::cbt::decide(base.flatten().as_deref(), &snapshot, false))
         })

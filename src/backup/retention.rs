@@ -77,8 +77,8 @@ use serde::de::IgnoredAny;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::backup::policy::load_policy;
 use crate::backup::remove_points;
-use crate::backup::repository::load_policy;
 use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::value::{check_id, from_json, Timestamp};
@@ -943,7 +943,7 @@ impl Store {
         let zone = self::time_zone(time_zone)?;
         instant(now.0, || "now".to_string())?;
         self.read(|tx| {
-            let rules = load_policy(tx, policy_id)?.retention_rules();
+            let rules = load_policy(&crate::store::Tx::new(tx), policy_id)?.retention_rules();
             let (points, fingerprint) = load_points(tx, policy_id)?;
             let (whys, problems) = decide(&rules, &points, now.0, &zone);
             Ok(PolicyPlan {
@@ -1008,7 +1008,7 @@ impl Store {
             Error::conflict(format!("the retention plan of policy {policy_id} is stale: {why}; make a new plan"))
         };
         self.write(|tx| {
-            let current_rules = load_policy(tx, policy_id)?.retention_rules();
+            let current_rules = load_policy(&crate::store::Tx::new(tx), policy_id)?.retention_rules();
             if current_rules != *rules {
                 return Err(stale(format!(
                     "its retention rules changed since the plan was made ({} then, {} now)",
