@@ -4,6 +4,7 @@
 //!
 //! Imports the store and the replication area; nothing above.
 
+pub(crate) mod chain;
 pub(crate) mod copy;
 pub(crate) mod point;
 pub(crate) mod policy;
@@ -11,6 +12,7 @@ pub(crate) mod repository;
 pub(crate) mod restore_point;
 pub(crate) mod retention;
 
+pub use chain::*;
 pub use copy::*;
 pub use point::*;
 pub use policy::*;

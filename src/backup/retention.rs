@@ -1047,7 +1047,8 @@ impl Store {
             }
             // The store's clock, read once the write lock is held.
             let clock = self.now_ms();
-            remove_points(tx, &remove, clock).map_err(|e| e.context("applying the retention plan"))?;
+            remove_points(&crate::store::Tx::new(tx), &remove, clock)
+                .map_err(|e| e.context("applying the retention plan"))?;
             Ok(remove.len())
         })
     }
