@@ -11,6 +11,7 @@ pub(crate) mod policy;
 pub(crate) mod repository;
 pub(crate) mod restore_point;
 pub(crate) mod retention;
+pub(crate) mod retention_apply;
 
 pub use chain::*;
 pub use copy::*;
@@ -19,3 +20,4 @@ pub use policy::*;
 pub use repository::*;
 pub use restore_point::*;
 pub use retention::*;
+pub use retention_apply::*;
