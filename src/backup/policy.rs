@@ -70,7 +70,7 @@ pub struct Policy {
 /// The retention count columns of a policy, in the order the planner applies them.
 const KEEP_COLUMNS: [&str; 5] = ["keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"];
 
-/// A `backup_policies` row, read without its copy rules ([`load_policy`] adds them).
+/// A `backup_policies` row, read without its copy rules (`load_policy` adds them).
 impl Record for Policy {
     const TABLE: &'static str = "backup_policies";
     const COLUMNS: &'static str = "id, name, enabled, primary_repository_id, retention_days, keep_last, keep_daily, \
