@@ -1,4 +1,4 @@
-//! Copies of completed backup points to other repositories (DOMAIN.md section 4, "Copies").
+//! Copies of completed backup points to other repositories (docs/DOMAIN.md section 4, "Copies").
 //!
 //! Rules enforced here:
 //! - fan-out (`fan_out`): when a point completes, in the same transaction as its
@@ -349,8 +349,8 @@ mod tests {
 
     #[test]
     fn running_the_fan_out_again_queues_nothing_more() {
-        use crate::backup::repository::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
         use crate::backup::{BackupType, StartBackup};
+        use crate::backup::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("f.db"), crate::OpenOptions::default()).unwrap();
         let ctx = store.context_create(&crate::replication::NewContext::new("vm", "id", "/p", "vc", "dc")).unwrap();
@@ -371,12 +371,11 @@ mod tests {
         assert_eq!(before.len(), 1);
         assert_eq!(before[0].file_path, format!("{offsite}/{ctx}/disk-3/{id}"));
         store
-            .write(|tx| {
+            .writing(|tx| {
                 let b = crate::backup::load_backup(tx, &id)?;
                 assert_eq!(destination_path(&offsite, &b), before[0].file_path, "deterministic");
-                let tx = crate::store::Tx::new(tx);
-                fan_out(&tx, &b, 42)?;
-                fan_out(&tx, &b, 43)
+                fan_out(tx, &b, 42)?;
+                fan_out(tx, &b, 43)
             })
             .unwrap();
         assert_eq!(store.copy_list(&CopyFilter::default()).unwrap(), before, "nothing duplicated or changed");

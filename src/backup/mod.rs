@@ -4,14 +4,20 @@
 //!
 //! Imports the store and the replication area; nothing above.
 
+pub(crate) mod chain;
 pub(crate) mod copy;
 pub(crate) mod point;
+pub(crate) mod policy;
 pub(crate) mod repository;
 pub(crate) mod restore_point;
 pub(crate) mod retention;
+pub(crate) mod retention_apply;
 
+pub use chain::*;
 pub use copy::*;
 pub use point::*;
+pub use policy::*;
 pub use repository::*;
 pub use restore_point::*;
 pub use retention::*;
+pub use retention_apply::*;

@@ -1,4 +1,4 @@
-//! VM-level restore points (DOMAIN.md section 4): what a VM, or one of its disks, can be
+//! VM-level restore points (docs/DOMAIN.md section 4): what a VM, or one of its disks, can be
 //! restored to.
 //!
 //! The per-disk points of one VM backup share `backup_jobs.backup_group_id` (schema v2), an
@@ -25,13 +25,13 @@
 
 use std::collections::HashMap;
 
-use rusqlite::Row;
 use serde::Serialize;
 
-use crate::backup::BackupType;
-use crate::error::{Error, Result};
+use crate::backup::point::{check_disk_index, BackupType};
+use crate::error::Result;
+use crate::params;
 use crate::replication::context;
-use crate::store::Store;
+use crate::store::{Row, Store};
 use crate::value::Timestamp;
 
 /// One disk of a VM-level restore point. JSON keys are these field names.
@@ -142,15 +142,6 @@ fn sort_key(rp: &RestorePoint) -> (&str, &str) {
     (id, rp.repository_id.as_str())
 }
 
-fn check_disk_index(disk_id: i64) -> Result<()> {
-    if disk_id < 0 {
-        return Err(Error::invalid_argument(format!(
-            "disk_id {disk_id} is negative (it is the disk index: 0, 1, ...)"
-        )));
-    }
-    Ok(())
-}
-
 /// The completed points of a context whose group (if any) has only completed points. A
 /// completed point always has completed_at; rows written by other means without one fall back
 /// to created_at. `+status` keeps SQLite on the context index: the status index would visit
@@ -158,20 +149,21 @@ fn check_disk_index(disk_id: i64) -> Result<()> {
 const RESTORABLE_POINTS_SQL: &str = "SELECT b.backup_group_id, b.repository_id, b.disk_id, b.id, b.backup_type, \
      b.size_bytes, COALESCE(b.completed_at, b.created_at) AS completed_at \
      FROM backup_jobs b \
-     WHERE b.vm_context_id = ?1 AND +b.status = 'completed' \
+     WHERE b.vm_context_id = :context_id AND +b.status = 'completed' \
        AND NOT EXISTS (SELECT 1 FROM backup_jobs o \
                        WHERE o.backup_group_id = b.backup_group_id AND o.status <> 'completed')";
 
-fn completed_point(r: &Row<'_>) -> rusqlite::Result<CompletedPoint> {
+/// A row of [`RESTORABLE_POINTS_SQL`], by position.
+fn completed_point(r: &Row<'_>) -> Result<CompletedPoint> {
     Ok(CompletedPoint {
-        backup_group_id: r.get("backup_group_id")?,
-        repository_id: r.get("repository_id")?,
+        backup_group_id: r.get(0)?,
+        repository_id: r.get(1)?,
         disk: RestorePointDisk {
-            disk_id: r.get("disk_id")?,
-            backup_id: r.get("id")?,
-            backup_type: r.get("backup_type")?,
-            size_bytes: r.get("size_bytes")?,
-            completed_at: r.get("completed_at")?,
+            disk_id: r.get(2)?,
+            backup_id: r.get(3)?,
+            backup_type: r.get(4)?,
+            size_bytes: r.get(5)?,
+            completed_at: r.get(6)?,
         },
     })
 }
@@ -179,20 +171,21 @@ fn completed_point(r: &Row<'_>) -> rusqlite::Result<CompletedPoint> {
 /// The completed points of one disk of a context (on the context and disk index, as above).
 const DISK_POINTS_SQL: &str = "SELECT id, disk_id, repository_id, backup_group_id, backup_type, parent_backup_id, \
      change_id, size_bytes, COALESCE(completed_at, created_at) AS completed_at \
-     FROM backup_jobs WHERE vm_context_id = ?1 AND disk_id = ?2 AND +status = 'completed' \
+     FROM backup_jobs WHERE vm_context_id = :context_id AND disk_id = :disk_id AND +status = 'completed' \
      ORDER BY COALESCE(completed_at, created_at) DESC, created_at DESC, id DESC";
 
-fn disk_point(r: &Row<'_>) -> rusqlite::Result<DiskRestorePoint> {
+/// A row of [`DISK_POINTS_SQL`], by position.
+fn disk_point(r: &Row<'_>) -> Result<DiskRestorePoint> {
     Ok(DiskRestorePoint {
-        backup_id: r.get("id")?,
-        disk_id: r.get("disk_id")?,
-        repository_id: r.get("repository_id")?,
-        backup_group_id: r.get("backup_group_id")?,
-        backup_type: r.get("backup_type")?,
-        parent_backup_id: r.get("parent_backup_id")?,
-        change_id: r.get("change_id")?,
-        size_bytes: r.get("size_bytes")?,
-        completed_at: r.get("completed_at")?,
+        backup_id: r.get(0)?,
+        disk_id: r.get(1)?,
+        repository_id: r.get(2)?,
+        backup_group_id: r.get(3)?,
+        backup_type: r.get(4)?,
+        parent_backup_id: r.get(5)?,
+        change_id: r.get(6)?,
+        size_bytes: r.get(7)?,
+        completed_at: r.get(8)?,
     })
 }
 
@@ -201,11 +194,9 @@ impl Store {
     /// one per backup group whose every point is completed (per repository), and one per
     /// completed ungrouped point. NOT_FOUND when the context does not exist.
     pub fn restore_points(&self, context_id: &str) -> Result<Vec<RestorePoint>> {
-        self.read(|tx| {
-            context::load(&crate::store::Tx::new(tx), context_id)?;
-            let mut stmt = tx.prepare_cached(RESTORABLE_POINTS_SQL)?;
-            let rows = stmt.query_map([context_id], completed_point)?;
-            let points = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        self.reading(|tx| {
+            context::load(tx, context_id)?;
+            let points = tx.rows(RESTORABLE_POINTS_SQL, params![context_id], completed_point)?;
             Ok(assemble(context_id, points))
         })
     }
@@ -216,11 +207,9 @@ impl Store {
     /// does not exist; a negative index is INVALID_ARGUMENT.
     pub fn disk_restore_points(&self, context_id: &str, disk_id: i64) -> Result<Vec<DiskRestorePoint>> {
         check_disk_index(disk_id)?;
-        self.read(|tx| {
-            context::load(&crate::store::Tx::new(tx), context_id)?;
-            let mut stmt = tx.prepare_cached(DISK_POINTS_SQL)?;
-            let rows = stmt.query_map(rusqlite::params![context_id, disk_id], disk_point)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        self.reading(|tx| {
+            context::load(tx, context_id)?;
+            tx.rows(DISK_POINTS_SQL, params![context_id, disk_id], disk_point)
         })
     }
 }
@@ -316,13 +305,7 @@ mod tests {
 
     /// The plan of `sql`, one detail line per step.
     fn plan(store: &Store, sql: &str) -> Vec<String> {
-        store
-            .read(|tx| {
-                let mut stmt = tx.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-                let rows = stmt.query_map([], |r| r.get::<_, String>(3))?;
-                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-            })
-            .unwrap()
+        store.reading(|tx| tx.rows(&format!("EXPLAIN QUERY PLAN {sql}"), params![], |r| r.get::<String>(3))).unwrap()
     }
 
     /// Both reads stay on the context's rows (the context and disk index) and look groups up
@@ -330,12 +313,12 @@ mod tests {
     #[test]
     fn both_reads_use_indexes_and_never_scan_every_point() {
         let store = Store::open_in_memory(crate::OpenOptions::default()).unwrap();
-        let sql = RESTORABLE_POINTS_SQL.replace("?1", "'ctx'");
+        let sql = RESTORABLE_POINTS_SQL.replace(":context_id", "'ctx'");
         let steps = plan(&store, &sql);
         assert!(steps.iter().all(|s| !s.starts_with("SCAN")), "{steps:#?}");
         assert!(steps[0].contains("idx_backup_jobs_vm_context_id_disk_id_backup_type (vm_context_id=?)"), "{steps:#?}");
         assert!(steps.iter().any(|s| s.contains("idx_backup_jobs_backup_group_id (backup_group_id=?)")), "{steps:#?}");
-        let sql = DISK_POINTS_SQL.replace("?1", "'ctx'").replace("?2", "0");
+        let sql = DISK_POINTS_SQL.replace(":context_id", "'ctx'").replace(":disk_id", "0");
         let steps = plan(&store, &sql);
         assert!(steps.iter().all(|s| !s.starts_with("SCAN")), "{steps:#?}");
         assert!(
