@@ -20,9 +20,6 @@ use crate::store::{Param, Store, Tx};
 use crate::value::{check_id, check_name, check_non_negative, new_id, present, Timestamp};
 use crate::{params, record, string_enum};
 
-// The C ABI (src/ffi/backup/repository.rs) names the policy inputs through this module.
-pub use crate::backup::policy::{NewPolicy, PolicyFilter, PolicyUpdate};
-
 string_enum! {
     /// The storage backend of a repository (`backup_repositories.repository_type`).
     pub enum RepositoryType: "repository type" {
