@@ -231,20 +231,20 @@ fn load_points(tx: &Tx<'_>, policy_id: &str) -> Result<(Points, String)> {
          FROM backup_jobs WHERE policy_id = :policy_id AND status = 'completed'",
         params![policy_id],
         |r| {
-            let id: String = r.get(0)?;
-            let context: String = r.get(1)?;
+            // Borrowed text: this runs once per point of the policy (millions on a big appliance).
+            let id = r.str(0)?;
+            let context = r.str(1)?;
             let disk: i64 = r.get(2)?;
-            let repository: String = r.get(3)?;
-            let parent: Option<String> = r.get(4)?;
+            let repository = r.str(3)?;
+            let parent = r.opt_str(4)?;
             let completed_at: i64 = r.get(5)?;
             let protected: bool = r.get(6)?;
             let immutable_until: Option<i64> = r.get(7)?;
             key.clear();
             let _ = write!(key, "{context}|{disk}|{repository}");
-            let days = min_retention.get(&repository).copied().unwrap_or(0);
+            let days = min_retention.get(repository).copied().unwrap_or(0);
             let min_until = (days > 0).then(|| completed_at.saturating_add(days.saturating_mul(DAY_MS)));
-            let parent = parent.as_deref();
-            builder.push(&id, &key, parent, completed_at, protected, immutable_until, min_until)?;
+            builder.push(id, &key, parent, completed_at, protected, immutable_until, min_until)?;
             let mut digest = Fnv::new();
             digest
                 .field(id.as_bytes())

@@ -80,6 +80,17 @@ impl Row<'_> {
         Ok(T::read(self.0, index)?)
     }
 
+    /// The text column at `index`, borrowed from the row (no allocation: for reads of many
+    /// rows); NULL or another type is an INTERNAL error naming the position.
+    pub fn str(&self, index: usize) -> Result<&str> {
+        Ok(self.0.get_ref(index)?.as_str()?)
+    }
+
+    /// The nullable text column at `index`, borrowed from the row (see [`Row::str`]).
+    pub fn opt_str(&self, index: usize) -> Result<Option<&str>> {
+        Ok(self.0.get_ref(index)?.as_str_or_null()?)
+    }
+
     /// The JSON-text column at `index`, parsed (see [`JsonColumn`]).
     pub fn json<T: JsonColumn>(&self, index: usize) -> Result<T> {
         Ok(T::read_json(self.0, index)?)
