@@ -36,8 +36,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::backup::repository::{load_repository, ImmutableConfig};
 use crate::error::{Error, Result};
-use crate::replication::cbt::{ChangeId, Decision};
 use crate::replication::context;
+use crate::replication::{ChangeId, Decision};
 use crate::store::{require_row, Select, Store};
 use crate::string_enum;
 use crate::value::{check_bytes_within, check_id, check_non_negative, check_percent, new_id, Timestamp};
