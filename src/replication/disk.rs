@@ -70,7 +70,7 @@ record! {
     }
 }
 
-/// A disk of the VM as the job sees it (part of [`StartJob`]).
+/// A disk of the VM as the job sees it (part of [`StartJob`](crate::replication::StartJob)).
 #[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

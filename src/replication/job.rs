@@ -47,7 +47,7 @@ string_enum! {
 
 impl JobStatus {
     /// Every active (non-terminal) status, in lifecycle order: the library's one definition
-    /// of the active set. [`ACTIVE_STATUSES_SQL`] and [`TERMINAL_STATUSES_SQL`] are built from
+    /// of the active set. `ACTIVE_STATUSES_SQL` and `TERMINAL_STATUSES_SQL` are built from
     /// it; the schema's partial unique index and `vm_schedule_status` view carry the same list
     /// (a test compares them).
     pub const ACTIVE: &'static [JobStatus] = &[
