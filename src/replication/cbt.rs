@@ -1,49 +1,17 @@
-//! Changed block tracking (DOMAIN.md section 3): which change id each disk's next incremental
+//! Changed block tracking (docs/DOMAIN.md section 3): which change id each disk's next incremental
 //! starts from, recorded only when a disk's copy succeeded, with its lineage in cbt_history.
 //!
 //! Every lookup is scoped by (context, disk_id): `disk-2000` exists on every VM, so a disk id
 //! alone, a VM name or a VM path never identifies a base.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::replication::context;
-use crate::replication::{check_disk_id, load_disk, load_job, ReplicationType};
-use crate::store::Store;
-use crate::string_enum;
+use crate::replication::{check_disk_id, load_disk, load_job, recorded_change_ids, ChangeId, ReplicationType};
+use crate::store::{Store, Tx};
 use crate::value::{check_non_negative, Timestamp};
-
-/// A parsed VMware change id, `<uuid part>/<sequence>` (e.g.
-/// `52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77/42`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeId {
-    /// The CBT epoch: it changes when CBT is reset on the disk.
-    pub uuid: String,
-    /// The position within the epoch.
-    pub sequence: u64,
-}
-
-impl ChangeId {
-    /// Parse a change id. `*` and `''` mean "no base" and are refused like any malformed id.
-    pub fn parse(s: &str) -> Result<ChangeId> {
-        let bad = |why: &str| {
-            Error::invalid_argument(format!("change id {s:?} is invalid ({why}); expected <uuid part>/<sequence>"))
-        };
-        if s.is_empty() || s == "*" {
-            return Err(bad("it means \"no base\""));
-        }
-        let (uuid, seq) = s.rsplit_once('/').ok_or_else(|| bad("no '/'"))?;
-        if uuid.trim().is_empty() {
-            return Err(bad("empty uuid part"));
-        }
-        if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad("the sequence is not a number"));
-        }
-        let sequence = seq.parse().map_err(|_| bad("the sequence is out of range"))?;
-        Ok(ChangeId { uuid: uuid.to_string(), sequence })
-    }
-}
+use crate::{params, record, string_enum};
 
 string_enum! {
     /// How a disk must be copied.
@@ -108,43 +76,23 @@ pub fn decide(recorded: Option<&str>, snapshot: &ChangeId, target_is_new: bool) 
     Decision { mode: SyncMode::Incremental, base_change_id: Some(base.to_string()), reason: Reason::BaseRecorded }
 }
 
-/// A `cbt_history` row. JSON keys are the column names.
-#[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CbtEntry {
-    pub id: i64,
-    pub vm_context_id: String,
-    pub job_id: Option<String>,
-    pub disk_id: String,
-    pub change_id: String,
-    pub previous_change_id: Option<String>,
-    pub sync_type: String,
-    pub blocks_changed: Option<i64>,
-    pub bytes_transferred: Option<i64>,
-    pub sync_duration_seconds: Option<i64>,
-    pub sync_success: bool,
-    pub created_at: Timestamp,
-}
-
-const HISTORY_COLUMNS: &str = "id, vm_context_id, job_id, disk_id, change_id, previous_change_id, sync_type, \
-    blocks_changed, bytes_transferred, sync_duration_seconds, sync_success, created_at";
-
-impl CbtEntry {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<CbtEntry> {
-        Ok(CbtEntry {
-            id: r.get("id")?,
-            vm_context_id: r.get("vm_context_id")?,
-            job_id: r.get("job_id")?,
-            disk_id: r.get("disk_id")?,
-            change_id: r.get("change_id")?,
-            previous_change_id: r.get("previous_change_id")?,
-            sync_type: r.get("sync_type")?,
-            blocks_changed: r.get("blocks_changed")?,
-            bytes_transferred: r.get("bytes_transferred")?,
-            sync_duration_seconds: r.get("sync_duration_seconds")?,
-            sync_success: r.get("sync_success")?,
-            created_at: r.get("created_at")?,
-        })
+record! {
+    /// A `cbt_history` row. JSON keys are the column names.
+    #[allow(missing_docs)]
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct CbtEntry in "cbt_history" {
+        pub id: i64,
+        pub vm_context_id: String,
+        pub job_id: Option<String>,
+        pub disk_id: String,
+        pub change_id: String,
+        pub previous_change_id: Option<String>,
+        pub sync_type: String,
+        pub blocks_changed: Option<i64>,
+        pub bytes_transferred: Option<i64>,
+        pub sync_duration_seconds: Option<i64>,
+        pub sync_success: bool,
+        pub created_at: Timestamp,
     }
 }
 
@@ -212,20 +160,18 @@ pub fn check_lineage(disk_id: &str, entries: &[CbtEntry], recorded: Option<&str>
 
 /// A context's history (optionally one disk's), by disk, then in the order it was recorded:
 /// the rowid, not created_at, because the wall clock may step back between two records.
-fn history(conn: &Connection, context_id: &str, disk_id: Option<&str>, limit: Option<u32>) -> Result<Vec<CbtEntry>> {
+fn history(tx: &Tx<'_>, context_id: &str, disk_id: Option<&str>, limit: Option<u32>) -> Result<Vec<CbtEntry>> {
     let limit = limit.map_or(-1, i64::from);
-    // Two statements rather than `?2 IS NULL OR disk_id = ?2`, whose plan depends on the
-    // binding and would be re-prepared on every call.
-    let mut stmt = match disk_id {
-        Some(_) => conn.prepare_cached(&format!(
-            "SELECT {HISTORY_COLUMNS} FROM cbt_history WHERE vm_context_id = ?1 AND disk_id = ?2 ORDER BY id LIMIT ?3"
-        ))?,
-        None => conn.prepare_cached(&format!(
-            "SELECT {HISTORY_COLUMNS} FROM cbt_history WHERE vm_context_id = ?1 ORDER BY disk_id, id LIMIT ?3"
-        ))?,
-    };
-    let rows = stmt.query_map(params![context_id, disk_id, limit], CbtEntry::from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    // Two statements rather than `:disk_id IS NULL OR disk_id = :disk_id`, whose plan depends on
+    // the binding and would be re-prepared on every call.
+    match disk_id {
+        Some(disk_id) => tx.records(
+            "WHERE vm_context_id = :context_id AND disk_id = :disk_id ORDER BY id LIMIT :limit",
+            params![context_id, disk_id, limit],
+        ),
+        None => tx
+            .records("WHERE vm_context_id = :context_id ORDER BY disk_id, id LIMIT :limit", params![context_id, limit]),
+    }
 }
 
 impl Store {
@@ -242,13 +188,14 @@ impl Store {
         check_disk_id(disk_id)?;
         let snapshot = ChangeId::parse(snapshot_change_id).map_err(|e| e.context("the snapshot's change id"))?;
         // One statement, so no explicit transaction: this read runs at every job start.
-        self.autocommit_raw(|tx| {
-            let recorded: Option<Option<String>> = tx
-                .prepare_cached("SELECT disk_change_id FROM vm_disks WHERE vm_context_id = ?1 AND disk_id = ?2")?
-                .query_row([context_id, disk_id], |r| r.get(0))
-                .optional()?;
+        self.autocommit(|tx| {
+            let recorded: Option<Option<String>> = tx.optional(
+                "SELECT disk_change_id FROM vm_disks WHERE vm_context_id = :context_id AND disk_id = :disk_id",
+                params![context_id, disk_id],
+                |r| r.get(0),
+            )?;
             if recorded.is_none() {
-                context::load(&crate::store::Tx::new(tx), context_id)?;
+                context::load(tx, context_id)?;
             }
             Ok(decide(recorded.flatten().as_deref(), &snapshot, target_is_new))
         })
@@ -263,15 +210,13 @@ impl Store {
         check_disk_id(disk_id)?;
         let parsed = ChangeId::parse(change_id)?;
         check_non_negative(&[("bytes_transferred", bytes_transferred)])?;
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms();
-            let job = load_job(&crate::store::Tx::new(tx), job_id)?;
-            let existing: Option<CbtEntry> = tx
-                .prepare_cached(&format!(
-                    "SELECT {HISTORY_COLUMNS} FROM cbt_history WHERE job_id = ?1 AND disk_id = ?2 AND sync_success = 1"
-                ))?
-                .query_row([job_id, disk_id], CbtEntry::from_row)
-                .optional()?;
+            let job = load_job(tx, job_id)?;
+            let existing: Option<CbtEntry> = tx.record(
+                "WHERE job_id = :job_id AND disk_id = :disk_id AND sync_success = 1",
+                params![job_id, disk_id],
+            )?;
             if let Some(e) = existing {
                 if e.change_id == change_id {
                     return Ok(e);
@@ -299,35 +244,28 @@ impl Store {
                 (ReplicationType::Initial, _) => "initial",
             };
             let duration = job.started_at.map(|s| (now - s.0).max(0) / 1000);
-            tx.prepare_cached(
-                "UPDATE vm_disks SET disk_change_id = ?3, sync_status = 'completed', sync_progress_percent = 100, \
-                 bytes_synced = ?4, updated_at = ?5 WHERE vm_context_id = ?1 AND disk_id = ?2",
-            )?
-            .execute(params![job.vm_context_id, disk_id, change_id, bytes_transferred, now])?;
-            tx.prepare_cached(
+            let context_id = &job.vm_context_id;
+            tx.execute(
+                "UPDATE vm_disks SET disk_change_id = :change_id, sync_status = 'completed', \
+                 sync_progress_percent = 100, bytes_synced = :bytes_transferred, updated_at = :now \
+                 WHERE vm_context_id = :context_id AND disk_id = :disk_id",
+                params![context_id, disk_id, change_id, bytes_transferred, now],
+            )?;
+            tx.execute(
                 "INSERT INTO cbt_history (vm_context_id, job_id, disk_id, change_id, previous_change_id, sync_type, \
                  bytes_transferred, sync_duration_seconds, sync_success, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9)",
-            )?
-            .execute(params![
-                job.vm_context_id,
-                job_id,
-                disk_id,
-                change_id,
-                previous,
-                sync_type,
-                bytes_transferred,
-                duration,
-                now
-            ])?;
+                 VALUES (:context_id, :job_id, :disk_id, :change_id, :previous, :sync_type, :bytes_transferred, \
+                 :duration, 1, :now)",
+                params![context_id, job_id, disk_id, change_id, previous, sync_type, bytes_transferred, duration, now],
+            )?;
             let id = tx.last_insert_rowid();
-            tx.prepare_cached(
-                "UPDATE replication_jobs SET change_id = ?2, previous_change_id = ?3, updated_at = ?4 WHERE id = ?1",
-            )?
-            .execute(params![job_id, change_id, previous, now])?;
-            Ok(tx
-                .prepare_cached(&format!("SELECT {HISTORY_COLUMNS} FROM cbt_history WHERE id = ?1"))?
-                .query_row([id], CbtEntry::from_row)?)
+            tx.execute(
+                "UPDATE replication_jobs SET change_id = :change_id, previous_change_id = :previous, \
+                 updated_at = :now WHERE id = :job_id",
+                params![job_id, change_id, previous, now],
+            )?;
+            tx.record("WHERE id = :id", params![id])?
+                .ok_or_else(|| Error::internal(format!("cbt_history row {id} vanished after its insert")))
         })
     }
 
@@ -336,8 +274,8 @@ impl Store {
         if let Some(d) = disk_id {
             check_disk_id(d)?;
         }
-        self.read(|tx| {
-            context::load(&crate::store::Tx::new(tx), context_id)?;
+        self.reading(|tx| {
+            context::load(tx, context_id)?;
             history(tx, context_id, disk_id, limit)
         })
     }
@@ -346,15 +284,10 @@ impl Store {
     /// from the disk's prior recorded change id, and the disk's recorded change id is the last
     /// one of its history. Breaks are reported, not repaired.
     pub fn cbt_verify_lineage(&self, context_id: &str) -> Result<LineageReport> {
-        self.read(|tx| {
-            context::load(&crate::store::Tx::new(tx), context_id)?;
+        self.reading(|tx| {
+            context::load(tx, context_id)?;
             let entries = history(tx, context_id, None, None)?;
-            let mut stmt = tx.prepare_cached(
-                "SELECT disk_id, disk_change_id FROM vm_disks WHERE vm_context_id = ?1 ORDER BY disk_id",
-            )?;
-            let recorded = stmt
-                .query_map([context_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let recorded = recorded_change_ids(tx, context_id)?;
             let mut disks: Vec<&str> = recorded.iter().map(|(d, _)| d.as_str()).collect();
             disks.extend(entries.iter().map(|e| e.disk_id.as_str()));
             disks.sort_unstable();
@@ -384,21 +317,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const UUID: &str = "52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77";
-
-    fn cid(seq: u64) -> String {
-        format!("{UUID}/{seq}")
-    }
-
-    #[test]
-    fn change_ids_parse_strictly() {
-        assert_eq!(ChangeId::parse(&cid(42)).unwrap(), ChangeId { uuid: UUID.into(), sequence: 42 });
-        for bad in ["", "*", "abc", "/5", "uuid/", "uuid/x1", "uuid/-1", "uuid/99999999999999999999999"] {
-            let e = ChangeId::parse(bad).unwrap_err();
-            assert!(e.message().starts_with(&format!("change id {bad:?} is invalid")), "{e}");
-        }
-    }
+    use crate::replication::change_id::tests::cid;
 
     #[test]
     fn decide_covers_every_reason() {

@@ -1,4 +1,4 @@
-//! VM replication contexts: the master record of a protected VM (DOMAIN.md section 1).
+//! VM replication contexts: the master record of a protected VM (docs/DOMAIN.md section 1).
 //!
 //! Rules enforced here:
 //! - identity: (vmware_vm_id, vcenter_host) and (vm_name, vcenter_host) are unique; a rename
@@ -10,15 +10,16 @@
 //!   what the job rows say: they are maintained in the same transaction as every job insert,
 //!   terminal transition and delete (see the replication module), never by callers.
 
-use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::replication::ACTIVE_STATUSES_SQL;
-use crate::store::Tx;
-use crate::store::{require_row, Select, Store};
-use crate::string_enum;
-use crate::value::{check_non_negative, json_column, new_id, present, Timestamp};
+use crate::store::query::{require_row, Select};
+use crate::store::{Param, Store, Tx};
+use crate::value::{check_non_negative, new_id, present, Timestamp};
+use crate::{params, record, string_enum};
 
 string_enum! {
     /// Lifecycle state of a protected VM (`vm_replication_contexts.current_status`).
@@ -82,81 +83,41 @@ impl ContextStatus {
     }
 }
 
-/// A `vm_replication_contexts` row. Fields and JSON keys are the column names (SCHEMA.md
-/// documents each).
-#[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Context {
-    pub context_id: String,
-    pub vm_name: String,
-    pub vmware_vm_id: String,
-    pub vm_path: String,
-    pub vcenter_host: String,
-    pub datacenter: String,
-    pub current_status: ContextStatus,
-    pub current_job_id: Option<String>,
-    pub total_jobs_run: i64,
-    pub successful_jobs: i64,
-    pub failed_jobs: i64,
-    pub last_successful_job_id: Option<String>,
-    pub cpu_count: Option<i64>,
-    pub memory_mb: Option<i64>,
-    pub os_type: Option<String>,
-    pub power_state: Option<String>,
-    pub vm_tools_version: Option<String>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub first_job_at: Option<Timestamp>,
-    pub last_job_at: Option<Timestamp>,
-    pub last_status_change: Option<Timestamp>,
-    pub auto_added: bool,
-    pub last_scheduled_job_id: Option<String>,
-    pub next_scheduled_at: Option<Timestamp>,
-    pub scheduler_enabled: bool,
-    pub credential_id: Option<i64>,
-    pub ossea_config_id: Option<i64>,
-    pub last_operation_summary: Option<serde_json::Value>,
-}
-
-const COLUMNS: &str = "context_id, vm_name, vmware_vm_id, vm_path, vcenter_host, datacenter, current_status, \
-    current_job_id, total_jobs_run, successful_jobs, failed_jobs, last_successful_job_id, cpu_count, memory_mb, \
-    os_type, power_state, vm_tools_version, created_at, updated_at, first_job_at, last_job_at, last_status_change, \
-    auto_added, last_scheduled_job_id, next_scheduled_at, scheduler_enabled, credential_id, ossea_config_id, \
-    last_operation_summary";
-
-impl Context {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Context> {
-        Ok(Context {
-            context_id: r.get("context_id")?,
-            vm_name: r.get("vm_name")?,
-            vmware_vm_id: r.get("vmware_vm_id")?,
-            vm_path: r.get("vm_path")?,
-            vcenter_host: r.get("vcenter_host")?,
-            datacenter: r.get("datacenter")?,
-            current_status: r.get("current_status")?,
-            current_job_id: r.get("current_job_id")?,
-            total_jobs_run: r.get("total_jobs_run")?,
-            successful_jobs: r.get("successful_jobs")?,
-            failed_jobs: r.get("failed_jobs")?,
-            last_successful_job_id: r.get("last_successful_job_id")?,
-            cpu_count: r.get("cpu_count")?,
-            memory_mb: r.get("memory_mb")?,
-            os_type: r.get("os_type")?,
-            power_state: r.get("power_state")?,
-            vm_tools_version: r.get("vm_tools_version")?,
-            created_at: r.get("created_at")?,
-            updated_at: r.get("updated_at")?,
-            first_job_at: r.get("first_job_at")?,
-            last_job_at: r.get("last_job_at")?,
-            last_status_change: r.get("last_status_change")?,
-            auto_added: r.get("auto_added")?,
-            last_scheduled_job_id: r.get("last_scheduled_job_id")?,
-            next_scheduled_at: r.get("next_scheduled_at")?,
-            scheduler_enabled: r.get("scheduler_enabled")?,
-            credential_id: r.get("credential_id")?,
-            ossea_config_id: r.get("ossea_config_id")?,
-            last_operation_summary: json_column(r.get("last_operation_summary")?)?,
-        })
+record! {
+    /// A `vm_replication_contexts` row. Fields and JSON keys are the column names (docs/SCHEMA.md
+    /// documents each).
+    #[allow(missing_docs)]
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct Context in "vm_replication_contexts" {
+        pub context_id: String,
+        pub vm_name: String,
+        pub vmware_vm_id: String,
+        pub vm_path: String,
+        pub vcenter_host: String,
+        pub datacenter: String,
+        pub current_status: ContextStatus,
+        pub current_job_id: Option<String>,
+        pub total_jobs_run: i64,
+        pub successful_jobs: i64,
+        pub failed_jobs: i64,
+        pub last_successful_job_id: Option<String>,
+        pub cpu_count: Option<i64>,
+        pub memory_mb: Option<i64>,
+        pub os_type: Option<String>,
+        pub power_state: Option<String>,
+        pub vm_tools_version: Option<String>,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
+        pub first_job_at: Option<Timestamp>,
+        pub last_job_at: Option<Timestamp>,
+        pub last_status_change: Option<Timestamp>,
+        pub auto_added: bool,
+        pub last_scheduled_job_id: Option<String>,
+        pub next_scheduled_at: Option<Timestamp>,
+        pub scheduler_enabled: bool,
+        pub credential_id: Option<i64>,
+        pub ossea_config_id: Option<i64>,
+        pub last_operation_summary: Option<serde_json::Value> as json,
     }
 }
 
@@ -304,9 +265,9 @@ pub struct ContextUpdate {
 }
 
 impl ContextUpdate {
-    /// The `column = ?` assignments of this update, validated.
-    fn assignments(&self) -> Result<Vec<(&'static str, Box<dyn ToSql + '_>)>> {
-        let mut set: Vec<(&'static str, Box<dyn ToSql + '_>)> = Vec::new();
+    /// The `column = :column` assignments of this update, validated.
+    fn assignments(&self) -> Result<Vec<(&'static str, Box<dyn Param + '_>)>> {
+        let mut set: Vec<(&'static str, Box<dyn Param + '_>)> = Vec::new();
         for (name, value) in [("vm_name", &self.vm_name), ("vm_path", &self.vm_path), ("datacenter", &self.datacenter)]
         {
             if let Some(v) = value {
@@ -380,45 +341,50 @@ pub struct ContextFilter {
 
 /// Load a context inside a transaction; NOT_FOUND naming the id.
 pub(crate) fn load(tx: &Tx<'_>, context_id: &str) -> Result<Context> {
-    tx.conn()
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM vm_replication_contexts WHERE context_id = ?1"))?
-        .query_row([context_id], Context::from_row)
-        .optional()?
+    tx.record("WHERE context_id = :context_id", params![context_id])?
         .ok_or_else(|| Error::not_found(format!("context {context_id:?} does not exist")))
 }
 
 /// Move a context to `to` along the status machine, stamping last_status_change.
-pub(crate) fn move_status(conn: &Connection, context: &Context, to: ContextStatus, now: i64) -> Result<()> {
+pub(crate) fn move_status(tx: &Tx<'_>, context: &Context, to: ContextStatus, now: i64) -> Result<()> {
     if context.current_status == to {
         return Ok(());
     }
     context.current_status.check_move(to).map_err(|e| e.context(format!("context {}", context.context_id)))?;
-    conn.prepare_cached(
-        "UPDATE vm_replication_contexts SET current_status = ?2, last_status_change = ?3, updated_at = ?3 \
-         WHERE context_id = ?1",
-    )?
-    .execute(params![context.context_id, to, now])?;
+    tx.execute(
+        "UPDATE vm_replication_contexts SET current_status = :to, last_status_change = :now, updated_at = :now \
+         WHERE context_id = :context_id",
+        params![context_id = context.context_id, to, now],
+    )?;
     Ok(())
 }
+
+/// The statement of [`recompute_counters`], built once (it names the active status set).
+static RECOMPUTE_COUNTERS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE vm_replication_contexts SET \
+           total_jobs_run = (SELECT count(*) FROM replication_jobs WHERE vm_context_id = :context_id), \
+           successful_jobs = (SELECT count(*) FROM replication_jobs \
+                              WHERE vm_context_id = :context_id AND status = 'completed'), \
+           failed_jobs = (SELECT count(*) FROM replication_jobs WHERE vm_context_id = :context_id AND status = 'failed'), \
+           first_job_at = (SELECT min(created_at) FROM replication_jobs WHERE vm_context_id = :context_id), \
+           last_job_at = (SELECT max(created_at) FROM replication_jobs WHERE vm_context_id = :context_id), \
+           last_successful_job_id = (SELECT id FROM replication_jobs \
+                                     WHERE vm_context_id = :context_id AND status = 'completed' \
+                                     ORDER BY completed_at DESC, created_at DESC, id DESC LIMIT 1), \
+           current_job_id = (SELECT id FROM replication_jobs \
+                             WHERE vm_context_id = :context_id AND status IN {}), \
+           updated_at = :now \
+         WHERE context_id = :context_id",
+        *ACTIVE_STATUSES_SQL
+    )
+});
 
 /// Recompute every counter and pointer of a context from its job rows (used where a job row
 /// disappears; the job start and terminal transitions maintain them with the equivalent
 /// single-row updates of the replication module).
-pub(crate) fn recompute_counters(conn: &Connection, context_id: &str, now: i64) -> Result<()> {
-    conn.prepare_cached(&format!(
-        "UPDATE vm_replication_contexts SET \
-           total_jobs_run = (SELECT count(*) FROM replication_jobs WHERE vm_context_id = ?1), \
-           successful_jobs = (SELECT count(*) FROM replication_jobs WHERE vm_context_id = ?1 AND status = 'completed'), \
-           failed_jobs = (SELECT count(*) FROM replication_jobs WHERE vm_context_id = ?1 AND status = 'failed'), \
-           first_job_at = (SELECT min(created_at) FROM replication_jobs WHERE vm_context_id = ?1), \
-           last_job_at = (SELECT max(created_at) FROM replication_jobs WHERE vm_context_id = ?1), \
-           last_successful_job_id = (SELECT id FROM replication_jobs WHERE vm_context_id = ?1 AND status = 'completed' \
-                                     ORDER BY completed_at DESC, created_at DESC, id DESC LIMIT 1), \
-           current_job_id = (SELECT id FROM replication_jobs WHERE vm_context_id = ?1 AND status IN {ACTIVE_STATUSES_SQL}), \
-           updated_at = ?2 \
-         WHERE context_id = ?1"
-    ))?
-    .execute(params![context_id, now])?;
+pub(crate) fn recompute_counters(tx: &Tx<'_>, context_id: &str, now: i64) -> Result<()> {
+    tx.execute(&RECOMPUTE_COUNTERS_SQL, params![context_id, now])?;
     Ok(())
 }
 
@@ -427,15 +393,14 @@ impl Store {
     /// (vmware_vm_id, vcenter_host) or (vm_name, vcenter_host) is ALREADY_EXISTS naming it.
     pub fn context_create(&self, new: &NewContext) -> Result<String> {
         new.validate()?;
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms();
-            let existing: Option<(String, String)> = tx
-                .prepare_cached(
-                    "SELECT context_id, vmware_vm_id FROM vm_replication_contexts \
-                     WHERE vcenter_host = ?1 AND (vmware_vm_id = ?2 OR vm_name = ?3) LIMIT 1",
-                )?
-                .query_row(params![new.vcenter_host, new.vmware_vm_id, new.vm_name], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
+            let existing: Option<(String, String)> = tx.optional(
+                "SELECT context_id, vmware_vm_id FROM vm_replication_contexts \
+                 WHERE vcenter_host = :vcenter_host AND (vmware_vm_id = :vmware_vm_id OR vm_name = :vm_name) LIMIT 1",
+                params![vcenter_host = new.vcenter_host, vmware_vm_id = new.vmware_vm_id, vm_name = new.vm_name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             if let Some((id, vm_id)) = existing {
                 return Err(Error::already_exists(if vm_id == new.vmware_vm_id {
                     format!("VM {} on {} already has context {id}", new.vmware_vm_id, new.vcenter_host)
@@ -445,79 +410,78 @@ impl Store {
             }
             check_references(tx, new.credential_id, new.ossea_config_id)?;
             let id = new_id();
-            tx.prepare_cached(
+            tx.execute(
                 "INSERT INTO vm_replication_contexts (context_id, vm_name, vmware_vm_id, vm_path, vcenter_host, \
                  datacenter, cpu_count, memory_mb, os_type, power_state, vm_tools_version, created_at, updated_at, \
                  last_status_change, auto_added, scheduler_enabled, credential_id, ossea_config_id, \
                  last_operation_summary) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12, ?13, ?14, ?15, ?16, ?17)",
-            )?
-            .execute(params![
-                id,
-                new.vm_name,
-                new.vmware_vm_id,
-                new.vm_path,
-                new.vcenter_host,
-                new.datacenter,
-                new.cpu_count,
-                new.memory_mb,
-                new.os_type,
-                new.power_state,
-                new.vm_tools_version,
-                now,
-                new.auto_added,
-                new.scheduler_enabled,
-                new.credential_id,
-                new.ossea_config_id,
-                new.last_operation_summary.as_ref().map(|j| j.to_string()),
-            ])?;
+                 VALUES (:context_id, :vm_name, :vmware_vm_id, :vm_path, :vcenter_host, :datacenter, :cpu_count, \
+                 :memory_mb, :os_type, :power_state, :vm_tools_version, :now, :now, :now, :auto_added, \
+                 :scheduler_enabled, :credential_id, :ossea_config_id, :last_operation_summary)",
+                params![
+                    context_id = id,
+                    vm_name = new.vm_name,
+                    vmware_vm_id = new.vmware_vm_id,
+                    vm_path = new.vm_path,
+                    vcenter_host = new.vcenter_host,
+                    datacenter = new.datacenter,
+                    cpu_count = new.cpu_count,
+                    memory_mb = new.memory_mb,
+                    os_type = new.os_type,
+                    power_state = new.power_state,
+                    vm_tools_version = new.vm_tools_version,
+                    now,
+                    auto_added = new.auto_added,
+                    scheduler_enabled = new.scheduler_enabled,
+                    credential_id = new.credential_id,
+                    ossea_config_id = new.ossea_config_id,
+                    last_operation_summary = new.last_operation_summary.as_ref().map(|j| j.to_string()),
+                ],
+            )?;
             Ok(id)
         })
     }
 
     /// The context with this id (NOT_FOUND when there is none).
     pub fn context_get(&self, context_id: &str) -> Result<Context> {
-        self.read(|tx| load(&crate::store::Tx::new(tx), context_id))
+        self.reading(|tx| load(tx, context_id))
     }
 
     /// The context of a VMware VM, by its identity; `None` when there is none.
     pub fn context_find(&self, vmware_vm_id: &str, vcenter_host: &str) -> Result<Option<Context>> {
-        self.read(|tx| {
-            Ok(tx
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM vm_replication_contexts WHERE vmware_vm_id = ?1 AND vcenter_host = ?2"
-                ))?
-                .query_row([vmware_vm_id, vcenter_host], Context::from_row)
-                .optional()?)
+        self.reading(|tx| {
+            tx.record(
+                "WHERE vmware_vm_id = :vmware_vm_id AND vcenter_host = :vcenter_host",
+                params![vmware_vm_id, vcenter_host],
+            )
         })
     }
 
     /// The contexts matching `filter`, ordered by vm_name, then context_id.
     pub fn context_list(&self, filter: &ContextFilter) -> Result<Vec<Context>> {
-        let query = Select::new(COLUMNS, "vm_replication_contexts")
+        let query = Select::records::<Context>()
             .eq("current_status", filter.status)
             .eq("vcenter_host", filter.vcenter_host.as_ref())
-            .when(filter.name_prefix.as_ref(), |n| format!("substr(vm_name, 1, length(?{n})) = ?{n}"))
+            .when(filter.name_prefix.as_ref(), |p| format!("substr(vm_name, 1, length({p})) = {p}"))
             .eq("scheduler_enabled", filter.scheduler_enabled)
             .order("vm_name, context_id", Some((filter.limit.unwrap_or(1000), filter.offset.unwrap_or(0))));
-        self.read(|tx| query.rows(tx, Context::from_row))
+        self.reading(|tx| query.records_in(tx))
     }
 
     /// Change a context's mutable attributes; returns the updated context. A rename to a name
     /// another context of the same vCenter has is ALREADY_EXISTS naming it.
     pub fn context_update(&self, context_id: &str, update: &ContextUpdate) -> Result<Context> {
         let set = update.assignments()?;
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms();
-            let current = load(&crate::store::Tx::new(tx), context_id)?;
+            let current = load(tx, context_id)?;
             if let Some(name) = &update.vm_name {
-                let holder: Option<String> = tx
-                    .prepare_cached(
-                        "SELECT context_id FROM vm_replication_contexts \
-                         WHERE vcenter_host = ?1 AND vm_name = ?2 AND context_id <> ?3",
-                    )?
-                    .query_row(params![current.vcenter_host, name, context_id], |r| r.get(0))
-                    .optional()?;
+                let holder: Option<String> = tx.optional(
+                    "SELECT context_id FROM vm_replication_contexts \
+                     WHERE vcenter_host = :vcenter_host AND vm_name = :name AND context_id <> :context_id",
+                    params![vcenter_host = current.vcenter_host, name, context_id],
+                    |r| r.get(0),
+                )?;
                 if let Some(holder) = holder {
                     return Err(Error::already_exists(format!(
                         "a VM named {name:?} on {} already has context {holder}",
@@ -527,17 +491,17 @@ impl Store {
             }
             check_references(tx, update.credential_id.flatten(), update.ossea_config_id.flatten())?;
             if !set.is_empty() {
-                let assignments: Vec<String> =
-                    set.iter().enumerate().map(|(i, (col, _))| format!("{col} = ?{}", i + 3)).collect();
+                let assignments: Vec<String> = set.iter().map(|(col, _)| format!("{col} = :{col}")).collect();
                 let sql = format!(
-                    "UPDATE vm_replication_contexts SET updated_at = ?2, {} WHERE context_id = ?1",
+                    "UPDATE vm_replication_contexts SET updated_at = :now, {} WHERE context_id = :context_id",
                     assignments.join(", ")
                 );
-                let mut args: Vec<&dyn ToSql> = vec![&context_id, &now];
-                args.extend(set.iter().map(|(_, v)| v.as_ref() as &dyn ToSql));
-                tx.prepare_cached(&sql)?.execute(args.as_slice())?;
+                let names: Vec<String> = set.iter().map(|(col, _)| format!(":{col}")).collect();
+                let mut args: Vec<(&str, &dyn Param)> = vec![(":context_id", &context_id), (":now", &now)];
+                args.extend(names.iter().zip(&set).map(|(name, (_, v))| (name.as_str(), v.as_ref())));
+                tx.execute(&sql, &args)?;
             }
-            load(&crate::store::Tx::new(tx), context_id)
+            load(tx, context_id)
         })
     }
 
@@ -545,9 +509,9 @@ impl Store {
     /// (failover, rollback, commit, cleanup). Edges into or out of `replicating` belong to jobs
     /// and are INVALID_STATE here, like every edge the machine does not have.
     pub fn context_set_status(&self, context_id: &str, to: ContextStatus) -> Result<Context> {
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms();
-            let context = load(&crate::store::Tx::new(tx), context_id)?;
+            let context = load(tx, context_id)?;
             let from = context.current_status;
             if from == to {
                 return Ok(context);
@@ -559,17 +523,16 @@ impl Store {
                 )));
             }
             move_status(tx, &context, to, now)?;
-            load(&crate::store::Tx::new(tx), context_id)
+            load(tx, context_id)
         })
     }
 
     /// Delete a context and everything it owns (jobs, disks, CBT history, volumes, mappings,
     /// exports, failover jobs, network mappings, group memberships, backups and chains).
     pub fn context_delete(&self, context_id: &str) -> Result<()> {
-        self.write(|tx| {
-            let n = tx
-                .prepare_cached("DELETE FROM vm_replication_contexts WHERE context_id = ?1")?
-                .execute([context_id])?;
+        self.writing(|tx| {
+            let n =
+                tx.execute("DELETE FROM vm_replication_contexts WHERE context_id = :context_id", params![context_id])?;
             if n == 0 {
                 return Err(Error::not_found(format!("context {context_id:?} does not exist")));
             }
@@ -579,12 +542,12 @@ impl Store {
 }
 
 /// The credential and target configuration a context refers to must exist.
-fn check_references(conn: &Connection, credential_id: Option<i64>, ossea_config_id: Option<i64>) -> Result<()> {
+fn check_references(tx: &Tx<'_>, credential_id: Option<i64>, ossea_config_id: Option<i64>) -> Result<()> {
     if let Some(id) = credential_id {
-        require_row(conn, "vmware_credentials", "id", &id, &format!("credential {id}"))?;
+        require_row(tx, "vmware_credentials", "id", &id, &format!("credential {id}"))?;
     }
     if let Some(id) = ossea_config_id {
-        require_row(conn, "ossea_configs", "id", &id, &format!("ossea config {id}"))?;
+        require_row(tx, "ossea_configs", "id", &id, &format!("ossea config {id}"))?;
     }
     Ok(())
 }

@@ -1,25 +1,29 @@
-//! Replication jobs and the per-context disk rows (DOMAIN.md section 2).
+//! Replication jobs (docs/DOMAIN.md section 2); their disk rows are the disk module's.
 //!
 //! Rules enforced here:
 //! - one active job per context: starting a job, pointing the context at it and moving the
 //!   context to `replicating` is one transaction; a second start is CONFLICT (a partial unique
 //!   index backs this up across processes);
+//! - the active set is [`JobStatus::ACTIVE`], defined once: the SQL lists the statements use
+//!   are built from it, and the schema's copies (the partial unique index, the
+//!   `vm_schedule_status` view) are checked against it by a test;
 //! - the job status machine ([`JobStatus::check_move`]): forward only, terminal states are
 //!   final, and every terminal transition releases the context in the same transaction;
 //! - progress is a single-row update that never touches a terminal job;
-//! - disk rows belong to the context, keyed by (context, disk_id); a job start upserts them
-//!   in place, keeping their change ids, and they survive the deletion of jobs.
+//! - a stale job (active, not updated for a while) can be failed in bulk, releasing its
+//!   context like any failure.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::replication::cbt::ChangeId;
 use crate::replication::context::{self, ContextStatus};
-use crate::store::Tx;
-use crate::store::{require_row, Select, Store};
-use crate::string_enum;
-use crate::value::{check_bytes_within, check_id, check_non_negative, check_percent, json_column, new_id, Timestamp};
+use crate::replication::{recorded_change_ids, upsert_disks, ChangeId, DiskSpec};
+use crate::store::query::{require_row, Select};
+use crate::store::{Params, Store, Tx};
+use crate::value::{check_bytes_within, check_id, check_non_negative, check_percent, new_id, Timestamp};
+use crate::{params, record, string_enum};
 
 string_enum! {
     /// Lifecycle state of a replication job (`replication_jobs.status`).
@@ -41,17 +45,11 @@ string_enum! {
     }
 }
 
-/// The one "active" set: every non-terminal job status, as an SQL list. The schema's partial
-/// unique index and the `vm_schedule_status` view carry the same list (a test compares them).
-pub(crate) const ACTIVE_STATUSES_SQL: &str = "('pending', 'initializing', 'analyzing', 'provisioning', 'attaching', \
-     'configuring', 'ready_for_sync', 'snapshotting', 'replicating', 'finalizing')";
-
-/// The terminal statuses as an SQL list: `status NOT IN` this list is the active set in the
-/// hot-path updates (three comparisons instead of ten; equivalent under the column's CHECK).
-pub(crate) const TERMINAL_STATUSES_SQL: &str = "('completed', 'failed', 'cancelled')";
-
 impl JobStatus {
-    /// Every active (non-terminal) status, in lifecycle order.
+    /// Every active (non-terminal) status, in lifecycle order: the library's one definition
+    /// of the active set. `ACTIVE_STATUSES_SQL` and `TERMINAL_STATUSES_SQL` are built from
+    /// it; the schema's partial unique index and `vm_schedule_status` view carry the same list
+    /// (a test compares them).
     pub const ACTIVE: &'static [JobStatus] = &[
         JobStatus::Pending,
         JobStatus::Initializing,
@@ -65,9 +63,10 @@ impl JobStatus {
         JobStatus::Finalizing,
     ];
 
-    /// completed, failed and cancelled are terminal: final and releasing the context.
+    /// completed, failed and cancelled (every status not in [`JobStatus::ACTIVE`]) are
+    /// terminal: final and releasing the context.
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled)
+        !JobStatus::ACTIVE.contains(&self)
     }
 
     /// Whether the machine has the edge `self -> to`: forward along the lifecycle (steps may
@@ -113,6 +112,24 @@ impl JobStatus {
     }
 }
 
+/// The active set ([`JobStatus::ACTIVE`]) as an SQL list, `('pending', ..., 'finalizing')`,
+/// built once.
+pub(crate) static ACTIVE_STATUSES_SQL: LazyLock<String> = LazyLock::new(|| sql_list(JobStatus::ACTIVE));
+
+/// The terminal statuses (the complement of the active set) as an SQL list, built once:
+/// `status NOT IN` this list is the active set in the hot-path updates (three comparisons
+/// instead of ten; equivalent under the column's CHECK).
+pub(crate) static TERMINAL_STATUSES_SQL: LazyLock<String> = LazyLock::new(|| {
+    let terminal: Vec<JobStatus> = JobStatus::ALL.iter().copied().filter(|s| s.is_terminal()).collect();
+    sql_list(&terminal)
+});
+
+/// `('a', 'b', ...)`: statuses as an SQL list (their texts need no escaping).
+fn sql_list(statuses: &[JobStatus]) -> String {
+    let quoted: Vec<String> = statuses.iter().map(|s| format!("'{s}'")).collect();
+    format!("({})", quoted.join(", "))
+}
+
 string_enum! {
     /// The kind of a job (`replication_jobs.replication_type`).
     pub enum ReplicationType: "replication type" {
@@ -136,249 +153,49 @@ string_enum! {
     }
 }
 
-string_enum! {
-    /// Per-disk sync state (`vm_disks.sync_status`).
+record! {
+    /// A `replication_jobs` row. JSON keys are the column names (docs/SCHEMA.md documents each).
     #[allow(missing_docs)]
-    pub enum DiskSyncStatus: "disk sync status" {
-        Pending = "pending",
-        Syncing = "syncing",
-        Completed = "completed",
-        Failed = "failed",
-    }
-}
-
-/// A `replication_jobs` row. JSON keys are the column names (SCHEMA.md documents each).
-#[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ReplicationJob {
-    pub id: String,
-    pub vm_context_id: String,
-    pub source_vm_id: String,
-    pub source_vm_name: String,
-    pub source_vm_path: String,
-    pub v_center_host: String,
-    pub datacenter: String,
-    pub replication_type: ReplicationType,
-    pub target_network: Option<String>,
-    pub status: JobStatus,
-    pub progress_percent: f64,
-    pub current_operation: Option<String>,
-    pub bytes_transferred: i64,
-    pub total_bytes: i64,
-    pub transfer_speed_bps: i64,
-    pub error_message: Option<String>,
-    pub change_id: Option<String>,
-    pub previous_change_id: Option<String>,
-    pub snapshot_id: Option<String>,
-    pub nbd_port: Option<i64>,
-    pub nbd_export_name: Option<String>,
-    pub target_device: Option<String>,
-    pub ossea_config_id: Option<i64>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub started_at: Option<Timestamp>,
-    pub completed_at: Option<Timestamp>,
-    pub vma_sync_type: Option<String>,
-    pub vma_current_phase: Option<String>,
-    pub vma_throughput_mbps: f64,
-    pub vma_eta_seconds: Option<i64>,
-    pub vma_last_poll_at: Option<Timestamp>,
-    pub vma_error_classification: Option<String>,
-    pub vma_error_details: Option<String>,
-    pub setup_progress_percent: f64,
-    pub schedule_execution_id: Option<String>,
-    pub scheduled_by: Option<String>,
-    pub vm_group_id: Option<String>,
-}
-
-const JOB_COLUMNS: &str = "id, vm_context_id, source_vm_id, source_vm_name, source_vm_path, v_center_host, \
-    datacenter, replication_type, target_network, status, progress_percent, current_operation, bytes_transferred, \
-    total_bytes, transfer_speed_bps, error_message, change_id, previous_change_id, snapshot_id, nbd_port, \
-    nbd_export_name, target_device, ossea_config_id, created_at, updated_at, started_at, completed_at, \
-    vma_sync_type, vma_current_phase, vma_throughput_mbps, vma_eta_seconds, vma_last_poll_at, \
-    vma_error_classification, vma_error_details, setup_progress_percent, schedule_execution_id, scheduled_by, \
-    vm_group_id";
-
-impl ReplicationJob {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<ReplicationJob> {
-        Ok(ReplicationJob {
-            id: r.get("id")?,
-            vm_context_id: r.get("vm_context_id")?,
-            source_vm_id: r.get("source_vm_id")?,
-            source_vm_name: r.get("source_vm_name")?,
-            source_vm_path: r.get("source_vm_path")?,
-            v_center_host: r.get("v_center_host")?,
-            datacenter: r.get("datacenter")?,
-            replication_type: r.get("replication_type")?,
-            target_network: r.get("target_network")?,
-            status: r.get("status")?,
-            progress_percent: r.get("progress_percent")?,
-            current_operation: r.get("current_operation")?,
-            bytes_transferred: r.get("bytes_transferred")?,
-            total_bytes: r.get("total_bytes")?,
-            transfer_speed_bps: r.get("transfer_speed_bps")?,
-            error_message: r.get("error_message")?,
-            change_id: r.get("change_id")?,
-            previous_change_id: r.get("previous_change_id")?,
-            snapshot_id: r.get("snapshot_id")?,
-            nbd_port: r.get("nbd_port")?,
-            nbd_export_name: r.get("nbd_export_name")?,
-            target_device: r.get("target_device")?,
-            ossea_config_id: r.get("ossea_config_id")?,
-            created_at: r.get("created_at")?,
-            updated_at: r.get("updated_at")?,
-            started_at: r.get("started_at")?,
-            completed_at: r.get("completed_at")?,
-            vma_sync_type: r.get("vma_sync_type")?,
-            vma_current_phase: r.get("vma_current_phase")?,
-            vma_throughput_mbps: r.get("vma_throughput_mbps")?,
-            vma_eta_seconds: r.get("vma_eta_seconds")?,
-            vma_last_poll_at: r.get("vma_last_poll_at")?,
-            vma_error_classification: r.get("vma_error_classification")?,
-            vma_error_details: r.get("vma_error_details")?,
-            setup_progress_percent: r.get("setup_progress_percent")?,
-            schedule_execution_id: r.get("schedule_execution_id")?,
-            scheduled_by: r.get("scheduled_by")?,
-            vm_group_id: r.get("vm_group_id")?,
-        })
-    }
-}
-
-/// A `vm_disks` row: one stable row per (context, VMware disk). JSON keys are the column names.
-#[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Disk {
-    pub id: i64,
-    pub vm_context_id: String,
-    pub job_id: Option<String>,
-    pub disk_id: String,
-    pub vm_dk_path: String,
-    pub size_gb: i64,
-    pub datastore: Option<String>,
-    pub unit_number: Option<i64>,
-    pub label: Option<String>,
-    pub capacity_bytes: Option<i64>,
-    pub provisioning_type: Option<String>,
-    pub ossea_volume_id: Option<i64>,
-    pub disk_change_id: Option<String>,
-    pub sync_status: DiskSyncStatus,
-    pub sync_progress_percent: f64,
-    pub bytes_synced: i64,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub cpu_count: i64,
-    pub memory_mb: i64,
-    pub os_type: Option<String>,
-    pub vm_tools_version: Option<String>,
-    pub network_config: Option<serde_json::Value>,
-    pub display_name: Option<String>,
-    pub annotation: Option<String>,
-    pub power_state: Option<String>,
-    pub vmware_uuid: Option<String>,
-    pub bios_setup: Option<String>,
-}
-
-const DISK_COLUMNS: &str = "id, vm_context_id, job_id, disk_id, vm_dk_path, size_gb, datastore, unit_number, label, \
-    capacity_bytes, provisioning_type, ossea_volume_id, disk_change_id, sync_status, sync_progress_percent, \
-    bytes_synced, created_at, updated_at, cpu_count, memory_mb, os_type, vm_tools_version, network_config, \
-    display_name, annotation, power_state, vmware_uuid, bios_setup";
-
-impl Disk {
-    pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Disk> {
-        Ok(Disk {
-            id: r.get("id")?,
-            vm_context_id: r.get("vm_context_id")?,
-            job_id: r.get("job_id")?,
-            disk_id: r.get("disk_id")?,
-            vm_dk_path: r.get("vm_dk_path")?,
-            size_gb: r.get("size_gb")?,
-            datastore: r.get("datastore")?,
-            unit_number: r.get("unit_number")?,
-            label: r.get("label")?,
-            capacity_bytes: r.get("capacity_bytes")?,
-            provisioning_type: r.get("provisioning_type")?,
-            ossea_volume_id: r.get("ossea_volume_id")?,
-            disk_change_id: r.get("disk_change_id")?,
-            sync_status: r.get("sync_status")?,
-            sync_progress_percent: r.get("sync_progress_percent")?,
-            bytes_synced: r.get("bytes_synced")?,
-            created_at: r.get("created_at")?,
-            updated_at: r.get("updated_at")?,
-            cpu_count: r.get("cpu_count")?,
-            memory_mb: r.get("memory_mb")?,
-            os_type: r.get("os_type")?,
-            vm_tools_version: r.get("vm_tools_version")?,
-            network_config: json_column(r.get("network_config")?)?,
-            display_name: r.get("display_name")?,
-            annotation: r.get("annotation")?,
-            power_state: r.get("power_state")?,
-            vmware_uuid: r.get("vmware_uuid")?,
-            bios_setup: r.get("bios_setup")?,
-        })
-    }
-}
-
-/// A disk of the VM as the job sees it (part of [`StartJob`]).
-#[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiskSpec {
-    /// `disk-<VMware device key>`, e.g. `disk-2000`.
-    pub disk_id: String,
-    pub vm_dk_path: String,
-    pub size_gb: i64,
-    #[serde(default)]
-    pub datastore: Option<String>,
-    #[serde(default)]
-    pub unit_number: Option<i64>,
-    #[serde(default)]
-    pub label: Option<String>,
-    #[serde(default)]
-    pub capacity_bytes: Option<i64>,
-    #[serde(default)]
-    pub provisioning_type: Option<String>,
-    #[serde(default)]
-    pub ossea_volume_id: Option<i64>,
-    #[serde(default)]
-    pub network_config: Option<serde_json::Value>,
-}
-
-impl DiskSpec {
-    /// A disk with the required attributes.
-    pub fn new(disk_id: impl Into<String>, vm_dk_path: impl Into<String>, size_gb: i64) -> DiskSpec {
-        DiskSpec {
-            disk_id: disk_id.into(),
-            vm_dk_path: vm_dk_path.into(),
-            size_gb,
-            datastore: None,
-            unit_number: None,
-            label: None,
-            capacity_bytes: None,
-            provisioning_type: None,
-            ossea_volume_id: None,
-            network_config: None,
-        }
-    }
-
-    fn validate(&self) -> Result<()> {
-        check_disk_id(&self.disk_id)?;
-        if self.vm_dk_path.trim().is_empty() || self.vm_dk_path.contains('\0') {
-            return Err(Error::invalid_argument(format!("{}: vm_dk_path is empty or contains a NUL", self.disk_id)));
-        }
-        if self.size_gb < 0 || self.capacity_bytes.is_some_and(|b| b < 0) {
-            return Err(Error::invalid_argument(format!("{}: the disk size is negative", self.disk_id)));
-        }
-        Ok(())
-    }
-}
-
-/// A disk id must be `disk-<VMware device key>`.
-pub(crate) fn check_disk_id(disk_id: &str) -> Result<()> {
-    match disk_id.strip_prefix("disk-") {
-        Some(key) if !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
-        _ => Err(Error::invalid_argument(format!(
-            "disk_id {disk_id:?} is not of the form disk-<VMware device key> (e.g. disk-2000)"
-        ))),
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct ReplicationJob in "replication_jobs" {
+        pub id: String,
+        pub vm_context_id: String,
+        pub source_vm_id: String,
+        pub source_vm_name: String,
+        pub source_vm_path: String,
+        pub v_center_host: String,
+        pub datacenter: String,
+        pub replication_type: ReplicationType,
+        pub target_network: Option<String>,
+        pub status: JobStatus,
+        pub progress_percent: f64,
+        pub current_operation: Option<String>,
+        pub bytes_transferred: i64,
+        pub total_bytes: i64,
+        pub transfer_speed_bps: i64,
+        pub error_message: Option<String>,
+        pub change_id: Option<String>,
+        pub previous_change_id: Option<String>,
+        pub snapshot_id: Option<String>,
+        pub nbd_port: Option<i64>,
+        pub nbd_export_name: Option<String>,
+        pub target_device: Option<String>,
+        pub ossea_config_id: Option<i64>,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
+        pub started_at: Option<Timestamp>,
+        pub completed_at: Option<Timestamp>,
+        pub vma_sync_type: Option<String>,
+        pub vma_current_phase: Option<String>,
+        pub vma_throughput_mbps: f64,
+        pub vma_eta_seconds: Option<i64>,
+        pub vma_last_poll_at: Option<Timestamp>,
+        pub vma_error_classification: Option<String>,
+        pub vma_error_details: Option<String>,
+        pub setup_progress_percent: f64,
+        pub schedule_execution_id: Option<String>,
+        pub scheduled_by: Option<String>,
+        pub vm_group_id: Option<String>,
     }
 }
 
@@ -576,25 +393,14 @@ pub struct JobFilter {
 
 /// Load a job inside a transaction; NOT_FOUND naming the id.
 pub(crate) fn load_job(tx: &Tx<'_>, job_id: &str) -> Result<ReplicationJob> {
-    tx.conn()
-        .prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM replication_jobs WHERE id = ?1"))?
-        .query_row([job_id], ReplicationJob::from_row)
-        .optional()?
+    tx.record("WHERE id = :job_id", params![job_id])?
         .ok_or_else(|| Error::not_found(format!("replication job {job_id:?} does not exist")))
-}
-
-/// The disk row of a context, if any.
-pub(crate) fn load_disk(conn: &Connection, context_id: &str, disk_id: &str) -> Result<Option<Disk>> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {DISK_COLUMNS} FROM vm_disks WHERE vm_context_id = ?1 AND disk_id = ?2"))?
-        .query_row([context_id, disk_id], Disk::from_row)
-        .optional()?)
 }
 
 /// After a single-row update of an active job changed nothing: why (NOT_FOUND or the job is
 /// final).
-fn explain_inactive(conn: &Connection, job_id: &str, what: &str) -> Error {
-    match load_job(&crate::store::Tx::new(conn), job_id) {
+pub(crate) fn explain_inactive(tx: &Tx<'_>, job_id: &str, what: &str) -> Error {
+    match load_job(tx, job_id) {
         Ok(job) => Error::invalid_state(format!(
             "replication job {job_id} is {}; a late {what} cannot change a finished job",
             job.status
@@ -603,6 +409,38 @@ fn explain_inactive(conn: &Connection, job_id: &str, what: &str) -> Error {
     }
 }
 
+/// The statement of [`Store::replication_progress`] (the hot path), built once.
+static PROGRESS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE replication_jobs SET progress_percent = :percent, bytes_transferred = :bytes_transferred, \
+         total_bytes = :total_bytes, transfer_speed_bps = :speed_bps, \
+         current_operation = COALESCE(:current_operation, current_operation), updated_at = :now \
+         WHERE id = :job_id AND status NOT IN {}",
+        *TERMINAL_STATUSES_SQL
+    )
+});
+
+/// The statement of [`Store::replication_vma_progress`], built once.
+static VMA_PROGRESS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE replication_jobs SET vma_sync_type = COALESCE(:vma_sync_type, vma_sync_type), \
+         vma_current_phase = COALESCE(:vma_current_phase, vma_current_phase), \
+         vma_throughput_mbps = COALESCE(:vma_throughput_mbps, vma_throughput_mbps), \
+         vma_eta_seconds = COALESCE(:vma_eta_seconds, vma_eta_seconds), \
+         vma_error_classification = COALESCE(:vma_error_classification, vma_error_classification), \
+         vma_error_details = COALESCE(:vma_error_details, vma_error_details), \
+         setup_progress_percent = COALESCE(:setup_progress_percent, setup_progress_percent), \
+         vma_last_poll_at = :now, updated_at = :now \
+         WHERE id = :job_id AND status NOT IN {}",
+        *TERMINAL_STATUSES_SQL
+    )
+});
+
+/// The `WHERE` of [`stale_jobs`], built once.
+static STALE_WHERE: LazyLock<String> = LazyLock::new(|| {
+    format!("WHERE status IN {} AND updated_at < :cutoff ORDER BY updated_at, id", *ACTIVE_STATUSES_SQL)
+});
+
 impl Store {
     /// Start a replication job: checks the context may replicate and has no active job,
     /// upserts its disk rows (keeping their change ids), resolves `auto`, inserts the job, and
@@ -610,9 +448,9 @@ impl Store {
     /// job id. A second start while a job is active is CONFLICT naming that job.
     pub fn replication_start(&self, start: &StartJob) -> Result<String> {
         start.validate()?;
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms();
-            let ctx = context::load(&crate::store::Tx::new(tx), &start.context_id)?;
+            let ctx = context::load(tx, &start.context_id)?;
             if let Some(active) = &ctx.current_job_id {
                 return Err(Error::conflict(format!(
                     "context {} already has an active replication job {active}",
@@ -640,10 +478,10 @@ impl Store {
             }
             let job_id = match &start.id {
                 Some(id) => {
-                    let taken: Option<String> = tx
-                        .prepare_cached("SELECT vm_context_id FROM replication_jobs WHERE id = ?1")?
-                        .query_row([id], |r| r.get(0))
-                        .optional()?;
+                    let taken: Option<String> =
+                        tx.optional("SELECT vm_context_id FROM replication_jobs WHERE id = :id", params![id], |r| {
+                            r.get(0)
+                        })?;
                     if let Some(owner) = taken {
                         return Err(Error::already_exists(format!(
                             "replication job {id} already exists (context {owner})"
@@ -653,10 +491,7 @@ impl Store {
                 }
                 None => new_id(),
             };
-            let recorded: Vec<(String, Option<String>)> = tx
-                .prepare_cached("SELECT disk_id, disk_change_id FROM vm_disks WHERE vm_context_id = ?1")?
-                .query_map([&ctx.context_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+            let recorded = recorded_change_ids(tx, &ctx.context_id)?;
             let mut usable_bases = 0;
             let mut missing_base = None;
             for d in &start.disks {
@@ -681,102 +516,63 @@ impl Store {
                 RequestedType::Auto if usable_bases > 0 => ReplicationType::Incremental,
                 RequestedType::Auto => ReplicationType::Initial,
             };
-            tx.prepare_cached(
+            tx.execute(
                 "INSERT INTO replication_jobs (id, vm_context_id, source_vm_id, source_vm_name, source_vm_path, \
                  v_center_host, datacenter, replication_type, target_network, status, snapshot_id, nbd_port, \
                  nbd_export_name, target_device, ossea_config_id, created_at, updated_at, schedule_execution_id, \
                  scheduled_by, vm_group_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18)",
-            )?
-            .execute(params![
-                job_id,
-                ctx.context_id,
-                ctx.vmware_vm_id,
-                ctx.vm_name,
-                ctx.vm_path,
-                ctx.vcenter_host,
-                ctx.datacenter,
-                replication_type,
-                start.target_network,
-                start.snapshot_id,
-                start.nbd_port,
-                start.nbd_export_name,
-                start.target_device,
-                start.ossea_config_id,
-                now,
-                start.schedule_execution_id,
-                start.scheduled_by,
-                start.vm_group_id,
-            ])
-            ?;
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO vm_disks (vm_context_id, job_id, disk_id, vm_dk_path, size_gb, datastore, unit_number, \
-                 label, capacity_bytes, provisioning_type, ossea_volume_id, network_config, sync_status, \
-                 sync_progress_percent, bytes_synced, created_at, updated_at, cpu_count, memory_mb, os_type, \
-                 vm_tools_version, display_name, power_state, vmware_uuid) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', 0, 0, ?13, ?13, ?14, ?15, ?16, \
-                 ?17, ?18, ?19, ?20) \
-                 ON CONFLICT (vm_context_id, disk_id) DO UPDATE SET job_id = excluded.job_id, \
-                 vm_dk_path = excluded.vm_dk_path, size_gb = excluded.size_gb, datastore = excluded.datastore, \
-                 unit_number = excluded.unit_number, label = excluded.label, capacity_bytes = excluded.capacity_bytes, \
-                 provisioning_type = excluded.provisioning_type, \
-                 ossea_volume_id = COALESCE(excluded.ossea_volume_id, ossea_volume_id), \
-                 network_config = COALESCE(excluded.network_config, network_config), sync_status = 'pending', \
-                 sync_progress_percent = 0, bytes_synced = 0, updated_at = excluded.updated_at, \
-                 cpu_count = excluded.cpu_count, memory_mb = excluded.memory_mb, os_type = excluded.os_type, \
-                 vm_tools_version = excluded.vm_tools_version, display_name = excluded.display_name, \
-                 power_state = excluded.power_state, vmware_uuid = excluded.vmware_uuid",
-            )?;
-            for d in &start.disks {
-                upsert.execute(params![
-                    ctx.context_id,
-                    job_id,
-                    d.disk_id,
-                    d.vm_dk_path,
-                    d.size_gb,
-                    d.datastore,
-                    d.unit_number,
-                    d.label,
-                    d.capacity_bytes,
-                    d.provisioning_type,
-                    d.ossea_volume_id,
-                    d.network_config.as_ref().map(|j| j.to_string()),
+                 VALUES (:id, :vm_context_id, :source_vm_id, :source_vm_name, :source_vm_path, :v_center_host, \
+                 :datacenter, :replication_type, :target_network, 'pending', :snapshot_id, :nbd_port, \
+                 :nbd_export_name, :target_device, :ossea_config_id, :now, :now, :schedule_execution_id, \
+                 :scheduled_by, :vm_group_id)",
+                params![
+                    id = job_id,
+                    vm_context_id = ctx.context_id,
+                    source_vm_id = ctx.vmware_vm_id,
+                    source_vm_name = ctx.vm_name,
+                    source_vm_path = ctx.vm_path,
+                    v_center_host = ctx.vcenter_host,
+                    datacenter = ctx.datacenter,
+                    replication_type,
+                    target_network = start.target_network,
+                    snapshot_id = start.snapshot_id,
+                    nbd_port = start.nbd_port,
+                    nbd_export_name = start.nbd_export_name,
+                    target_device = start.target_device,
+                    ossea_config_id = start.ossea_config_id,
                     now,
-                    ctx.cpu_count.unwrap_or(0),
-                    ctx.memory_mb.unwrap_or(0),
-                    ctx.os_type,
-                    ctx.vm_tools_version,
-                    ctx.vm_name,
-                    ctx.power_state,
-                    ctx.vmware_vm_id,
-                ])?;
-            }
+                    schedule_execution_id = start.schedule_execution_id,
+                    scheduled_by = start.scheduled_by,
+                    vm_group_id = start.vm_group_id,
+                ],
+            )?;
+            upsert_disks(tx, &ctx, &job_id, &start.disks, now)?;
             // Into replicating (the edge was checked above), pointing at the job, with the
             // counters a recompute gives after inserting one job.
-            tx.prepare_cached(
-                "UPDATE vm_replication_contexts SET current_status = 'replicating', last_status_change = ?3, \
-                 current_job_id = ?2, total_jobs_run = total_jobs_run + 1, \
-                 first_job_at = CASE WHEN first_job_at IS NULL OR first_job_at > ?3 THEN ?3 ELSE first_job_at END, \
-                 last_job_at = CASE WHEN last_job_at IS NULL OR last_job_at < ?3 THEN ?3 ELSE last_job_at END, \
-                 updated_at = ?3 WHERE context_id = ?1",
-            )?
-            .execute(params![ctx.context_id, job_id, now])?;
+            tx.execute(
+                "UPDATE vm_replication_contexts SET current_status = 'replicating', last_status_change = :now, \
+                 current_job_id = :job_id, total_jobs_run = total_jobs_run + 1, \
+                 first_job_at = CASE WHEN first_job_at IS NULL OR first_job_at > :now THEN :now ELSE first_job_at END, \
+                 last_job_at = CASE WHEN last_job_at IS NULL OR last_job_at < :now THEN :now ELSE last_job_at END, \
+                 updated_at = :now WHERE context_id = :context_id",
+                params![context_id = ctx.context_id, job_id, now],
+            )?;
             Ok(job_id)
         })
     }
 
     /// The job with this id.
     pub fn replication_get(&self, job_id: &str) -> Result<ReplicationJob> {
-        self.read(|tx| load_job(&crate::store::Tx::new(tx), job_id))
+        self.reading(|tx| load_job(tx, job_id))
     }
 
     /// Jobs matching `filter`, newest first.
     pub fn replication_list(&self, filter: &JobFilter) -> Result<Vec<ReplicationJob>> {
-        let query = Select::new(JOB_COLUMNS, "replication_jobs")
+        let query = Select::records::<ReplicationJob>()
             .eq("vm_context_id", filter.context_id.as_ref())
             .eq("status", filter.status)
             .order("created_at DESC, id DESC", Some((filter.limit.unwrap_or(100), filter.offset.unwrap_or(0))));
-        self.read(|tx| query.rows(tx, ReplicationJob::from_row))
+        self.reading(|tx| query.records_in(tx))
     }
 
     /// Move a job along its status machine. `error_message` is stored when given (and is the
@@ -791,23 +587,24 @@ impl Store {
         status: JobStatus,
         error_message: Option<&str>,
     ) -> Result<ReplicationJob> {
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms();
-            let job = load_job(&crate::store::Tx::new(tx), job_id)?;
+            let job = load_job(tx, job_id)?;
             if job.status == status {
                 return Ok(job);
             }
             job.status.check_move(status).map_err(|e| e.context(format!("job {job_id}")))?;
-            tx.prepare_cached(
-                "UPDATE replication_jobs SET status = ?2, error_message = COALESCE(?3, error_message), updated_at = ?4, \
-                 started_at = CASE WHEN ?2 = 'replicating' AND started_at IS NULL THEN ?4 ELSE started_at END, \
-                 completed_at = CASE WHEN ?5 THEN ?4 ELSE completed_at END WHERE id = ?1",
-            )?
-            .execute(params![job_id, status, error_message, now, status.is_terminal()])?;
+            tx.execute(
+                "UPDATE replication_jobs SET status = :status, error_message = COALESCE(:error_message, error_message), \
+                 updated_at = :now, \
+                 started_at = CASE WHEN :status = 'replicating' AND started_at IS NULL THEN :now ELSE started_at END, \
+                 completed_at = CASE WHEN :terminal THEN :now ELSE completed_at END WHERE id = :job_id",
+                params![job_id, status, error_message, now, terminal = status.is_terminal()],
+            )?;
             if status.is_terminal() {
                 release_context(tx, &job, status, now)?;
             }
-            load_job(&crate::store::Tx::new(tx), job_id)
+            load_job(tx, job_id)
         })
     }
 
@@ -816,106 +613,52 @@ impl Store {
     pub fn replication_progress(&self, job_id: &str, progress: &Progress) -> Result<()> {
         progress.validate()?;
         let now = self.now_ms();
-        self.autocommit_raw(|conn| {
-            let n = conn
-                .prepare_cached(&format!(
-                    "UPDATE replication_jobs SET progress_percent = ?2, bytes_transferred = ?3, total_bytes = ?4, \
-                     transfer_speed_bps = ?5, current_operation = COALESCE(?6, current_operation), updated_at = ?7 \
-                     WHERE id = ?1 AND status NOT IN {TERMINAL_STATUSES_SQL}"
-                ))?
-                .execute(params![
-                    job_id,
-                    progress.percent,
-                    progress.bytes_transferred,
-                    progress.total_bytes,
-                    progress.speed_bps,
-                    progress.current_operation,
-                    now
-                ])?;
-            if n == 0 {
-                return Err(explain_inactive(conn, job_id, "progress report"));
-            }
-            Ok(())
-        })
+        self.update_active_job(
+            job_id,
+            &PROGRESS_SQL,
+            params![
+                job_id,
+                percent = progress.percent,
+                bytes_transferred = progress.bytes_transferred,
+                total_bytes = progress.total_bytes,
+                speed_bps = progress.speed_bps,
+                current_operation = progress.current_operation,
+                now
+            ],
+            "progress report",
+        )
     }
 
     /// Record what the capture appliance reported for an active job; stamps vma_last_poll_at.
     pub fn replication_vma_progress(&self, job_id: &str, vma: &VmaProgress) -> Result<()> {
         vma.validate()?;
         let now = self.now_ms();
-        self.autocommit_raw(|conn| {
-            let n = conn
-                .prepare_cached(&format!(
-                    "UPDATE replication_jobs SET vma_sync_type = COALESCE(?2, vma_sync_type), \
-                     vma_current_phase = COALESCE(?3, vma_current_phase), \
-                     vma_throughput_mbps = COALESCE(?4, vma_throughput_mbps), \
-                     vma_eta_seconds = COALESCE(?5, vma_eta_seconds), \
-                     vma_error_classification = COALESCE(?6, vma_error_classification), \
-                     vma_error_details = COALESCE(?7, vma_error_details), \
-                     setup_progress_percent = COALESCE(?8, setup_progress_percent), \
-                     vma_last_poll_at = ?9, updated_at = ?9 \
-                     WHERE id = ?1 AND status NOT IN {TERMINAL_STATUSES_SQL}"
-                ))?
-                .execute(params![
-                    job_id,
-                    vma.vma_sync_type,
-                    vma.vma_current_phase,
-                    vma.vma_throughput_mbps,
-                    vma.vma_eta_seconds,
-                    vma.vma_error_classification,
-                    vma.vma_error_details,
-                    vma.setup_progress_percent,
-                    now
-                ])?;
-            if n == 0 {
-                return Err(explain_inactive(conn, job_id, "VMA progress report"));
-            }
-            Ok(())
-        })
+        self.update_active_job(
+            job_id,
+            &VMA_PROGRESS_SQL,
+            params![
+                job_id,
+                vma_sync_type = vma.vma_sync_type,
+                vma_current_phase = vma.vma_current_phase,
+                vma_throughput_mbps = vma.vma_throughput_mbps,
+                vma_eta_seconds = vma.vma_eta_seconds,
+                vma_error_classification = vma.vma_error_classification,
+                vma_error_details = vma.vma_error_details,
+                setup_progress_percent = vma.setup_progress_percent,
+                now
+            ],
+            "VMA progress report",
+        )
     }
 
-    /// Record a disk's progress within an active job (the disk must be one of the job's).
-    pub fn replication_disk_progress(
-        &self,
-        job_id: &str,
-        disk_id: &str,
-        percent: f64,
-        bytes_synced: i64,
-        sync_status: Option<DiskSyncStatus>,
-    ) -> Result<()> {
-        check_disk_id(disk_id)?;
-        check_percent("percent", percent)?;
-        check_non_negative(&[("bytes_synced", bytes_synced)])?;
-        let now = self.now_ms();
-        self.autocommit_raw(|conn| {
-            let n = conn
-                .prepare_cached(&format!(
-                    "UPDATE vm_disks SET sync_progress_percent = ?3, bytes_synced = ?4, \
-                     sync_status = COALESCE(?5, sync_status), updated_at = ?6 \
-                     WHERE job_id = ?1 AND disk_id = ?2 \
-                     AND EXISTS (SELECT 1 FROM replication_jobs WHERE id = ?1 AND status NOT IN {TERMINAL_STATUSES_SQL})"
-                ))?
-                .execute(params![job_id, disk_id, percent, bytes_synced, sync_status, now])?;
-            if n == 0 {
-                let job = load_job(&crate::store::Tx::new(conn), job_id)?;
-                if job.status.is_terminal() {
-                    return Err(explain_inactive(conn, job_id, "disk progress report"));
-                }
-                return Err(Error::not_found(format!("replication job {job_id} has no disk {disk_id}")));
+    /// Run `sql`, a single-statement update of the active job `job_id` (a hot path), outside
+    /// an explicit transaction; when it changes nothing, say why (see [`explain_inactive`]).
+    fn update_active_job(&self, job_id: &str, sql: &str, params: Params<'_>, what: &str) -> Result<()> {
+        self.autocommit(|tx| {
+            if tx.execute(sql, params)? == 0 {
+                return Err(explain_inactive(tx, job_id, what));
             }
             Ok(())
-        })
-    }
-
-    /// The disk rows of a context, by disk_id.
-    pub fn replication_disks(&self, context_id: &str) -> Result<Vec<Disk>> {
-        self.read(|tx| {
-            context::load(&crate::store::Tx::new(tx), context_id)?;
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {DISK_COLUMNS} FROM vm_disks WHERE vm_context_id = ?1 ORDER BY disk_id"
-            ))?;
-            let rows = stmt.query_map([context_id], Disk::from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
@@ -923,16 +666,16 @@ impl Store {
     /// context), its CBT history stays (unlinked), and the context's counters are recomputed.
     /// An active job is CONFLICT: cancel or fail it first.
     pub fn replication_delete(&self, job_id: &str) -> Result<()> {
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms();
-            let job = load_job(&crate::store::Tx::new(tx), job_id)?;
+            let job = load_job(tx, job_id)?;
             if !job.status.is_terminal() {
                 return Err(Error::conflict(format!(
                     "replication job {job_id} is {} (active); cancel or fail it before deleting it",
                     job.status
                 )));
             }
-            tx.prepare_cached("DELETE FROM replication_jobs WHERE id = ?1")?.execute([job_id])?;
+            tx.execute("DELETE FROM replication_jobs WHERE id = :job_id", params![job_id])?;
             context::recompute_counters(tx, &job.vm_context_id, now)
         })
     }
@@ -942,7 +685,7 @@ impl Store {
     pub fn replication_stale(&self, older_than_ms: i64) -> Result<Vec<ReplicationJob>> {
         check_non_negative(&[("older_than_ms", older_than_ms)])?;
         let cutoff = self.now_ms().saturating_sub(older_than_ms);
-        self.read(|tx| stale_jobs(tx, cutoff))
+        self.reading(|tx| stale_jobs(tx, cutoff))
     }
 
     /// Fail every stale job (see [`Store::replication_stale`]) with `reason`, releasing their
@@ -952,15 +695,15 @@ impl Store {
         if reason.trim().is_empty() {
             return Err(Error::invalid_argument("the reason is empty: say why the jobs are failed"));
         }
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms();
             let stale = stale_jobs(tx, now.saturating_sub(older_than_ms))?;
             for job in &stale {
-                tx.prepare_cached(
-                    "UPDATE replication_jobs SET status = 'failed', error_message = ?2, updated_at = ?3, \
-                     completed_at = ?3 WHERE id = ?1",
-                )?
-                .execute(params![job.id, reason, now])?;
+                tx.execute(
+                    "UPDATE replication_jobs SET status = 'failed', error_message = :reason, updated_at = :now, \
+                     completed_at = :now WHERE id = :job_id",
+                    params![job_id = job.id, reason, now],
+                )?;
                 release_context(tx, job, JobStatus::Failed, now)?;
             }
             Ok(stale.into_iter().map(|j| j.id).collect())
@@ -970,39 +713,35 @@ impl Store {
 
 /// Active jobs last updated before `cutoff`, oldest first; served by the (status, updated_at)
 /// index.
-fn stale_jobs(conn: &Connection, cutoff: i64) -> Result<Vec<ReplicationJob>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {JOB_COLUMNS} FROM replication_jobs WHERE status IN {ACTIVE_STATUSES_SQL} AND updated_at < ?1 \
-         ORDER BY updated_at, id"
-    ))?;
-    let rows = stmt.query_map([cutoff], ReplicationJob::from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+fn stale_jobs(tx: &Tx<'_>, cutoff: i64) -> Result<Vec<ReplicationJob>> {
+    tx.records(&STALE_WHERE, params![cutoff])
 }
 
 /// A job reached the terminal `status`: move its context out of `replicating` and update its
 /// counters and pointers with what a recompute from the job rows gives.
-fn release_context(conn: &Connection, job: &ReplicationJob, status: JobStatus, now: i64) -> Result<()> {
-    let ctx = context::load(&crate::store::Tx::new(conn), &job.vm_context_id)?;
+fn release_context(tx: &Tx<'_>, job: &ReplicationJob, status: JobStatus, now: i64) -> Result<()> {
+    let ctx = context::load(tx, &job.vm_context_id)?;
     let had_success = status == JobStatus::Completed || ctx.successful_jobs > 0;
     let to = status.context_after(had_success).expect("terminal status");
     if ctx.current_status == ContextStatus::Replicating {
-        context::move_status(conn, &ctx, to, now)?;
+        context::move_status(tx, &ctx, to, now)?;
     }
     // last_successful_job_id is the newest completed job by (completed_at, created_at, id),
     // the order the recompute uses; comparing with the current pointer keeps it so even when
     // two jobs complete in the same millisecond.
-    conn.prepare_cached(
+    tx.execute(
         "UPDATE vm_replication_contexts SET current_job_id = NULL, \
-         successful_jobs = successful_jobs + (?2 = 'completed'), failed_jobs = failed_jobs + (?2 = 'failed'), \
+         successful_jobs = successful_jobs + (:status = 'completed'), \
+         failed_jobs = failed_jobs + (:status = 'failed'), \
          last_successful_job_id = CASE \
-           WHEN ?2 <> 'completed' THEN last_successful_job_id \
-           WHEN last_successful_job_id IS NULL THEN ?3 \
+           WHEN :status <> 'completed' THEN last_successful_job_id \
+           WHEN last_successful_job_id IS NULL THEN :job_id \
            WHEN (SELECT completed_at, created_at, id FROM replication_jobs WHERE id = last_successful_job_id) \
-                > (?4, ?5, ?3) THEN last_successful_job_id \
-           ELSE ?3 END, \
-         updated_at = ?4 WHERE context_id = ?1",
-    )?
-    .execute(params![ctx.context_id, status, job.id, now, job.created_at])?;
+                > (:now, :created_at, :job_id) THEN last_successful_job_id \
+           ELSE :job_id END, \
+         updated_at = :now WHERE context_id = :context_id",
+        params![context_id = ctx.context_id, status, job_id = job.id, now, created_at = job.created_at],
+    )?;
     Ok(())
 }
 
@@ -1011,18 +750,38 @@ mod tests {
     use super::*;
     use JobStatus::*;
 
+    /// The statuses of every `status IN (...)` list of `sql`, in order.
+    fn status_lists(sql: &str) -> Vec<Vec<String>> {
+        sql.split("status IN (")
+            .skip(1)
+            .map(|rest| {
+                let list = &rest[..rest.find(')').expect("a closed list")];
+                list.split(',').map(|s| s.trim().trim_matches('\'').to_string()).collect()
+            })
+            .collect()
+    }
+
+    fn active() -> Vec<String> {
+        JobStatus::ACTIVE.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
-    fn active_set_is_every_non_terminal_status_and_matches_the_sql_list() {
-        let non_terminal: Vec<JobStatus> = JobStatus::ALL.iter().copied().filter(|s| !s.is_terminal()).collect();
-        assert_eq!(non_terminal, JobStatus::ACTIVE);
-        let terminal: Vec<String> =
-            JobStatus::ALL.iter().filter(|s| s.is_terminal()).map(|s| format!("'{s}'")).collect();
-        assert_eq!(TERMINAL_STATUSES_SQL.split_whitespace().collect::<String>(), format!("({})", terminal.join(",")));
-        let sql: Vec<String> = JobStatus::ACTIVE.iter().map(|s| format!("'{s}'")).collect();
-        assert_eq!(ACTIVE_STATUSES_SQL.split_whitespace().collect::<String>(), format!("({})", sql.join(",")));
-        let schema = include_str!("../store/sql/v1.sql").split_whitespace().collect::<String>();
-        let needle = format!("WHEREstatusIN({})", sql.join(","));
-        assert_eq!(schema.matches(&needle).count(), 1, "the partial unique index uses the same active set");
+    fn the_sql_lists_are_built_from_the_active_set() {
+        let terminal: Vec<JobStatus> = JobStatus::ALL.iter().copied().filter(|s| s.is_terminal()).collect();
+        assert_eq!(terminal, [Completed, Failed, Cancelled]);
+        assert_eq!(*TERMINAL_STATUSES_SQL, "('completed', 'failed', 'cancelled')");
+        assert_eq!(status_lists(&format!("status IN {}", *ACTIVE_STATUSES_SQL)), [active()]);
+    }
+
+    #[test]
+    fn the_schema_copies_of_the_active_set_equal_the_constant() {
+        let store = Store::open_in_memory(crate::OpenOptions::default()).unwrap();
+        for name in ["idx_replication_jobs_vm_context_id_active", "vm_schedule_status"] {
+            let sql: String = store
+                .reading(|tx| tx.one("SELECT sql FROM sqlite_schema WHERE name = :name", params![name], |r| r.get(0)))
+                .unwrap();
+            assert_eq!(status_lists(&sql), [active()], "{name}: {sql}");
+        }
     }
 
     #[test]
