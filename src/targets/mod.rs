@@ -7,9 +7,11 @@
 pub(crate) mod cloudstack;
 pub(crate) mod device;
 pub(crate) mod lease;
+pub(crate) mod linstor;
 pub(crate) mod volume_op;
 
 pub use cloudstack::*;
 pub use device::*;
 pub use lease::*;
+pub use linstor::*;
 pub use volume_op::*;
