@@ -61,8 +61,8 @@ impl Store {
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            // Storage area (device.rs): mappings, exports and volumes that disagree.
-            let storage = targets::device::consistency(tx)?;
+            // Targets area (consistency.rs): mappings, exports and volumes that disagree.
+            let storage = targets::consistency::check(&crate::store::Tx::new(tx))?;
             Ok(IntegrityReport {
                 ok: integrity_errors.is_empty() && foreign_key_violations.is_empty() && storage.ok,
                 schema_version: Header::read(tx)?.user_version,

@@ -1,4 +1,4 @@
-//! Leases: ports and devices handed out to jobs (DOMAIN.md section 5, "Ports and devices
+//! Leases: ports and devices handed out to jobs (docs/DOMAIN.md section 5, "Ports and devices
 //! handed out to jobs are persisted leases owned by a job id and released by that id").
 //!
 //! A pool (`lease_pools`) has resources (`lease_resources`, handed out lowest ordinal first);
@@ -37,11 +37,12 @@
 //! the write lock, so a lease handed out after a wait for another process still lasts its
 //! whole ttl from the moment it was handed out.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::params;
+use crate::store::query::require_row;
+use crate::store::{Row, Store, Tx};
 use crate::value::{check_id, Timestamp};
 
 /// The longest lease: 30 days. Longer-running owners renew.
@@ -62,13 +63,14 @@ pub struct Lease {
 }
 
 impl Lease {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Lease> {
+    /// Read a row selected by [`LEASE_SELECT`].
+    fn from_row(r: &Row<'_>) -> Result<Lease> {
         Ok(Lease {
-            pool: r.get("pool")?,
-            resource: r.get("resource")?,
-            owner_id: r.get("owner_id")?,
-            acquired_at: r.get("acquired_at")?,
-            expires_at: r.get("expires_at")?,
+            pool: r.get(0)?,
+            resource: r.get(1)?,
+            owner_id: r.get(2)?,
+            acquired_at: r.get(3)?,
+            expires_at: r.get(4)?,
         })
     }
 }
@@ -147,56 +149,59 @@ fn check_pool_and_owner(pool: &str, owner_id: &str) -> Result<()> {
 }
 
 /// NOT_FOUND naming the pool when it does not exist.
-fn require_pool(conn: &Connection, pool: &str) -> Result<()> {
-    let exists = conn
-        .prepare_cached("SELECT 1 FROM lease_pools WHERE name = ?1")?
-        .query_row([pool], |_| Ok(()))
-        .optional()?
-        .is_some();
-    if !exists {
-        return Err(Error::not_found(format!("lease pool {pool:?} does not exist")));
-    }
-    Ok(())
+fn require_pool(tx: &Tx<'_>, pool: &str) -> Result<()> {
+    require_row(tx, "lease_pools", "name", &pool, &format!("lease pool {pool:?}"))
 }
 
 /// NOT_FOUND naming the pool when it does not exist; else its number of resources.
-fn pool_size(conn: &Connection, pool: &str) -> Result<i64> {
-    require_pool(conn, pool)?;
-    Ok(conn.prepare_cached("SELECT count(*) FROM lease_resources WHERE pool = ?1")?.query_row([pool], |r| r.get(0))?)
+fn pool_size(tx: &Tx<'_>, pool: &str) -> Result<i64> {
+    require_pool(tx, pool)?;
+    tx.one("SELECT count(*) FROM lease_resources WHERE pool = :pool", params![pool], |r| r.get(0))
 }
 
 const LEASE_SELECT: &str = "SELECT r.pool, r.resource, l.owner_id, l.acquired_at, l.expires_at \
     FROM leases l JOIN lease_resources r ON r.id = l.resource_id";
 
-fn live_leases_of(conn: &Connection, pool: &str, owner_id: &str, now: i64) -> Result<Vec<Lease>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{LEASE_SELECT} WHERE r.pool = ?1 AND l.owner_id = ?2 AND l.expires_at > ?3 ORDER BY r.ordinal"
-    ))?;
-    let rows = stmt.query_map(params![pool, owner_id, now], Lease::from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+/// The live leases of `pool` (of `owner_id` only, when given), lowest ordinal first.
+fn live_leases(tx: &Tx<'_>, pool: &str, owner_id: Option<&str>, now: i64) -> Result<Vec<Lease>> {
+    match owner_id {
+        Some(owner_id) => tx.rows(
+            &format!(
+                "{LEASE_SELECT} WHERE r.pool = :pool AND l.owner_id = :owner_id AND l.expires_at > :now \
+                 ORDER BY r.ordinal"
+            ),
+            params![pool, owner_id, now],
+            Lease::from_row,
+        ),
+        None => tx.rows(
+            &format!("{LEASE_SELECT} WHERE r.pool = :pool AND l.expires_at > :now ORDER BY r.ordinal"),
+            params![pool, now],
+            Lease::from_row,
+        ),
+    }
 }
 
-fn load_pool(conn: &Connection, name: &str, now: i64) -> Result<LeasePool> {
-    let (description, created_at) = conn
-        .prepare_cached("SELECT description, created_at FROM lease_pools WHERE name = ?1")?
-        .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?
+fn load_pool(tx: &Tx<'_>, name: &str, now: i64) -> Result<LeasePool> {
+    let (description, created_at) = tx
+        .optional("SELECT description, created_at FROM lease_pools WHERE name = :name", params![name], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .ok_or_else(|| Error::not_found(format!("lease pool {name:?} does not exist")))?;
-    let resources = conn
-        .prepare_cached("SELECT resource FROM lease_resources WHERE pool = ?1 ORDER BY ordinal")?
-        .query_map([name], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
-    let leased = live_count(conn, name, now)?;
+    let resources =
+        tx.rows("SELECT resource FROM lease_resources WHERE pool = :name ORDER BY ordinal", params![name], |r| {
+            r.get(0)
+        })?;
+    let leased = live_count(tx, name, now)?;
     Ok(LeasePool { name: name.to_string(), description, created_at, resources, leased })
 }
 
-fn live_count(conn: &Connection, pool: &str, now: i64) -> Result<i64> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT count(*) FROM leases l JOIN lease_resources r ON r.id = l.resource_id \
-             WHERE r.pool = ?1 AND l.expires_at > ?2",
-        )?
-        .query_row(params![pool, now], |r| r.get(0))?)
+fn live_count(tx: &Tx<'_>, pool: &str, now: i64) -> Result<i64> {
+    tx.one(
+        "SELECT count(*) FROM leases l JOIN lease_resources r ON r.id = l.resource_id \
+         WHERE r.pool = :pool AND l.expires_at > :now",
+        params![pool, now],
+        |r| r.get(0),
+    )
 }
 
 impl Store {
@@ -207,39 +212,38 @@ impl Store {
     pub fn lease_acquire(&self, pool: &str, owner_id: &str, ttl_ms: i64) -> Result<Lease> {
         check_pool_and_owner(pool, owner_id)?;
         expiry(self.now_ms(), ttl_ms)?;
-        self.write(|tx| {
+        self.writing(|tx| {
             // "Now" is read once the write lock is held: a lease's lifetime starts when it is
             // handed out, not before a wait for another process's transaction.
             let now = self.now_ms();
             let expires_at = expiry(now, ttl_ms)?;
-            let free: Option<(i64, String)> = tx
-                .prepare_cached(
-                    "SELECT r.id, r.resource FROM lease_resources r LEFT JOIN leases l ON l.resource_id = r.id \
-                     WHERE r.pool = ?1 AND (l.resource_id IS NULL OR l.expires_at <= ?2) ORDER BY r.ordinal LIMIT 1",
-                )?
-                .query_row(params![pool, now], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
+            let free: Option<(i64, String)> = tx.optional(
+                "SELECT r.id, r.resource FROM lease_resources r LEFT JOIN leases l ON l.resource_id = r.id \
+                 WHERE r.pool = :pool AND (l.resource_id IS NULL OR l.expires_at <= :now) ORDER BY r.ordinal LIMIT 1",
+                params![pool, now],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             let Some((resource_id, resource)) = free else {
                 let size = pool_size(tx, pool)?;
-                let next: Option<i64> = tx
-                    .prepare_cached(
-                        "SELECT min(l.expires_at) FROM leases l JOIN lease_resources r ON r.id = l.resource_id \
-                         WHERE r.pool = ?1",
-                    )?
-                    .query_row([pool], |r| r.get(0))?;
+                let next: Option<i64> = tx.one(
+                    "SELECT min(l.expires_at) FROM leases l JOIN lease_resources r ON r.id = l.resource_id \
+                     WHERE r.pool = :pool",
+                    params![pool],
+                    |r| r.get(0),
+                )?;
                 let when = next.map_or(String::new(), |t| format!("; the first lease expires at {}", Timestamp(t)));
                 return Err(Error::conflict(format!(
                     "lease pool {pool} is full: all {size} of its resources are leased{when}"
                 )));
             };
-            let changed = tx
-                .prepare_cached(
-                    "INSERT INTO leases (resource_id, owner_id, acquired_at, expires_at) VALUES (?1, ?2, ?3, ?4) \
-                     ON CONFLICT (resource_id) DO UPDATE SET owner_id = excluded.owner_id, \
-                     acquired_at = excluded.acquired_at, expires_at = excluded.expires_at \
-                     WHERE leases.expires_at <= ?3",
-                )?
-                .execute(params![resource_id, owner_id, now, expires_at])?;
+            let changed = tx.execute(
+                "INSERT INTO leases (resource_id, owner_id, acquired_at, expires_at) \
+                 VALUES (:resource_id, :owner_id, :now, :expires_at) \
+                 ON CONFLICT (resource_id) DO UPDATE SET owner_id = excluded.owner_id, \
+                 acquired_at = excluded.acquired_at, expires_at = excluded.expires_at \
+                 WHERE leases.expires_at <= :now",
+                params![resource_id, owner_id, now, expires_at],
+            )?;
             if changed != 1 {
                 // Cannot happen inside one immediate transaction; refuse rather than hand out
                 // a resource someone else may hold.
@@ -264,22 +268,22 @@ impl Store {
     pub fn lease_renew(&self, pool: &str, owner_id: &str, ttl_ms: i64) -> Result<Vec<Lease>> {
         check_pool_and_owner(pool, owner_id)?;
         expiry(self.now_ms(), ttl_ms)?;
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms(); // once the write lock is held, as in lease_acquire
             let expires_at = expiry(now, ttl_ms)?;
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE leases SET expires_at = max(expires_at, ?3) WHERE owner_id = ?2 AND expires_at > ?4 \
-                     AND resource_id IN (SELECT id FROM lease_resources WHERE pool = ?1)",
-                )?
-                .execute(params![pool, owner_id, expires_at, now])?;
+            let changed = tx.execute(
+                "UPDATE leases SET expires_at = max(expires_at, :expires_at) \
+                 WHERE owner_id = :owner_id AND expires_at > :now \
+                 AND resource_id IN (SELECT id FROM lease_resources WHERE pool = :pool)",
+                params![pool, owner_id, expires_at, now],
+            )?;
             if changed == 0 {
                 require_pool(tx, pool)?;
                 return Err(Error::not_found(format!(
                     "owner {owner_id} holds no live lease in pool {pool} (an expired lease must be acquired again)"
                 )));
             }
-            live_leases_of(tx, pool, owner_id, now)
+            live_leases(tx, pool, Some(owner_id), now)
         })
     }
 
@@ -287,13 +291,12 @@ impl Store {
     /// Releasing nothing is fine (0). NOT_FOUND when the pool does not exist.
     pub fn lease_release(&self, pool: &str, owner_id: &str) -> Result<usize> {
         check_pool_and_owner(pool, owner_id)?;
-        self.write(|tx| {
-            let released = tx
-                .prepare_cached(
-                    "DELETE FROM leases WHERE owner_id = ?2 \
-                     AND resource_id IN (SELECT id FROM lease_resources WHERE pool = ?1)",
-                )?
-                .execute(params![pool, owner_id])?;
+        self.writing(|tx| {
+            let released = tx.execute(
+                "DELETE FROM leases WHERE owner_id = :owner_id \
+                 AND resource_id IN (SELECT id FROM lease_resources WHERE pool = :pool)",
+                params![pool, owner_id],
+            )?;
             if released == 0 {
                 // Something released means the pool exists; nothing released may mean a typo.
                 require_pool(tx, pool)?;
@@ -306,13 +309,9 @@ impl Store {
     pub fn lease_list(&self, pool: &str) -> Result<Vec<Lease>> {
         check_id("pool", pool)?;
         let now = self.now_ms();
-        self.read(|tx| {
+        self.reading(|tx| {
             require_pool(tx, pool)?;
-            let mut stmt = tx.prepare_cached(&format!(
-                "{LEASE_SELECT} WHERE r.pool = ?1 AND l.expires_at > ?2 ORDER BY r.ordinal"
-            ))?;
-            let rows = stmt.query_map(params![pool, now], Lease::from_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            live_leases(tx, pool, None, now)
         })
     }
 
@@ -321,9 +320,9 @@ impl Store {
     pub fn lease_list_owner(&self, pool: &str, owner_id: &str) -> Result<Vec<Lease>> {
         check_pool_and_owner(pool, owner_id)?;
         let now = self.now_ms();
-        self.read(|tx| {
+        self.reading(|tx| {
             require_pool(tx, pool)?;
-            live_leases_of(tx, pool, owner_id, now)
+            live_leases(tx, pool, Some(owner_id), now)
         })
     }
 
@@ -332,14 +331,10 @@ impl Store {
     /// go with its old resources). Resources are handed out in the order listed.
     pub fn lease_pool_define(&self, new: &NewLeasePool) -> Result<LeasePool> {
         new.validate()?;
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms(); // once the write lock is held: live leases are judged now
-            let exists = tx
-                .prepare_cached("SELECT 1 FROM lease_pools WHERE name = ?1")?
-                .query_row([&new.name], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if exists {
+            let name = &new.name;
+            if tx.exists("SELECT 1 FROM lease_pools WHERE name = :name", params![name])? {
                 let live = live_count(tx, &new.name, now)?;
                 if live > 0 {
                     return Err(Error::conflict(format!(
@@ -347,17 +342,22 @@ impl Store {
                         new.name
                     )));
                 }
-                tx.prepare_cached("DELETE FROM lease_resources WHERE pool = ?1")?.execute([&new.name])?;
-                tx.prepare_cached("UPDATE lease_pools SET description = ?2 WHERE name = ?1")?
-                    .execute(params![new.name, new.description])?;
+                tx.execute("DELETE FROM lease_resources WHERE pool = :name", params![name])?;
+                tx.execute(
+                    "UPDATE lease_pools SET description = :description WHERE name = :name",
+                    params![name, description = new.description],
+                )?;
             } else {
-                tx.prepare_cached("INSERT INTO lease_pools (name, description, created_at) VALUES (?1, ?2, ?3)")?
-                    .execute(params![new.name, new.description, now])?;
+                tx.execute(
+                    "INSERT INTO lease_pools (name, description, created_at) VALUES (:name, :description, :now)",
+                    params![name, description = new.description, now],
+                )?;
             }
-            let mut insert =
-                tx.prepare_cached("INSERT INTO lease_resources (pool, resource, ordinal) VALUES (?1, ?2, ?3)")?;
             for (ordinal, resource) in new.resources.iter().enumerate() {
-                insert.execute(params![new.name, resource, ordinal as i64])?;
+                tx.execute(
+                    "INSERT INTO lease_resources (pool, resource, ordinal) VALUES (:name, :resource, :ordinal)",
+                    params![name, resource, ordinal = ordinal as i64],
+                )?;
             }
             load_pool(tx, &new.name, now)
         })
@@ -366,11 +366,8 @@ impl Store {
     /// Every pool, by name.
     pub fn lease_pools(&self) -> Result<Vec<LeasePool>> {
         let now = self.now_ms();
-        self.read(|tx| {
-            let names = tx
-                .prepare_cached("SELECT name FROM lease_pools ORDER BY name")?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
+        self.reading(|tx| {
+            let names: Vec<String> = tx.rows("SELECT name FROM lease_pools ORDER BY name", params![], |r| r.get(0))?;
             names.iter().map(|n| load_pool(tx, n, now)).collect()
         })
     }
@@ -379,7 +376,7 @@ impl Store {
     pub fn lease_pool_get(&self, name: &str) -> Result<LeasePool> {
         check_id("pool", name)?;
         let now = self.now_ms();
-        self.read(|tx| load_pool(tx, name, now))
+        self.reading(|tx| load_pool(tx, name, now))
     }
 }
 

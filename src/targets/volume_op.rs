@@ -1,4 +1,4 @@
-//! The volume daemon's records (DOMAIN.md section 10; SCHEMA.md section 8): volume
+//! The volume daemon's records (docs/DOMAIN.md section 10; docs/SCHEMA.md section 8): volume
 //! operations with their status history, per-job volume mounts, and metrics derived from the
 //! operations.
 //!
@@ -26,7 +26,7 @@
 //!   are stamped on the way;
 //! - metrics ([`Store::volume_metrics`]) are computed from the operations in one snapshot:
 //!   `total_operations` (all), `pending_operations` (not yet done: pending or executing, the
-//!   SCHEMA.md meaning), `active_mappings` (the `device_mappings` rows), counts per type and
+//!   docs/SCHEMA.md meaning), `active_mappings` (the `device_mappings` rows), counts per type and
 //!   per status (every value present, 0 included), `average_response_time_ms` (mean of
 //!   completed_at - created_at over completed operations; 0 without one) and
 //!   `error_rate_percent` (failed / (completed + failed + cancelled) x 100; 0 without a final
@@ -35,14 +35,14 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::store::{require_row, Select, Store};
-use crate::string_enum;
-use crate::value::{check_id, json_column, new_id, Timestamp};
+use crate::store::query::{require_row, Select};
+use crate::store::{Record, Row, Store, Tx};
+use crate::value::{check_id, new_id, Timestamp};
+use crate::{params, record, string_enum};
 
 string_enum! {
     /// What a volume operation does (`volume_operations.type`).
@@ -149,57 +149,40 @@ impl MountStatus {
     }
 }
 
-/// A `volume_operations` row. JSON keys are the column names; `request` and `response` are
-/// embedded JSON values.
-#[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VolumeOperation {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub op_type: VolumeOpType,
-    pub status: VolumeOpStatus,
-    pub volume_id: String,
-    pub vm_id: Option<String>,
-    pub request: Value,
-    pub response: Option<Value>,
-    pub error: Option<String>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub completed_at: Option<Timestamp>,
-}
-
-const OP_COLUMNS: &str =
-    "id, type, status, volume_id, vm_id, request, response, error, created_at, updated_at, completed_at";
-
-impl VolumeOperation {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<VolumeOperation> {
-        Ok(VolumeOperation {
-            id: r.get("id")?,
-            op_type: r.get("type")?,
-            status: r.get("status")?,
-            volume_id: r.get("volume_id")?,
-            vm_id: r.get("vm_id")?,
-            request: json_column(Some(r.get("request")?))?.unwrap_or(Value::Null),
-            response: json_column(r.get("response")?)?,
-            error: r.get("error")?,
-            created_at: r.get("created_at")?,
-            updated_at: r.get("updated_at")?,
-            completed_at: r.get("completed_at")?,
-        })
+record! {
+    /// A `volume_operations` row. JSON keys are the column names; `request` and `response` are
+    /// embedded JSON values.
+    #[allow(missing_docs)]
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct VolumeOperation in "volume_operations" {
+        pub id: String,
+        #[serde(rename = "type")]
+        pub op_type: VolumeOpType = "type",
+        pub status: VolumeOpStatus,
+        pub volume_id: String,
+        pub vm_id: Option<String>,
+        pub request: Value as json,
+        pub response: Option<Value> as json,
+        pub error: Option<String>,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
+        pub completed_at: Option<Timestamp>,
     }
 }
 
-/// A `volume_operation_history` row: one accepted status change (the creation has
-/// `previous_status` NULL).
-#[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VolumeOpHistory {
-    pub id: i64,
-    pub operation_id: String,
-    pub previous_status: Option<VolumeOpStatus>,
-    pub new_status: VolumeOpStatus,
-    pub changed_at: Timestamp,
-    pub details: Option<Value>,
+record! {
+    /// A `volume_operation_history` row: one accepted status change (the creation has
+    /// `previous_status` NULL).
+    #[allow(missing_docs)]
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct VolumeOpHistory in "volume_operation_history" {
+        pub id: i64,
+        pub operation_id: String,
+        pub previous_status: Option<VolumeOpStatus>,
+        pub new_status: VolumeOpStatus,
+        pub changed_at: Timestamp,
+        pub details: Option<Value> as json,
+    }
 }
 
 /// A new volume operation for [`Store::volume_op_create`] (JSON keys: `id` (optional),
@@ -267,45 +250,24 @@ pub struct VolumeOpFilter {
     pub offset: Option<u32>,
 }
 
-/// A `volume_mounts` row. JSON keys are the column names.
-#[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VolumeMount {
-    pub id: i64,
-    pub ossea_volume_id: i64,
-    pub job_id: String,
-    pub device_path: String,
-    pub mount_point: Option<String>,
-    pub mount_status: MountStatus,
-    pub filesystem_type: Option<String>,
-    pub mount_options: Option<String>,
-    pub is_read_only: bool,
-    pub mounted_at: Option<Timestamp>,
-    pub unmounted_at: Option<Timestamp>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-const MOUNT_COLUMNS: &str = "id, ossea_volume_id, job_id, device_path, mount_point, mount_status, \
-    filesystem_type, mount_options, is_read_only, mounted_at, unmounted_at, created_at, updated_at";
-
-impl VolumeMount {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<VolumeMount> {
-        Ok(VolumeMount {
-            id: r.get("id")?,
-            ossea_volume_id: r.get("ossea_volume_id")?,
-            job_id: r.get("job_id")?,
-            device_path: r.get("device_path")?,
-            mount_point: r.get("mount_point")?,
-            mount_status: r.get("mount_status")?,
-            filesystem_type: r.get("filesystem_type")?,
-            mount_options: r.get("mount_options")?,
-            is_read_only: r.get("is_read_only")?,
-            mounted_at: r.get("mounted_at")?,
-            unmounted_at: r.get("unmounted_at")?,
-            created_at: r.get("created_at")?,
-            updated_at: r.get("updated_at")?,
-        })
+record! {
+    /// A `volume_mounts` row. JSON keys are the column names.
+    #[allow(missing_docs)]
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct VolumeMount in "volume_mounts" {
+        pub id: i64,
+        pub ossea_volume_id: i64,
+        pub job_id: String,
+        pub device_path: String,
+        pub mount_point: Option<String>,
+        pub mount_status: MountStatus,
+        pub filesystem_type: Option<String>,
+        pub mount_options: Option<String>,
+        pub is_read_only: bool,
+        pub mounted_at: Option<Timestamp>,
+        pub unmounted_at: Option<Timestamp>,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
     }
 }
 
@@ -384,44 +346,63 @@ pub struct VolumeMetrics {
     pub error_rate_percent: f64,
 }
 
-fn load_op(conn: &Connection, id: &str) -> Result<VolumeOperation> {
-    conn.prepare_cached(&format!("SELECT {OP_COLUMNS} FROM volume_operations WHERE id = ?1"))?
-        .query_row([id], VolumeOperation::from_row)
-        .optional()?
+impl VolumeMetrics {
+    /// Read a recorded sample: id, timestamp (a missing one reads as the epoch), the counts,
+    /// the two JSON maps (an unreadable one reads as empty), the average and the error rate.
+    fn from_row(r: &Row<'_>) -> Result<VolumeMetrics> {
+        let map = |i: usize| -> Result<BTreeMap<String, i64>> {
+            let text: Option<String> = r.get(i)?;
+            Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
+        };
+        Ok(VolumeMetrics {
+            id: Some(r.get(0)?),
+            timestamp: r.get::<Option<Timestamp>>(1)?.unwrap_or(Timestamp(0)),
+            total_operations: r.get(2)?,
+            pending_operations: r.get(3)?,
+            active_mappings: r.get(4)?,
+            operations_by_type: map(5)?,
+            operations_by_status: map(6)?,
+            average_response_time_ms: r.get(7)?,
+            error_rate_percent: r.get(8)?,
+        })
+    }
+}
+
+fn load_op(tx: &Tx<'_>, id: &str) -> Result<VolumeOperation> {
+    tx.record("WHERE id = :id", params![id])?
         .ok_or_else(|| Error::not_found(format!("volume operation {id:?} does not exist")))
 }
 
-fn load_mount(conn: &Connection, id: i64) -> Result<VolumeMount> {
-    conn.prepare_cached(&format!("SELECT {MOUNT_COLUMNS} FROM volume_mounts WHERE id = ?1"))?
-        .query_row([id], VolumeMount::from_row)
-        .optional()?
+fn load_mount(tx: &Tx<'_>, id: i64) -> Result<VolumeMount> {
+    tx.record("WHERE id = :id", params![id])?
         .ok_or_else(|| Error::not_found(format!("volume mount {id} does not exist")))
 }
 
 fn append_history(
-    conn: &Connection,
+    tx: &Tx<'_>,
     id: &str,
     from: Option<VolumeOpStatus>,
     to: VolumeOpStatus,
     now: i64,
     details: Option<&Value>,
 ) -> Result<()> {
-    conn.prepare_cached(
+    tx.execute(
         "INSERT INTO volume_operation_history (operation_id, previous_status, new_status, changed_at, details) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![id, from, to, now, details.map(Value::to_string)])?;
+         VALUES (:id, :from, :to, :now, :details)",
+        params![id, from, to, now, details = details.map(Value::to_string)],
+    )?;
     Ok(())
 }
 
-fn compute_metrics(conn: &Connection, now: i64) -> Result<VolumeMetrics> {
+fn compute_metrics(tx: &Tx<'_>, now: i64) -> Result<VolumeMetrics> {
     let mut by_type: BTreeMap<String, i64> = VolumeOpType::ALL.iter().map(|t| (t.to_string(), 0)).collect();
     let mut by_status: BTreeMap<String, i64> = VolumeOpStatus::ALL.iter().map(|s| (s.to_string(), 0)).collect();
     let mut total = 0;
-    let mut stmt = conn.prepare_cached("SELECT type, status, count(*) FROM volume_operations GROUP BY type, status")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, VolumeOpType>(0)?, r.get::<_, VolumeOpStatus>(1)?, r.get(2)?)))?;
-    for row in rows {
-        let (t, s, n): (VolumeOpType, VolumeOpStatus, i64) = row?;
+    let counts: Vec<(VolumeOpType, VolumeOpStatus, i64)> =
+        tx.rows("SELECT type, status, count(*) FROM volume_operations GROUP BY type, status", params![], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    for (t, s, n) in counts {
         *by_type.entry(t.to_string()).or_default() += n;
         *by_status.entry(s.to_string()).or_default() += n;
         total += n;
@@ -430,14 +411,13 @@ fn compute_metrics(conn: &Connection, now: i64) -> Result<VolumeMetrics> {
     let pending = count(VolumeOpStatus::Pending) + count(VolumeOpStatus::Executing);
     let failed = count(VolumeOpStatus::Failed);
     let terminal = count(VolumeOpStatus::Completed) + failed + count(VolumeOpStatus::Cancelled);
-    let average: Option<f64> = conn
-        .prepare_cached(
-            "SELECT avg(completed_at - created_at) FROM volume_operations \
-             WHERE status = 'completed' AND completed_at IS NOT NULL",
-        )?
-        .query_row([], |r| r.get(0))?;
-    let active_mappings: i64 =
-        conn.prepare_cached("SELECT count(*) FROM device_mappings")?.query_row([], |r| r.get(0))?;
+    let average: Option<f64> = tx.one(
+        "SELECT avg(completed_at - created_at) FROM volume_operations \
+         WHERE status = 'completed' AND completed_at IS NOT NULL",
+        params![],
+        |r| r.get(0),
+    )?;
+    let active_mappings: i64 = tx.one("SELECT count(*) FROM device_mappings", params![], |r| r.get(0))?;
     Ok(VolumeMetrics {
         id: None,
         timestamp: Timestamp(now),
@@ -459,20 +439,23 @@ impl Store {
     pub fn volume_op_create(&self, new: &NewVolumeOp) -> Result<String> {
         new.validate()?;
         let id = new.id.clone().unwrap_or_else(new_id);
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms(); // once the write lock is held: changes stamp in commit order
-            let exists = tx
-                .prepare_cached("SELECT 1 FROM volume_operations WHERE id = ?1")?
-                .query_row([&id], |_| Ok(()))
-                .optional()?;
-            if exists.is_some() {
+            if tx.exists("SELECT 1 FROM volume_operations WHERE id = :id", params![id])? {
                 return Err(Error::already_exists(format!("volume operation {id} already exists")));
             }
-            tx.prepare_cached(
+            tx.execute(
                 "INSERT INTO volume_operations (id, type, status, volume_id, vm_id, request, created_at, updated_at) \
-                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?6)",
-            )?
-            .execute(params![id, new.op_type, new.volume_id, new.vm_id, new.request.to_string(), now])?;
+                 VALUES (:id, :type, 'pending', :volume_id, :vm_id, :request, :now, :now)",
+                params![
+                    id,
+                    type = new.op_type,
+                    volume_id = new.volume_id,
+                    vm_id = new.vm_id,
+                    request = new.request.to_string(),
+                    now
+                ],
+            )?;
             append_history(tx, &id, None, VolumeOpStatus::Pending, now, None)?;
             Ok(id.clone())
         })
@@ -502,16 +485,17 @@ impl Store {
             }
             _ => {}
         }
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms(); // once the write lock is held: changes stamp in commit order
             let op = load_op(tx, id)?;
             op.status.check_move(status).map_err(|e| e.context(format!("volume operation {id}")))?;
             let completed_at = status.is_terminal().then_some(now);
-            tx.prepare_cached(
-                "UPDATE volume_operations SET status = ?2, response = COALESCE(?3, response), \
-                 error = COALESCE(?4, error), updated_at = ?5, completed_at = COALESCE(?6, completed_at) WHERE id = ?1",
-            )?
-            .execute(params![id, status, response.map(Value::to_string), error, now, completed_at])?;
+            tx.execute(
+                "UPDATE volume_operations SET status = :status, response = COALESCE(:response, response), \
+                 error = COALESCE(:error, error), updated_at = :now, completed_at = COALESCE(:completed_at, completed_at) \
+                 WHERE id = :id",
+                params![id, status, response = response.map(Value::to_string), error, now, completed_at],
+            )?;
             let mut details = serde_json::Map::new();
             if let Some(e) = error {
                 details.insert("error".into(), Value::String(e.to_string()));
@@ -527,40 +511,26 @@ impl Store {
 
     /// The operation with this id.
     pub fn volume_op_get(&self, id: &str) -> Result<VolumeOperation> {
-        self.read(|tx| load_op(tx, id))
+        self.reading(|tx| load_op(tx, id))
     }
 
     /// Operations matching `filter`, oldest first (created_at, then id).
     pub fn volume_op_list(&self, filter: &VolumeOpFilter) -> Result<Vec<VolumeOperation>> {
-        let query = Select::new(OP_COLUMNS, "volume_operations")
+        let query = Select::records::<VolumeOperation>()
             .eq("volume_id", filter.volume_id.as_ref())
             .eq("vm_id", filter.vm_id.as_ref())
             .eq("status", filter.status)
             .eq("type", filter.op_type)
             .order("created_at, id", Some((filter.limit.unwrap_or(100), filter.offset.unwrap_or(0))));
-        self.read(|tx| query.rows(tx, VolumeOperation::from_row))
+        self.reading(|tx| query.records_in(tx))
     }
 
     /// The history of an operation, oldest change first. NOT_FOUND naming the id when the
     /// operation does not exist.
     pub fn volume_op_history(&self, id: &str) -> Result<Vec<VolumeOpHistory>> {
-        self.read(|tx| {
+        self.reading(|tx| {
             require_row(tx, "volume_operations", "id", &id, &format!("volume operation {id:?}"))?;
-            let mut stmt = tx.prepare_cached(
-                "SELECT id, operation_id, previous_status, new_status, changed_at, details \
-                 FROM volume_operation_history WHERE operation_id = ?1 ORDER BY id",
-            )?;
-            let rows = stmt.query_map([id], |r| {
-                Ok(VolumeOpHistory {
-                    id: r.get(0)?,
-                    operation_id: r.get(1)?,
-                    previous_status: r.get(2)?,
-                    new_status: r.get(3)?,
-                    changed_at: r.get(4)?,
-                    details: json_column(r.get(5)?)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            tx.records("WHERE operation_id = :id ORDER BY id", params![id])
         })
     }
 
@@ -572,11 +542,7 @@ impl Store {
             return Err(Error::invalid_argument(format!("older_than_ms is negative ({older_than_ms})")));
         }
         let cutoff = self.now_ms().saturating_sub(older_than_ms);
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached(STUCK_SQL)?;
-            let rows = stmt.query_map([cutoff], VolumeOperation::from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        self.reading(|tx| tx.rows(STUCK_SQL, params![cutoff], VolumeOperation::from_row))
     }
 
     /// Record a mount of a volume for a job, in mounting. NOT_FOUND naming the volume row or
@@ -584,7 +550,7 @@ impl Store {
     /// or the mount point. Returns the mount's id.
     pub fn volume_mount_create(&self, new: &NewVolumeMount) -> Result<i64> {
         new.validate()?;
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms(); // once the write lock is held: changes stamp in commit order
             require_row(
                 tx,
@@ -597,98 +563,100 @@ impl Store {
             for (column, value) in [("device_path", Some(&new.device_path)), ("mount_point", new.mount_point.as_ref())]
             {
                 let Some(value) = value else { continue };
-                let holder: Option<(i64, String)> = tx
-                    .prepare_cached(&format!(
-                        "SELECT id, job_id FROM volume_mounts WHERE {column} = ?1 \
+                let holder: Option<(i64, String)> = tx.optional(
+                    &format!(
+                        "SELECT id, job_id FROM volume_mounts WHERE {column} = :value \
                          AND mount_status IN ('mounting', 'mounted', 'unmount_pending') ORDER BY id LIMIT 1"
-                    ))?
-                    .query_row([value], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
+                    ),
+                    params![value],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
                 if let Some((mount, job)) = holder {
                     return Err(Error::conflict(format!(
                         "{column} {value} is used by live volume mount {mount} of job {job}"
                     )));
                 }
             }
-            tx.prepare_cached(
+            tx.execute(
                 "INSERT INTO volume_mounts (ossea_volume_id, job_id, device_path, mount_point, mount_status, \
                  filesystem_type, mount_options, is_read_only, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, 'mounting', ?5, ?6, ?7, ?8, ?8)",
-            )?
-            .execute(params![
-                new.ossea_volume_id,
-                new.job_id,
-                new.device_path,
-                new.mount_point,
-                new.filesystem_type,
-                new.mount_options,
-                new.is_read_only,
-                now
-            ])?;
+                 VALUES (:ossea_volume_id, :job_id, :device_path, :mount_point, 'mounting', :filesystem_type, \
+                 :mount_options, :is_read_only, :now, :now)",
+                params![
+                    ossea_volume_id = new.ossea_volume_id,
+                    job_id = new.job_id,
+                    device_path = new.device_path,
+                    mount_point = new.mount_point,
+                    filesystem_type = new.filesystem_type,
+                    mount_options = new.mount_options,
+                    is_read_only = new.is_read_only,
+                    now
+                ],
+            )?;
             Ok(tx.last_insert_rowid())
         })
     }
 
     /// Move a mount to `status` (stamping mounted_at on mounted, unmounted_at on unmounted).
     pub fn volume_mount_set_status(&self, id: i64, status: MountStatus) -> Result<VolumeMount> {
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms(); // once the write lock is held: changes stamp in commit order
             let m = load_mount(tx, id)?;
             m.mount_status.check_move(status).map_err(|e| e.context(format!("volume mount {id}")))?;
-            tx.prepare_cached(
-                "UPDATE volume_mounts SET mount_status = ?2, updated_at = ?3, \
-                 mounted_at = CASE WHEN ?2 = 'mounted' THEN ?3 ELSE mounted_at END, \
-                 unmounted_at = CASE WHEN ?2 = 'unmounted' THEN ?3 ELSE unmounted_at END WHERE id = ?1",
-            )?
-            .execute(params![id, status, now])?;
+            tx.execute(
+                "UPDATE volume_mounts SET mount_status = :status, updated_at = :now, \
+                 mounted_at = CASE WHEN :status = 'mounted' THEN :now ELSE mounted_at END, \
+                 unmounted_at = CASE WHEN :status = 'unmounted' THEN :now ELSE unmounted_at END WHERE id = :id",
+                params![id, status, now],
+            )?;
             load_mount(tx, id)
         })
     }
 
     /// The mount with this id.
     pub fn volume_mount_get(&self, id: i64) -> Result<VolumeMount> {
-        self.read(|tx| load_mount(tx, id))
+        self.reading(|tx| load_mount(tx, id))
     }
 
     /// The mounts of a job, oldest first (empty for a job without mounts). NOT_FOUND when the
     /// job does not exist.
     pub fn volume_mount_list(&self, job_id: &str) -> Result<Vec<VolumeMount>> {
-        self.read(|tx| {
+        self.reading(|tx| {
             require_row(tx, "replication_jobs", "id", &job_id, &format!("replication job {job_id:?}"))?;
-            let mut stmt =
-                tx.prepare_cached(&format!("SELECT {MOUNT_COLUMNS} FROM volume_mounts WHERE job_id = ?1 ORDER BY id"))?;
-            let rows = stmt.query_map([job_id], VolumeMount::from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            tx.records("WHERE job_id = :job_id ORDER BY id", params![job_id])
         })
     }
 
     /// The volume daemon's metrics now, computed from the operations in one snapshot.
     pub fn volume_metrics(&self) -> Result<VolumeMetrics> {
         let now = self.now_ms();
-        self.read(|tx| compute_metrics(tx, now))
+        self.reading(|tx| compute_metrics(tx, now))
     }
 
     /// Compute the metrics and store them as a `volume_daemon_metrics` sample, in one
     /// transaction; returns the sample (with its id).
     pub fn volume_metrics_record(&self) -> Result<VolumeMetrics> {
-        self.write(|tx| {
+        self.writing(|tx| {
             let now = self.now_ms(); // once the write lock is held: changes stamp in commit order
             let mut m = compute_metrics(tx, now)?;
-            tx.prepare_cached(
+            let text =
+                |map: &BTreeMap<String, i64>| serde_json::to_string(map).map_err(|e| Error::internal(e.to_string()));
+            tx.execute(
                 "INSERT INTO volume_daemon_metrics (timestamp, total_operations, pending_operations, active_mappings, \
                  operations_by_type, operations_by_status, average_response_time_ms, error_rate_percent) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                now,
-                m.total_operations,
-                m.pending_operations,
-                m.active_mappings,
-                serde_json::to_string(&m.operations_by_type).map_err(|e| Error::internal(e.to_string()))?,
-                serde_json::to_string(&m.operations_by_status).map_err(|e| Error::internal(e.to_string()))?,
-                m.average_response_time_ms,
-                m.error_rate_percent
-            ])?;
+                 VALUES (:now, :total_operations, :pending_operations, :active_mappings, :operations_by_type, \
+                 :operations_by_status, :average_response_time_ms, :error_rate_percent)",
+                params![
+                    now,
+                    total_operations = m.total_operations,
+                    pending_operations = m.pending_operations,
+                    active_mappings = m.active_mappings,
+                    operations_by_type = text(&m.operations_by_type)?,
+                    operations_by_status = text(&m.operations_by_status)?,
+                    average_response_time_ms = m.average_response_time_ms,
+                    error_rate_percent = m.error_rate_percent
+                ],
+            )?;
             m.id = Some(tx.last_insert_rowid());
             Ok(m)
         })
@@ -696,38 +664,22 @@ impl Store {
 
     /// The recorded metric samples, newest first, at most `limit`.
     pub fn volume_metrics_samples(&self, limit: u32) -> Result<Vec<VolumeMetrics>> {
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached(
+        self.reading(|tx| {
+            tx.rows(
                 "SELECT id, timestamp, total_operations, pending_operations, active_mappings, operations_by_type, \
                  operations_by_status, average_response_time_ms, error_rate_percent FROM volume_daemon_metrics \
-                 ORDER BY timestamp DESC, id DESC LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit], |r| {
-                let map = |i: usize| -> rusqlite::Result<BTreeMap<String, i64>> {
-                    let text: Option<String> = r.get(i)?;
-                    Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
-                };
-                Ok(VolumeMetrics {
-                    id: Some(r.get(0)?),
-                    timestamp: r.get::<_, Option<Timestamp>>(1)?.unwrap_or(Timestamp(0)),
-                    total_operations: r.get(2)?,
-                    pending_operations: r.get(3)?,
-                    active_mappings: r.get(4)?,
-                    operations_by_type: map(5)?,
-                    operations_by_status: map(6)?,
-                    average_response_time_ms: r.get(7)?,
-                    error_rate_percent: r.get(8)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                 ORDER BY timestamp DESC, id DESC LIMIT :limit",
+                params![limit],
+                VolumeMetrics::from_row,
+            )
         })
     }
 }
 
-/// The stuck-operations query; `tests/volume_op.rs` checks its plan uses the
-/// (status, updated_at) index.
+/// The stuck-operations query (the columns of [`VolumeOperation`]; parameter `:cutoff`);
+/// `tests/volume_op.rs` checks its plan uses the (status, updated_at) index.
 pub const STUCK_SQL: &str = "SELECT id, type, status, volume_id, vm_id, request, response, error, created_at, \
-    updated_at, completed_at FROM volume_operations WHERE status = 'executing' AND updated_at < ?1 \
+    updated_at, completed_at FROM volume_operations WHERE status = 'executing' AND updated_at < :cutoff \
     ORDER BY updated_at, rowid";
 
 #[cfg(test)]
