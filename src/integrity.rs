@@ -7,7 +7,8 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::store::{Header, Store};
+use crate::params;
+use crate::store::Store;
 use crate::targets;
 
 /// One problem found by `PRAGMA foreign_key_check`.
@@ -44,28 +45,18 @@ impl Store {
     /// check of device mappings and NBD exports ([`Store::storage_consistency`]), and report
     /// what they find. A damaged file is reported, never repaired.
     pub fn integrity_check(&self) -> Result<IntegrityReport> {
-        self.read(|tx| {
-            let mut stmt = tx.prepare("PRAGMA integrity_check")?;
-            let integrity_errors = stmt
-                .query_map([], |r| r.get::<_, String>(0))?
-                .filter(|line| !matches!(line, Ok(l) if l == "ok"))
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut stmt = tx.prepare("PRAGMA foreign_key_check")?;
-            let foreign_key_violations = stmt
-                .query_map([], |r| {
-                    Ok(ForeignKeyViolation {
-                        table: r.get(0)?,
-                        rowid: r.get(1)?,
-                        parent: r.get(2)?,
-                        fk_index: r.get(3)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+        self.reading(|tx| {
+            let mut integrity_errors: Vec<String> = tx.rows("PRAGMA integrity_check", params![], |r| r.get(0))?;
+            integrity_errors.retain(|line| line != "ok");
+            let foreign_key_violations = tx.rows("PRAGMA foreign_key_check", params![], |r| {
+                Ok(ForeignKeyViolation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)?, fk_index: r.get(3)? })
+            })?;
+            let schema_version: i64 = tx.one("PRAGMA user_version", params![], |r| r.get(0))?;
             // Targets area (consistency.rs): mappings, exports and volumes that disagree.
-            let storage = targets::consistency::check(&crate::store::Tx::new(tx))?;
+            let storage = targets::consistency::check(tx)?;
             Ok(IntegrityReport {
                 ok: integrity_errors.is_empty() && foreign_key_violations.is_empty() && storage.ok,
-                schema_version: Header::read(tx)?.user_version,
+                schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
                 integrity_errors,
                 foreign_key_violations,
                 storage,

@@ -278,13 +278,6 @@ pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> std::res
     T::deserialize(d).map(Some)
 }
 
-/// A JSON column read from SQL text into an embedded JSON value.
-pub(crate) fn json_column(text: Option<String>) -> rusqlite::Result<Option<serde_json::Value>> {
-    text.map(|t| serde_json::from_str(&t))
-        .transpose()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
-}
-
 /// A new collision-free id: a UUIDv7 (time-ordered, so inserts stay at the end of indexes).
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

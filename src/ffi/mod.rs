@@ -30,6 +30,7 @@ mod targets;
 mod version;
 
 pub use backup::*;
+pub use call::sendense_string_free;
 pub use replication::*;
 pub use status::*;
 pub use store::*;

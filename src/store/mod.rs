@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result, Status};
-pub(crate) use migrations::Header;
+use migrations::Header;
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
 pub use query::{sql, Column, JsonColumn, Param, Params, Record, Row, Tx};
 use secret::Keyring;
@@ -309,13 +309,8 @@ impl Store {
     /// single statement (atomic on its own, waiting on the busy timeout like a transaction),
     /// such as the progress hot paths, which then cost no more than the statement itself.
     pub(crate) fn autocommit<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.autocommit_raw(|conn| f(&Tx::new(conn)))
-    }
-
-    /// [`Store::autocommit`] on the raw connection (until every area speaks the query API).
-    pub(crate) fn autocommit_raw<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = self.conn.lock();
-        f(&conn).map_err(|e| self.busy_context(e))
+        f(&Tx::new(&conn)).map_err(|e| self.busy_context(e))
     }
 
     fn transaction<T>(
@@ -429,93 +424,6 @@ impl Store {
         }
         dst.close().map_err(|(_, e)| Error::from(e))
     }
-}
-
-/// `UPDATE table SET updated_at = now, <set...> WHERE id = id` (nothing but updated_at when
-/// `set` is empty).
-pub(crate) fn update_columns(
-    conn: &Connection,
-    table: &str,
-    id: &dyn rusqlite::ToSql,
-    now: i64,
-    set: &[(&str, Box<dyn rusqlite::ToSql>)],
-) -> Result<()> {
-    let assignments: String = set.iter().enumerate().map(|(i, (col, _))| format!(", {col} = ?{}", i + 3)).collect();
-    let sql = format!("UPDATE {table} SET updated_at = ?2{assignments} WHERE id = ?1");
-    let mut args: Vec<&dyn rusqlite::ToSql> = vec![id, &now];
-    args.extend(set.iter().map(|(_, v)| v.as_ref() as &dyn rusqlite::ToSql));
-    conn.prepare_cached(&sql)?.execute(args.as_slice())?;
-    Ok(())
-}
-
-/// A `SELECT` built from optional filters, one placeholder per given value: the list
-/// operations of every area are written with it.
-pub(crate) struct Select<'a> {
-    sql: String,
-    args: Vec<Box<dyn rusqlite::ToSql + 'a>>,
-}
-
-impl<'a> Select<'a> {
-    /// `SELECT {columns} FROM {from} WHERE 1 = 1`, to which the filters add `AND ...`.
-    pub(crate) fn new(columns: &str, from: &str) -> Select<'a> {
-        Select { sql: format!("SELECT {columns} FROM {from} WHERE 1 = 1"), args: Vec::new() }
-    }
-
-    /// `AND column = ?` when `value` is given.
-    pub(crate) fn eq(self, column: &str, value: Option<impl rusqlite::ToSql + 'a>) -> Select<'a> {
-        self.when(value, |n| format!("{column} = ?{n}"))
-    }
-
-    /// `AND {clause(n)}` when `value` is given, `n` being its placeholder number.
-    pub(crate) fn when(
-        mut self,
-        value: Option<impl rusqlite::ToSql + 'a>,
-        clause: impl FnOnce(usize) -> String,
-    ) -> Select<'a> {
-        if let Some(v) = value {
-            self.args.push(Box::new(v));
-            self.sql += &format!(" AND {}", clause(self.args.len()));
-        }
-        self
-    }
-
-    /// `ORDER BY {order_by}`, then `LIMIT` and `OFFSET` when given.
-    pub(crate) fn order(mut self, order_by: &str, page: Option<(u32, u32)>) -> Select<'a> {
-        self.sql += &format!(" ORDER BY {order_by}");
-        if let Some((limit, offset)) = page {
-            self.sql += &format!(" LIMIT {limit} OFFSET {offset}");
-        }
-        self
-    }
-
-    /// Run the query and map its rows.
-    pub(crate) fn rows<T>(
-        &self,
-        conn: &Connection,
-        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>> {
-        let mut stmt = conn.prepare_cached(&self.sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(self.args.iter()), map)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    }
-}
-
-/// `Ok` when `table` has a row whose `column` equals `value`, else NOT_FOUND "`what` does not
-/// exist". For references whose absence the caller must hear about by name, not as a
-/// foreign-key failure.
-pub(crate) fn require_row(
-    conn: &Connection,
-    table: &str,
-    column: &str,
-    value: &dyn rusqlite::ToSql,
-    what: &str,
-) -> Result<()> {
-    use rusqlite::OptionalExtension;
-    let found = conn
-        .prepare_cached(&format!("SELECT 1 FROM {table} WHERE {column} = ?1"))?
-        .query_row([value], |_| Ok(()))
-        .optional()?;
-    found.ok_or_else(|| Error::not_found(format!("{what} does not exist")))
 }
 
 /// Run `f` again while it fails with [`Status::Busy`], until `timeout` has passed.

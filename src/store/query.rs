@@ -201,11 +201,6 @@ impl<'c> Tx<'c> {
     pub fn last_insert_rowid(&self) -> i64 {
         self.conn.last_insert_rowid()
     }
-
-    /// The raw connection, for the store's own modules.
-    pub(crate) fn conn(&self) -> &'c Connection {
-        self.conn
-    }
 }
 
 fn first_line(sql: &str) -> &str {

@@ -28,10 +28,6 @@ use crate::store::{Param, Record, Row, Store, Tx};
 use crate::value::{check_id, check_name, present, Timestamp};
 use crate::{params, record, string_enum};
 
-/// Still imported from this module by `src/ffi/targets/cloudstack.rs` (the Linstor
-/// configurations were part of it).
-pub(crate) use crate::targets::linstor::NewLinstorConfig;
-
 // ------------------------------------------------------------------------------------------
 // CloudStack configurations
 // ------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 //! The storage consistency check ([`Store::storage_consistency`], part of
-//! [`Store::integrity_check`]): what the rules of the device mappings (`mapping.rs`), the NBD
-//! exports (`export.rs`) and the volume statuses (`cloudstack.rs`) are meant to prevent, found
+//! [`Store::integrity_check`]): what the rules of the device mappings (`device.rs`), the NBD
+//! exports (`nbd_export.rs`) and the volume statuses (`cloudstack.rs`) are meant to prevent, found
 //! in data that raw SQL or older writers may have left behind. It reads across the three, so
 //! it is none of theirs.
 

@@ -2,7 +2,7 @@
 //!
 //! A device mapping says which CloudStack volume is attached where: in `oma` mode to the hub
 //! appliance at a local device path, in `failover` mode to a failover VM, with no local device.
-//! The volume's NBD export (`export.rs`) follows its mapping, in the mapping's transaction.
+//! The volume's NBD export (`nbd_export.rs`) follows its mapping, in the mapping's transaction.
 //!
 //! Rules enforced here (every refusal changes nothing):
 //! - attach ([`Store::device_attach`]): `volume_uuid` is unique (a second attach of the same
@@ -34,7 +34,7 @@ use crate::replication::context;
 use crate::store::query::require_row;
 use crate::store::{Store, Tx};
 use crate::targets::cloudstack::SnapshotStatus;
-use crate::targets::export::{insert_export, insert_export_of, move_export, remove_export, NewExport};
+use crate::targets::nbd_export::{insert_export, insert_export_of, move_export, remove_export, NewExport};
 use crate::value::{check_id, new_id, Timestamp};
 use crate::{params, record, string_enum};
 

@@ -7,7 +7,7 @@
 //!   device path; the export serves that path), its `vm_disks` row (which must belong to the
 //!   mapping's context) and, while a job uses it, the job (which must exist and belong to the
 //!   same context). Status: pending -> active | failed;
-//! - an export follows its mapping (`mapping.rs`), in the mapping's transaction: it may be
+//! - an export follows its mapping (`device.rs`), in the mapping's transaction: it may be
 //!   created with an attach or a switch back to oma, it takes a new device path of the mapping
 //!   ([`move_export`]), and it goes with a detach or a switch to failover ([`remove_export`]).
 
@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::replication;
 use crate::replication::context;
 use crate::store::{Store, Tx};
-use crate::targets::mapping::{load_mapping, OperationMode};
+use crate::targets::device::{load_mapping, OperationMode};
 use crate::value::{check_id, Timestamp};
 use crate::{params, record, string_enum};
 
