@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use crate::backup::point::{check_disk_index, BackupJob, BackupStatus, BackupType};
+use crate::backup::point::{check_disk_index, BackupPoint, BackupStatus, BackupType};
 use crate::backup::repository::load_repository;
 use crate::error::{Error, Result};
 use crate::replication::context;
@@ -149,7 +149,7 @@ fn generation_points(tx: &Tx<'_>, full_id: &str) -> Result<Vec<(String, i64)>> {
 
 /// Point `b` (of `size_bytes`) completed: create or update the chain of its (context, disk,
 /// repository) as [`chain_after_completion`] says. Runs inside the completion's transaction.
-pub(super) fn record_completion(tx: &Tx<'_>, b: &BackupJob, size_bytes: i64, now: i64) -> Result<()> {
+pub(super) fn record_completion(tx: &Tx<'_>, b: &BackupPoint, size_bytes: i64, now: i64) -> Result<()> {
     let chain = load_chain(tx, &b.vm_context_id, b.disk_id, &b.repository_id)?;
     let current = chain.as_ref().and_then(generation_of);
     let next = chain_after_completion(current.as_ref(), &b.id, b.backup_type, size_bytes)?;
@@ -300,7 +300,7 @@ impl Store {
     /// One recursive query reads every link, from the point up its parent links while the
     /// link is completed, not a full and has a parent (UNION: a link read twice, where the
     /// links loop, ends the walk); the checks then run on the rows read, in walk order.
-    pub fn restore_chain(&self, backup_id: &str) -> Result<Vec<BackupJob>> {
+    pub fn restore_chain(&self, backup_id: &str) -> Result<Vec<BackupPoint>> {
         static WALK_SQL: OnceLock<String> = OnceLock::new();
         let sql = WALK_SQL.get_or_init(|| {
             format!(
@@ -310,13 +310,13 @@ impl Store {
                    SELECT b.parent_backup_id FROM walk JOIN backup_jobs b ON b.id = walk.link \
                    WHERE b.status = 'completed' AND b.backup_type <> 'full' AND b.parent_backup_id IS NOT NULL) \
                  SELECT {} FROM walk CROSS JOIN backup_jobs ON backup_jobs.id = walk.link",
-                BackupJob::COLUMNS
+                BackupPoint::COLUMNS
             )
         });
         let mut links = self.reading(|tx| {
             let mut links = HashMap::new();
             tx.rows(sql, params![backup_id], |r| {
-                let link = BackupJob::from_row(r)?;
+                let link = BackupPoint::from_row(r)?;
                 links.insert(link.id.clone(), link);
                 Ok(())
             })?;

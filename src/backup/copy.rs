@@ -27,7 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backup::BackupJob;
+use crate::backup::BackupPoint;
 use crate::error::{Error, Result};
 use crate::store::query::Select;
 use crate::store::{Store, Tx};
@@ -132,14 +132,14 @@ pub struct CopyFilter {
 
 /// The destination path of a new copy of `backup` in `destination_repository_id`, relative to
 /// that repository's root: `{repository}/{context}/disk-{disk index}/{backup id}`.
-pub fn destination_path(destination_repository_id: &str, backup: &BackupJob) -> String {
+pub fn destination_path(destination_repository_id: &str, backup: &BackupPoint) -> String {
     format!("{destination_repository_id}/{}/disk-{}/{}", backup.vm_context_id, backup.disk_id, backup.id)
 }
 
 /// Queue the copies a completed point is owed: one pending row per enabled copy rule of its
 /// policy (none without a policy), skipping a destination that already has a copy of the
 /// point and the point's own repository. Runs inside the completion's transaction.
-pub(crate) fn fan_out(tx: &Tx<'_>, backup: &BackupJob, now: i64) -> Result<()> {
+pub(crate) fn fan_out(tx: &Tx<'_>, backup: &BackupPoint, now: i64) -> Result<()> {
     let Some(policy_id) = &backup.policy_id else {
         return Ok(());
     };

@@ -21,3 +21,11 @@ pub use repository::*;
 pub use restore_point::*;
 pub use retention::*;
 pub use retention_apply::*;
+
+/// The former name of [`BackupPoint`] (a `backup_jobs` row is a backup point).
+#[deprecated(note = "use BackupPoint")]
+pub type BackupJob = BackupPoint;
+
+/// The former name of [`BackupPointFilter`].
+#[deprecated(note = "use BackupPointFilter")]
+pub type BackupFilter = BackupPointFilter;

@@ -100,7 +100,7 @@ record! {
     /// which was most of the cost of a long restore walk.
     #[allow(missing_docs)]
     #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct BackupJob in "backup_jobs" {
+    pub struct BackupPoint in "backup_jobs" {
         pub id: String,
         pub vm_backup_context_id: Option<String>,
         pub vm_context_id: String,
@@ -252,7 +252,7 @@ impl BackupProgress {
 /// Which points [`Store::backup_list`] returns; newest first (created_at, then id, descending).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BackupFilter {
+pub struct BackupPointFilter {
     /// Only the points of this context.
     #[serde(default)]
     pub context_id: Option<String>,
@@ -317,7 +317,7 @@ pub struct DeleteContext<'a> {
 /// window (INVALID_STATE), and one that had a lock window while the clock reads more than
 /// [`CLOCK_TOLERANCE_MS`] behind the watermark (INVALID_STATE: the clock moved backwards, so
 /// no lock decision can be trusted).
-pub fn delete_refusal(point: &BackupJob, at: &DeleteContext<'_>) -> Option<Error> {
+pub fn delete_refusal(point: &BackupPoint, at: &DeleteContext<'_>) -> Option<Error> {
     let id = &point.id;
     if !point.status.is_terminal() {
         return Some(Error::conflict(format!(
@@ -387,7 +387,7 @@ pub(crate) fn see_clock(tx: &Tx<'_>, now: i64) -> Result<()> {
 }
 
 /// Load a point inside a transaction; NOT_FOUND naming the id.
-pub(crate) fn load_backup(tx: &Tx<'_>, id: &str) -> Result<BackupJob> {
+pub(crate) fn load_backup(tx: &Tx<'_>, id: &str) -> Result<BackupPoint> {
     tx.record("WHERE id = :id", params![id])?.ok_or_else(|| Error::not_found(format!("backup {id:?} does not exist")))
 }
 
@@ -704,13 +704,13 @@ impl Store {
     }
 
     /// The point with this id.
-    pub fn backup_get(&self, id: &str) -> Result<BackupJob> {
+    pub fn backup_get(&self, id: &str) -> Result<BackupPoint> {
         self.reading(|tx| load_backup(tx, id))
     }
 
     /// Points matching `filter`, newest first.
-    pub fn backup_list(&self, filter: &BackupFilter) -> Result<Vec<BackupJob>> {
-        let query = Select::records::<BackupJob>()
+    pub fn backup_list(&self, filter: &BackupPointFilter) -> Result<Vec<BackupPoint>> {
+        let query = Select::records::<BackupPoint>()
             .eq("vm_context_id", filter.context_id.as_ref())
             .eq("repository_id", filter.repository_id.as_ref())
             .eq("backup_group_id", filter.backup_group_id.as_ref())
@@ -741,7 +741,7 @@ impl Store {
     }
 
     /// Protect (never removed, never counted by retention) or unprotect a point.
-    pub fn backup_set_protected(&self, id: &str, protected: bool) -> Result<BackupJob> {
+    pub fn backup_set_protected(&self, id: &str, protected: bool) -> Result<BackupPoint> {
         self.writing(|tx| {
             load_backup(tx, id)?;
             tx.execute("UPDATE backup_jobs SET protected = :protected WHERE id = :id", params![id, protected])?;
@@ -756,8 +756,8 @@ mod tests {
     use crate::store::Record;
     use BackupStatus::*;
 
-    fn point(status: BackupStatus) -> BackupJob {
-        BackupJob {
+    fn point(status: BackupStatus) -> BackupPoint {
+        BackupPoint {
             id: "b1".into(),
             vm_backup_context_id: None,
             vm_context_id: "ctx".into(),
@@ -810,8 +810,8 @@ mod tests {
                 // equals the row selected whole.
                 let table: Vec<String> =
                     tx.rows("SELECT name FROM pragma_table_info('backup_jobs') ORDER BY cid", params![], |r| r.get(0))?;
-                assert_eq!(BackupJob::COLUMNS, table.join(", "));
-                let whole = tx.one("SELECT * FROM backup_jobs WHERE id = :id", params![id], BackupJob::from_row)?;
+                assert_eq!(BackupPoint::COLUMNS, table.join(", "));
+                let whole = tx.one("SELECT * FROM backup_jobs WHERE id = :id", params![id], BackupPoint::from_row)?;
                 let b = load_backup(tx, &id)?;
                 assert_eq!(b, whole);
                 assert_eq!(

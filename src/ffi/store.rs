@@ -284,6 +284,6 @@ pub unsafe extern "C" fn sendense_store_backup(
 ) -> sendense_status {
     store_call(store, err, |store| {
         let dest_path = arg_str(dest_path, "dest_path")?;
-        store.backup_to(dest_path)
+        store.copy_database_to(dest_path)
     })
 }

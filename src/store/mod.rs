@@ -360,18 +360,25 @@ impl Store {
         self.path.as_ref().map_or_else(|| ":memory:".to_string(), |p| p.display().to_string())
     }
 
-    /// Write a consistent copy of the database to `dest` through SQLite's online backup API,
-    /// while other connections (threads of this process, other processes) keep writing.
+    /// Write a consistent copy of the database file to `dest` through SQLite's online backup
+    /// API, while other connections (threads of this process, other processes) keep writing.
+    /// (A copy of the store itself, not a backup point: those are [`crate::backup`]'s.)
     ///
     /// The copy is written next to `dest` under a temporary name, checked with
     /// `PRAGMA quick_check`, synced, and only then linked into place; `dest` must not exist
     /// ([`Status::AlreadyExists`]: nothing is ever overwritten).
-    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
+    pub fn copy_database_to(&self, dest: impl AsRef<Path>) -> Result<()> {
         let dest = dest.as_ref();
-        self.backup_inner(dest).map_err(|e| e.context(format!("cannot back up to {}", dest.display())))
+        self.copy_database_inner(dest).map_err(|e| e.context(format!("cannot back up to {}", dest.display())))
     }
 
-    fn backup_inner(&self, dest: &Path) -> Result<()> {
+    /// The former name of [`Store::copy_database_to`].
+    #[deprecated(note = "use copy_database_to: a copy of the store file is not a backup point")]
+    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
+        self.copy_database_to(dest)
+    }
+
+    fn copy_database_inner(&self, dest: &Path) -> Result<()> {
         let name = dest.file_name().ok_or_else(|| Error::invalid_argument("the destination names no file"))?;
         if dest.symlink_metadata().is_ok() {
             return Err(Error::already_exists("the destination exists; refusing to overwrite it"));

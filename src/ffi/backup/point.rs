@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, CString};
 
-use crate::backup::{BackupFilter, BackupJob, BackupProgress, Chain, StartBackup};
+use crate::backup::{BackupPoint, BackupPointFilter, BackupProgress, Chain, StartBackup};
 use crate::error::Result;
 use crate::ffi::{
     arg_json, arg_opt_json, arg_opt_str, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box,
@@ -15,7 +15,7 @@ use crate::ffi::{
 /// then answer NULL, 0 or false); the strings they return are borrowed from the snapshot and
 /// valid until it is freed.
 pub struct sendense_backup {
-    record: BackupJob,
+    record: BackupPoint,
     strings: BackupStrings,
 }
 
@@ -36,7 +36,7 @@ struct BackupStrings {
 }
 
 impl BackupStrings {
-    fn of(b: &BackupJob) -> Result<BackupStrings> {
+    fn of(b: &BackupPoint) -> Result<BackupStrings> {
         Ok(BackupStrings {
             id: c_column("id", &b.id)?,
             vm_context_id: c_column("vm_context_id", &b.vm_context_id)?,
@@ -55,7 +55,7 @@ impl BackupStrings {
 }
 
 impl sendense_backup {
-    fn new(record: BackupJob) -> Result<sendense_backup> {
+    fn new(record: BackupPoint) -> Result<sendense_backup> {
         let strings = BackupStrings::of(&record).map_err(|e| e.context(format!("backup {}", record.id)))?;
         Ok(sendense_backup { record, strings })
     }
@@ -236,7 +236,7 @@ pub unsafe extern "C" fn sendense_backup_list_json(
     err: *mut *mut sendense_error,
 ) -> sendense_status {
     store_call(s, err, |store| {
-        let filter: BackupFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
+        let filter: BackupPointFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
         let json_out = out_ptr(json_out, "json_out")?;
         json_out.write_json(&store.backup_list(&filter)?)
     })
