@@ -251,8 +251,7 @@ pub unsafe extern "C" fn sendense_store_schema_version(
     err: *mut *mut sendense_error,
 ) -> sendense_status {
     store_call(store, err, |store| {
-        let out = out_ptr(out, "out")?;
-        out.write(store.schema_version()?);
+        out_ptr(out, "out")?.write(store.schema_version()?);
         Ok(())
     })
 }
@@ -268,10 +267,7 @@ pub unsafe extern "C" fn sendense_store_integrity_check(
     report_json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(store, err, |store| {
-        let report_json_out = out_ptr(report_json_out, "report_json_out")?;
-        report_json_out.write_json(&store.integrity_check()?)
-    })
+    store_call(store, err, |store| out_ptr(report_json_out, "report_json_out")?.write_json(&store.integrity_check()?))
 }
 
 /// Write a consistent copy of the database to `dest_path` (UTF-8) while other connections

@@ -96,8 +96,7 @@ pub unsafe extern "C" fn sendense_copy_get_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let copy_id = arg_str(copy_id, "copy_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.copy_get(copy_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.copy_get(copy_id)?)
     })
 }
 
@@ -114,7 +113,6 @@ pub unsafe extern "C" fn sendense_copy_list_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let filter: CopyFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.copy_list(&filter)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.copy_list(&filter)?)
     })
 }

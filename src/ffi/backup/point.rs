@@ -113,8 +113,7 @@ pub unsafe extern "C" fn sendense_backup_start(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let start: StartBackup = arg_json(json, "json")?;
-        let backup_id_out = out_ptr(backup_id_out, "backup_id_out")?;
-        backup_id_out.write_string(store.backup_start(&start)?)
+        out_ptr(backup_id_out, "backup_id_out")?.write_string(store.backup_start(&start)?)
     })
 }
 
@@ -221,8 +220,7 @@ pub unsafe extern "C" fn sendense_backup_get_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let backup_id = arg_str(backup_id, "backup_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.backup_get(backup_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.backup_get(backup_id)?)
     })
 }
 
@@ -237,8 +235,7 @@ pub unsafe extern "C" fn sendense_backup_list_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let filter: BackupPointFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.backup_list(&filter)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.backup_list(&filter)?)
     })
 }
 
@@ -253,8 +250,7 @@ pub unsafe extern "C" fn sendense_backup_restore_chain_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let backup_id = arg_str(backup_id, "backup_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.restore_chain(backup_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.restore_chain(backup_id)?)
     })
 }
 
@@ -281,8 +277,7 @@ pub unsafe extern "C" fn sendense_chain_list_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.chain_list(context_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.chain_list(context_id)?)
     })
 }
 
@@ -298,8 +293,7 @@ pub unsafe extern "C" fn sendense_backup_get(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let backup_id = arg_str(backup_id, "backup_id")?;
-        let out = out_ptr(out, "out")?;
-        out.write_box(sendense_backup::new(store.backup_get(backup_id)?)?);
+        out_ptr(out, "out")?.write_box(sendense_backup::new(store.backup_get(backup_id)?)?);
         Ok(())
     })
 }
@@ -478,8 +472,7 @@ pub unsafe extern "C" fn sendense_chain_get(
     store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let repository_id = arg_str(repository_id, "repository_id")?;
-        let out = out_ptr(out, "out")?;
-        out.write_box(sendense_chain::new(store.chain_get(context_id, disk_id, repository_id)?)?);
+        out_ptr(out, "out")?.write_box(sendense_chain::new(store.chain_get(context_id, disk_id, repository_id)?)?);
         Ok(())
     })
 }

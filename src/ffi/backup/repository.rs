@@ -23,8 +23,7 @@ pub unsafe extern "C" fn sendense_repository_create(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let new: NewRepository = arg_json(json, "json")?;
-        let repository_id_out = out_ptr(repository_id_out, "repository_id_out")?;
-        repository_id_out.write_string(store.repository_create(&new)?)
+        out_ptr(repository_id_out, "repository_id_out")?.write_string(store.repository_create(&new)?)
     })
 }
 
@@ -40,8 +39,7 @@ pub unsafe extern "C" fn sendense_repository_get_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let repository_id = arg_str(repository_id, "repository_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.repository_get(repository_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.repository_get(repository_id)?)
     })
 }
 
@@ -56,8 +54,7 @@ pub unsafe extern "C" fn sendense_repository_list_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let filter: RepositoryFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.repository_list(&filter)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.repository_list(&filter)?)
     })
 }
 
@@ -140,8 +137,7 @@ pub unsafe extern "C" fn sendense_policy_create(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let new: NewPolicy = arg_json(json, "json")?;
-        let policy_id_out = out_ptr(policy_id_out, "policy_id_out")?;
-        policy_id_out.write_string(store.policy_create(&new)?)
+        out_ptr(policy_id_out, "policy_id_out")?.write_string(store.policy_create(&new)?)
     })
 }
 
@@ -155,8 +151,7 @@ pub unsafe extern "C" fn sendense_policy_get_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let policy_id = arg_str(policy_id, "policy_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.policy_get(policy_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.policy_get(policy_id)?)
     })
 }
 
@@ -171,8 +166,7 @@ pub unsafe extern "C" fn sendense_policy_list_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let filter: PolicyFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.policy_list(&filter)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.policy_list(&filter)?)
     })
 }
 

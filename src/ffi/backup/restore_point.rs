@@ -21,8 +21,7 @@ pub unsafe extern "C" fn sendense_restore_points_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.restore_points(context_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.restore_points(context_id)?)
     })
 }
 
@@ -42,7 +41,6 @@ pub unsafe extern "C" fn sendense_disk_restore_points_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.disk_restore_points(context_id, disk_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.disk_restore_points(context_id, disk_id)?)
     })
 }

@@ -27,8 +27,11 @@ pub unsafe extern "C" fn sendense_retention_plan_json(
     store_call(s, err, |store| {
         let policy_id = arg_str(policy_id, "policy_id")?;
         let time_zone = arg_str(time_zone, "time_zone")?;
-        let plan_json_out = out_ptr(plan_json_out, "plan_json_out")?;
-        plan_json_out.write_json(&store.retention_plan(policy_id, Timestamp(now_unix_ms), time_zone)?)
+        out_ptr(plan_json_out, "plan_json_out")?.write_json(&store.retention_plan(
+            policy_id,
+            Timestamp(now_unix_ms),
+            time_zone,
+        )?)
     })
 }
 

@@ -71,8 +71,7 @@ pub unsafe extern "C" fn sendense_cbt_history_json(
     store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
         let disk_id = arg_opt_str(disk_id, "disk_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.cbt_history(context_id, disk_id, None)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.cbt_history(context_id, disk_id, None)?)
     })
 }
 
@@ -91,7 +90,6 @@ pub unsafe extern "C" fn sendense_cbt_verify_lineage(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
-        let report_json_out = out_ptr(report_json_out, "report_json_out")?;
-        report_json_out.write_json(&store.cbt_verify_lineage(context_id)?)
+        out_ptr(report_json_out, "report_json_out")?.write_json(&store.cbt_verify_lineage(context_id)?)
     })
 }

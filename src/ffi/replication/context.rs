@@ -88,8 +88,7 @@ pub unsafe extern "C" fn sendense_context_get_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.context_get(context_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.context_get(context_id)?)
     })
 }
 
@@ -127,8 +126,7 @@ pub unsafe extern "C" fn sendense_context_list_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let filter: ContextFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.context_list(&filter)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.context_list(&filter)?)
     })
 }
 
@@ -204,8 +202,7 @@ pub unsafe extern "C" fn sendense_context_get(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
-        let out = out_ptr(out, "out")?;
-        out.write_box(sendense_context::new(store.context_get(context_id)?)?);
+        out_ptr(out, "out")?.write_box(sendense_context::new(store.context_get(context_id)?)?);
         Ok(())
     })
 }

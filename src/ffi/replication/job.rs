@@ -69,8 +69,7 @@ pub unsafe extern "C" fn sendense_replication_start(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let start: StartJob = arg_json(json, "json")?;
-        let job_id_out = out_ptr(job_id_out, "job_id_out")?;
-        job_id_out.write_string(store.replication_start(&start)?)
+        out_ptr(job_id_out, "job_id_out")?.write_string(store.replication_start(&start)?)
     })
 }
 
@@ -85,8 +84,7 @@ pub unsafe extern "C" fn sendense_replication_get_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.replication_get(job_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.replication_get(job_id)?)
     })
 }
 
@@ -102,8 +100,7 @@ pub unsafe extern "C" fn sendense_replication_list_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let filter: JobFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.replication_list(&filter)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.replication_list(&filter)?)
     })
 }
 
@@ -207,8 +204,7 @@ pub unsafe extern "C" fn sendense_replication_disks_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.replication_disks(context_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.replication_disks(context_id)?)
     })
 }
 
@@ -237,10 +233,7 @@ pub unsafe extern "C" fn sendense_replication_stale_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.replication_stale(older_than_ms)?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.replication_stale(older_than_ms)?))
 }
 
 /// Fail every stale job (as `sendense_replication_stale_json` finds them) with `reason` as its
@@ -256,8 +249,7 @@ pub unsafe extern "C" fn sendense_replication_fail_stale(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let reason = arg_str(reason, "reason")?;
-        let job_ids_json_out = out_ptr(job_ids_json_out, "job_ids_json_out")?;
-        job_ids_json_out.write_json(&store.replication_fail_stale(older_than_ms, reason)?)
+        out_ptr(job_ids_json_out, "job_ids_json_out")?.write_json(&store.replication_fail_stale(older_than_ms, reason)?)
     })
 }
 
@@ -272,8 +264,7 @@ pub unsafe extern "C" fn sendense_replication_get(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
-        let out = out_ptr(out, "out")?;
-        out.write_box(sendense_replication_job::new(store.replication_get(job_id)?)?);
+        out_ptr(out, "out")?.write_box(sendense_replication_job::new(store.replication_get(job_id)?)?);
         Ok(())
     })
 }

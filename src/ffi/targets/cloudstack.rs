@@ -26,8 +26,7 @@ pub unsafe extern "C" fn sendense_ossea_config_create(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let new: NewOsseaConfig = arg_json(json, "json")?;
-        let config_id_out = out_ptr(config_id_out, "config_id_out")?;
-        config_id_out.write(store.ossea_config_create(&new)?);
+        out_ptr(config_id_out, "config_id_out")?.write(store.ossea_config_create(&new)?);
         Ok(())
     })
 }
@@ -41,10 +40,7 @@ pub unsafe extern "C" fn sendense_ossea_config_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.ossea_config_get(config_id)?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.ossea_config_get(config_id)?))
 }
 
 /// The opened secrets of a CloudStack configuration: `{"api_key":…,"secret_key":…}`.
@@ -56,10 +52,7 @@ pub unsafe extern "C" fn sendense_ossea_config_secrets_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.ossea_config_secrets(config_id)?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.ossea_config_secrets(config_id)?))
 }
 
 /// Every CloudStack configuration (without secrets) as a JSON array, by name.
@@ -69,10 +62,7 @@ pub unsafe extern "C" fn sendense_ossea_config_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.ossea_config_list()?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.ossea_config_list()?))
 }
 
 /// Change a CloudStack configuration: `json` holds the columns to change (absent keys stay;
@@ -128,8 +118,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_create(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let new: NewOsseaVolume = arg_json(json, "json")?;
-        let out = out_ptr(volume_row_id_out, "volume_row_id_out")?;
-        out.write(store.ossea_volume_create(&new)?);
+        out_ptr(volume_row_id_out, "volume_row_id_out")?.write(store.ossea_volume_create(&new)?);
         Ok(())
     })
 }
@@ -142,10 +131,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.ossea_volume_get(volume_row_id)?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.ossea_volume_get(volume_row_id)?))
 }
 
 /// A volume found by its CloudStack id, as JSON.
@@ -158,8 +144,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_find_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let volume_id = arg_str(volume_id, "volume_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.ossea_volume_find(volume_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.ossea_volume_find(volume_id)?)
     })
 }
 
@@ -173,8 +158,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_list_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let context_id = arg_opt_str(context_id, "context_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.ossea_volume_list(context_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.ossea_volume_list(context_id)?)
     })
 }
 
@@ -254,8 +238,7 @@ pub unsafe extern "C" fn sendense_linstor_config_create(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let new: NewLinstorConfig = arg_json(json, "json")?;
-        let config_id_out = out_ptr(config_id_out, "config_id_out")?;
-        config_id_out.write(store.linstor_config_create(&new)?);
+        out_ptr(config_id_out, "config_id_out")?.write(store.linstor_config_create(&new)?);
         Ok(())
     })
 }
@@ -268,10 +251,7 @@ pub unsafe extern "C" fn sendense_linstor_config_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.linstor_config_get(config_id)?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.linstor_config_get(config_id)?))
 }
 
 /// The opened secrets of a Linstor configuration: `{"api_key":…|null,"api_secret":…|null}`.
@@ -282,10 +262,7 @@ pub unsafe extern "C" fn sendense_linstor_config_secrets_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.linstor_config_secrets(config_id)?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.linstor_config_secrets(config_id)?))
 }
 
 /// Every Linstor configuration (without secrets) as a JSON array, by name.
@@ -295,10 +272,7 @@ pub unsafe extern "C" fn sendense_linstor_config_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.linstor_config_list()?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.linstor_config_list()?))
 }
 
 /// Delete a Linstor configuration.

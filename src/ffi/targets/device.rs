@@ -82,8 +82,7 @@ pub unsafe extern "C" fn sendense_device_attach(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let mapping: NewMapping = arg_json(json, "json")?;
-        let mapping_id_out = out_ptr(mapping_id_out, "mapping_id_out")?;
-        mapping_id_out.write_string(store.device_attach(&mapping)?)
+        out_ptr(mapping_id_out, "mapping_id_out")?.write_string(store.device_attach(&mapping)?)
     })
 }
 
@@ -189,8 +188,7 @@ pub unsafe extern "C" fn sendense_device_get_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let volume_uuid = arg_str(volume_uuid, "volume_uuid")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.device_get(volume_uuid)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.device_get(volume_uuid)?)
     })
 }
 
@@ -204,8 +202,7 @@ pub unsafe extern "C" fn sendense_device_list_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.device_list(context_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.device_list(context_id)?)
     })
 }
 
@@ -220,8 +217,7 @@ pub unsafe extern "C" fn sendense_device_get(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let volume_uuid = arg_str(volume_uuid, "volume_uuid")?;
-        let out = out_ptr(out, "out")?;
-        out.write_box(sendense_device_mapping::new(store.device_get(volume_uuid)?)?);
+        out_ptr(out, "out")?.write_box(sendense_device_mapping::new(store.device_get(volume_uuid)?)?);
         Ok(())
     })
 }
@@ -373,8 +369,5 @@ pub unsafe extern "C" fn sendense_storage_consistency_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.storage_consistency()?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.storage_consistency()?))
 }

@@ -27,8 +27,7 @@ pub unsafe extern "C" fn sendense_lease_acquire(
     store_call(s, err, |store| {
         let pool = arg_str(pool, "pool")?;
         let owner_id = arg_str(owner_id, "owner_id")?;
-        let lease_json_out = out_ptr(lease_json_out, "lease_json_out")?;
-        lease_json_out.write_json(&store.lease_acquire(pool, owner_id, ttl_ms)?)
+        out_ptr(lease_json_out, "lease_json_out")?.write_json(&store.lease_acquire(pool, owner_id, ttl_ms)?)
     })
 }
 
@@ -124,8 +123,5 @@ pub unsafe extern "C" fn sendense_lease_pools_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.lease_pools()?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.lease_pools()?))
 }

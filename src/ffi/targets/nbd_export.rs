@@ -67,8 +67,7 @@ pub unsafe extern "C" fn sendense_nbd_export_create(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let export: NewExport = arg_json(json, "json")?;
-        let export_name_out = out_ptr(export_name_out, "export_name_out")?;
-        export_name_out.write_string(store.nbd_export_create(&export)?)
+        out_ptr(export_name_out, "export_name_out")?.write_string(store.nbd_export_create(&export)?)
     })
 }
 
@@ -123,8 +122,7 @@ pub unsafe extern "C" fn sendense_nbd_export_get_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let export_name = arg_str(export_name, "export_name")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.nbd_export_get(export_name)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.nbd_export_get(export_name)?)
     })
 }
 
@@ -138,8 +136,7 @@ pub unsafe extern "C" fn sendense_nbd_export_list_by_context_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let context_id = arg_str(context_id, "context_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.nbd_export_list_by_context(context_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.nbd_export_list_by_context(context_id)?)
     })
 }
 
@@ -153,8 +150,7 @@ pub unsafe extern "C" fn sendense_nbd_export_list_by_job_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.nbd_export_list_by_job(job_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.nbd_export_list_by_job(job_id)?)
     })
 }
 
@@ -169,8 +165,7 @@ pub unsafe extern "C" fn sendense_nbd_export_get(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let export_name = arg_str(export_name, "export_name")?;
-        let out = out_ptr(out, "out")?;
-        out.write_box(sendense_nbd_export::new(store.nbd_export_get(export_name)?)?);
+        out_ptr(out, "out")?.write_box(sendense_nbd_export::new(store.nbd_export_get(export_name)?)?);
         Ok(())
     })
 }

@@ -24,8 +24,7 @@ pub unsafe extern "C" fn sendense_volume_op_create(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let new: NewVolumeOp = arg_json(json, "json")?;
-        let operation_id_out = out_ptr(operation_id_out, "operation_id_out")?;
-        operation_id_out.write_string(store.volume_op_create(&new)?)
+        out_ptr(operation_id_out, "operation_id_out")?.write_string(store.volume_op_create(&new)?)
     })
 }
 
@@ -65,8 +64,7 @@ pub unsafe extern "C" fn sendense_volume_op_get_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let operation_id = arg_str(operation_id, "operation_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.volume_op_get(operation_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.volume_op_get(operation_id)?)
     })
 }
 
@@ -82,8 +80,7 @@ pub unsafe extern "C" fn sendense_volume_op_list_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let filter: VolumeOpFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.volume_op_list(&filter)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.volume_op_list(&filter)?)
     })
 }
 
@@ -99,8 +96,7 @@ pub unsafe extern "C" fn sendense_volume_op_history_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let operation_id = arg_str(operation_id, "operation_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.volume_op_history(operation_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.volume_op_history(operation_id)?)
     })
 }
 
@@ -113,10 +109,7 @@ pub unsafe extern "C" fn sendense_volume_op_stuck_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.volume_op_stuck(older_than_ms)?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.volume_op_stuck(older_than_ms)?))
 }
 
 /// Record a mount of an `ossea_volumes` row for a replication job, in mounting. `json`:
@@ -133,8 +126,7 @@ pub unsafe extern "C" fn sendense_volume_mount_create(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let new: NewVolumeMount = arg_json(json, "json")?;
-        let mount_id_out = out_ptr(mount_id_out, "mount_id_out")?;
-        mount_id_out.write(store.volume_mount_create(&new)?);
+        out_ptr(mount_id_out, "mount_id_out")?.write(store.volume_mount_create(&new)?);
         Ok(())
     })
 }
@@ -165,10 +157,7 @@ pub unsafe extern "C" fn sendense_volume_mount_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.volume_mount_get(mount_id)?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.volume_mount_get(mount_id)?))
 }
 
 /// The mounts of replication job `job_id` as a JSON array, oldest first. NOT_FOUND naming
@@ -182,8 +171,7 @@ pub unsafe extern "C" fn sendense_volume_mount_list_json(
 ) -> sendense_status {
     store_call(s, err, |store| {
         let job_id = arg_str(job_id, "job_id")?;
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.volume_mount_list(job_id)?)
+        out_ptr(json_out, "json_out")?.write_json(&store.volume_mount_list(job_id)?)
     })
 }
 
@@ -198,10 +186,7 @@ pub unsafe extern "C" fn sendense_volume_metrics_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.volume_metrics()?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.volume_metrics()?))
 }
 
 /// Compute the metrics and store them as a `volume_daemon_metrics` sample. `*json_out` (when
@@ -230,8 +215,5 @@ pub unsafe extern "C" fn sendense_volume_metrics_samples_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let json_out = out_ptr(json_out, "json_out")?;
-        json_out.write_json(&store.volume_metrics_samples(limit)?)
-    })
+    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.volume_metrics_samples(limit)?))
 }
