@@ -2,11 +2,9 @@
 //! each refusal (which must change nothing), mode switches both ways, snapshot tracking, and
 //! the storage consistency check.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{assert_refused, snapshot};
+use crate::common::{assert_refused, snapshot};
 use sendense::replication::{DiskSpec, NewContext, StartJob};
 use sendense::targets::{
     export_name, DeviceUpdate, ExportStatus, ModeSwitch, NewExport, NewMapping, OperationMode, SnapshotStatus,

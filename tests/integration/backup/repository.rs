@@ -1,9 +1,7 @@
 //! Backup repositories, policies and copy rules through the Rust API on real database files:
 //! each rule and each refusal (which must change nothing).
 
-mod common;
-
-use common::assert_refused;
+use crate::common::assert_refused;
 use std::sync::Arc;
 
 use serde_json::json;

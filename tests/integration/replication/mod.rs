@@ -1,9 +1,9 @@
 //! The replication core through the Rust API on real database files: contexts, jobs, disks
 //! and CBT, each rule and each refusal (which must change nothing).
 
-mod common;
+mod model;
 
-use common::assert_refused;
+use crate::common::assert_refused;
 use std::sync::Arc;
 
 use sendense::replication::{

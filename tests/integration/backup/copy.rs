@@ -2,9 +2,7 @@
 //! to its policy's enabled copy rules, the claim order, the copy lifecycle, and every refusal
 //! (which must change nothing).
 
-mod common;
-
-use common::assert_refused;
+use crate::common::assert_refused;
 use std::sync::Arc;
 
 use serde_json::json;

@@ -29,9 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-mod common;
-
-use common::Rng;
+use crate::common::Rng;
 
 use sendense::replication::{
     ContextStatus, ContextUpdate, DiskSpec, DiskSyncStatus, JobStatus, NewContext, Progress, ReplicationType,

@@ -2,9 +2,7 @@
 //! refusal (which must change nothing), chain counters after completions and deletions, and
 //! restore chains across generations.
 
-mod common;
-
-use common::assert_refused;
+use crate::common::assert_refused;
 use std::sync::Arc;
 
 use serde_json::json;

@@ -3,9 +3,7 @@
 //! ordering (newest first; disks by index), sizes, per-disk restore points, the JSON read-out
 //! and the refusals.
 
-mod common;
-
-use common::assert_refused;
+use crate::common::assert_refused;
 use std::sync::Arc;
 
 use serde_json::json;

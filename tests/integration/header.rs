@@ -8,8 +8,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod common;
-
 const GENERATED: &str = include_str!(concat!(env!("OUT_DIR"), "/sendense.h"));
 
 fn crate_dir() -> &'static Path {
@@ -104,7 +102,7 @@ fn exported_functions(lib: &Path) -> BTreeSet<String> {
 #[test]
 fn exported_symbols_and_header_declarations_are_the_same_set() {
     let declared = declared_functions(GENERATED);
-    let exported = exported_functions(common::static_lib());
+    let exported = exported_functions(crate::common::static_lib());
     assert!(declared.contains("sendense_store_open"), "parser found: {declared:?}");
     let undeclared: Vec<_> = exported.difference(&declared).collect();
     let missing: Vec<_> = declared.difference(&exported).collect();

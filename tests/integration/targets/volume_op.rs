@@ -4,9 +4,7 @@
 //! change nothing). Also a property test: random status changes, after which the history rows
 //! equal the sequence of accepted changes.
 
-mod common;
-
-use common::{assert_refused, Rng};
+use crate::common::{assert_refused, Rng};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -468,8 +466,10 @@ type Model = (VolumeOpStatus, Vec<(Option<VolumeOpStatus>, VolumeOpStatus)>, Opt
 
 #[test]
 fn random_status_changes_leave_exactly_the_accepted_changes_in_the_history() {
-    let seed =
-        std::env::var("SENDENSE_VOLUME_OP_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(common::time_seed);
+    let seed = std::env::var("SENDENSE_VOLUME_OP_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(crate::common::time_seed);
     println!("seed {seed} (SENDENSE_VOLUME_OP_SEED replays it)");
     let mut rng = Rng::new(seed);
     let f = fixture();
@@ -487,7 +487,7 @@ fn random_status_changes_leave_exactly_the_accepted_changes_in_the_history() {
         let response = rng.chance(30).then(|| json!({"step": step}));
         let (from, changes, completed_at) = &mut model[i];
         let expect_ok = from.can_move_to(to) && (error.is_some() == (to == Failed));
-        let before = common::snapshot(s);
+        let before = crate::common::snapshot(s);
         let result = s.volume_op_set_status(&ids[i], to, response.as_ref(), error);
         assert_eq!(result.is_ok(), expect_ok, "step {step}: {} {from} -> {to} (error {error:?}): {result:?}", ids[i]);
         match result {
@@ -503,7 +503,7 @@ fn random_status_changes_leave_exactly_the_accepted_changes_in_the_history() {
             }
             Err(e) => {
                 assert!(matches!(e.status(), Status::InvalidState | Status::InvalidArgument), "step {step}: {e}");
-                assert_eq!(common::snapshot(s), before, "step {step}: a refused change changed the database");
+                assert_eq!(crate::common::snapshot(s), before, "step {step}: a refused change changed the database");
             }
         }
         if step % 50 == 0 || step == 399 {

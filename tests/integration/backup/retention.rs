@@ -3,9 +3,7 @@
 //! policies' keep-* rules, plans with their reasons, atomic apply, stale and malformed plans
 //! refused without a change, and a property test over random backup histories.
 
-mod common;
-
-use common::{assert_refused, Rng};
+use crate::common::{assert_refused, Rng};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -451,8 +449,10 @@ fn bad_plan_requests_are_refused_by_name() {
 
 #[test]
 fn property_apply_never_breaks_a_chain_or_removes_protected_or_locked_points_and_replanning_removes_nothing() {
-    let seed =
-        std::env::var("SENDENSE_RETENTION_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(common::time_seed);
+    let seed = std::env::var("SENDENSE_RETENTION_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(crate::common::time_seed);
     eprintln!("SENDENSE_RETENTION_SEED={seed}");
     let mut rng = Rng::new(seed);
     let mut removed_total = 0;

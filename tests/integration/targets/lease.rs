@@ -2,9 +2,7 @@
 //! several leases per owner, expiry and take-over, renew, release by owner id, pool
 //! definitions, and every refusal (which must change nothing).
 
-mod common;
-
-use common::assert_refused;
+use crate::common::assert_refused;
 use std::sync::Arc;
 
 use sendense::targets::{Lease, NewLeasePool, MAX_TTL_MS};
@@ -97,11 +95,11 @@ fn release_is_by_owner_id_only_and_releasing_nothing_is_fine() {
     assert_eq!(s.lease_release(PORTS, "job-1").unwrap(), 1);
     let owners: Vec<String> = s.lease_list(PORTS).unwrap().into_iter().map(|l| l.owner_id).collect();
     assert_eq!(owners, ["job-10", "job-1x"]);
-    let before = common::snapshot(s);
+    let before = crate::common::snapshot(s);
     assert_eq!(s.lease_release(PORTS, "job-1").unwrap(), 0, "a second release releases nothing");
     assert_eq!(s.lease_release(PORTS, "nobody").unwrap(), 0);
     assert_eq!(s.lease_release(DEVICES, "job-10").unwrap(), 0, "the owner holds nothing in that pool");
-    assert_eq!(common::snapshot(s), before);
+    assert_eq!(crate::common::snapshot(s), before);
 }
 
 #[test]
