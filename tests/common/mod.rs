@@ -109,47 +109,6 @@ pub fn inconsistent_contexts(store: &sendense::Store) -> Vec<String> {
         .unwrap()
 }
 
-/// Every row of every table, as text: what a refused operation must leave unchanged.
-#[allow(dead_code)]
-pub fn snapshot(store: &sendense::Store) -> String {
-    store
-        .read(|tx| {
-            let mut out = String::new();
-            for table in sendense::TABLE_GROUPS.iter().flat_map(|(_, tables)| tables.iter()) {
-                let mut stmt = tx.prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))?;
-                let n = stmt.column_count();
-                let rows = stmt.query_map([], |r| {
-                    (0..n)
-                        .map(|i| r.get::<_, sendense::rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
-                        .collect::<Result<Vec<_>, _>>()
-                })?;
-                for row in rows {
-                    out += &format!("{table}: {}\n", row?.join("|"));
-                }
-            }
-            Ok(out)
-        })
-        .unwrap()
-}
-
-/// Run `op`, which must fail with `status` and a message containing every one of `words`, and
-/// change nothing in the database.
-#[allow(dead_code)]
-pub fn assert_refused<T: std::fmt::Debug>(
-    store: &sendense::Store,
-    status: sendense::Status,
-    words: &[&str],
-    op: impl FnOnce() -> sendense::Result<T>,
-) {
-    let before = snapshot(store);
-    let err = op().expect_err("the operation must be refused");
-    assert_eq!(err.status(), status, "{err}");
-    for w in words {
-        assert!(err.message().contains(w), "message {:?} lacks {w:?}", err.message());
-    }
-    assert_eq!(snapshot(store), before, "a refused operation changed the database: {err}");
-}
-
 /// Run the scenarios of a `harness = false` test binary one after the other, print a line per
 /// scenario and the closing "N passed, N failed" line, and exit 1 when one failed.
 #[allow(dead_code)]

@@ -15,6 +15,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod fixtures;
 
 mod backup;
 mod header;
