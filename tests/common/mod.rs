@@ -1,4 +1,6 @@
-//! Helpers shared by the integration tests that need the built C artifacts.
+//! Helpers shared by the three test binaries (`tests/integration/`, `tests/c_abi/`,
+//! `tests/processes/`), which each include this file as their module `common`: the freshly
+//! built static library, and a seeded random generator with a seed from the clock.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! functions it declares are exactly the `sendense_*` symbols the static library exports.
 //!
 //! After changing the C ABI, regenerate the checked-in copy with
-//! `SENDENSE_BLESS=1 cargo test --test header`.
+//! `SENDENSE_BLESS=1 cargo test --test integration header::`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ fn checked_in_header_equals_the_generated_one() {
             .unwrap_or_else(|| checked_in.lines().count().min(GENERATED.lines().count()));
         panic!(
             "include/sendense.h differs from the header generated from the sources (first difference at \
-             line {}); regenerate it with `SENDENSE_BLESS=1 cargo test --test header` and commit it",
+             line {}); regenerate it with `SENDENSE_BLESS=1 cargo test --test integration header::` and commit it",
             first_diff + 1
         );
     }
