@@ -1,6 +1,6 @@
 /*
  * Deliberately leaks a store handle (memory allocated inside the Rust library), so that
- * tests/c_abi.rs can check that LeakSanitizer and valgrind really detect leaks here: a leak
+ * tests/c_abi/main.rs can check that LeakSanitizer and valgrind really detect leaks here: a leak
  * checker that silently does not run would make the other runs prove nothing.
  */
 #include <stdio.h>

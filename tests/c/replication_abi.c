@@ -4,7 +4,7 @@
  * Usage: replication_abi TMPDIR   (TMPDIR: an existing, writable, empty directory)
  *
  * Prints one line per group of checks and closes with "N passed, M failed"; exits non-zero
- * when any check failed. Run by tests/c_abi.rs plainly, under ASan/UBSan/LSan and under
+ * when any check failed. Run by tests/c_abi/main.rs plainly, under ASan/UBSan/LSan and under
  * valgrind, so every string, error and snapshot it gets is freed.
  *
  * Every refused call is checked with REFUSED: it must return the expected status (with err

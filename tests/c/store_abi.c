@@ -4,7 +4,7 @@
  * Usage: store_abi TMPDIR   (TMPDIR: an existing, writable, empty directory)
  *
  * Prints one line per group of checks and closes with "N passed, M failed"; exits non-zero
- * when any check failed. Run by tests/c_abi.rs plainly, under ASan/UBSan/LSan and under
+ * when any check failed. Run by tests/c_abi/main.rs plainly, under ASan/UBSan/LSan and under
  * valgrind, so every string, error and store it gets is freed.
  */
 #define _POSIX_C_SOURCE 200809L

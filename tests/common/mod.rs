@@ -1,4 +1,6 @@
-//! Helpers shared by the integration tests that need the built C artifacts.
+//! Helpers shared by the three test binaries (`tests/integration/`, `tests/c_abi/`,
+//! `tests/processes/`), which each include this file as their module `common`: the freshly
+//! built static library, and a seeded random generator with a seed from the clock.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -80,93 +82,4 @@ impl Rng {
 pub fn time_seed() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000_007
-}
-
-/// Contexts whose counters, pointers or status disagree with a recomputation from their job
-/// rows (DOMAIN.md section 1); empty when every invariant holds.
-#[allow(dead_code)]
-pub fn inconsistent_contexts(store: &sendense::Store) -> Vec<String> {
-    store
-        .read(|tx| {
-            let mut stmt = tx.prepare(
-                "SELECT c.context_id FROM vm_replication_contexts c WHERE \
-                   c.total_jobs_run IS NOT (SELECT count(*) FROM replication_jobs j WHERE j.vm_context_id = c.context_id) \
-                OR c.successful_jobs IS NOT (SELECT count(*) FROM replication_jobs j WHERE j.vm_context_id = c.context_id AND j.status = 'completed') \
-                OR c.failed_jobs IS NOT (SELECT count(*) FROM replication_jobs j WHERE j.vm_context_id = c.context_id AND j.status = 'failed') \
-                OR c.first_job_at IS NOT (SELECT min(created_at) FROM replication_jobs j WHERE j.vm_context_id = c.context_id) \
-                OR c.last_job_at IS NOT (SELECT max(created_at) FROM replication_jobs j WHERE j.vm_context_id = c.context_id) \
-                OR c.last_successful_job_id IS NOT (SELECT id FROM replication_jobs j WHERE j.vm_context_id = c.context_id \
-                     AND j.status = 'completed' ORDER BY completed_at DESC, created_at DESC, id DESC LIMIT 1) \
-                OR c.current_job_id IS NOT (SELECT id FROM replication_jobs j WHERE j.vm_context_id = c.context_id \
-                     AND j.status NOT IN ('completed', 'failed', 'cancelled')) \
-                OR (SELECT count(*) FROM replication_jobs j WHERE j.vm_context_id = c.context_id \
-                     AND j.status NOT IN ('completed', 'failed', 'cancelled')) > 1 \
-                OR (c.current_status = 'replicating') <> (c.current_job_id IS NOT NULL)",
-            )?;
-            let ids = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-            Ok(ids)
-        })
-        .unwrap()
-}
-
-/// Every row of every table, as text: what a refused operation must leave unchanged.
-#[allow(dead_code)]
-pub fn snapshot(store: &sendense::Store) -> String {
-    store
-        .read(|tx| {
-            let mut out = String::new();
-            for table in sendense::TABLE_GROUPS.iter().flat_map(|(_, tables)| tables.iter()) {
-                let mut stmt = tx.prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))?;
-                let n = stmt.column_count();
-                let rows = stmt.query_map([], |r| {
-                    (0..n)
-                        .map(|i| r.get::<_, sendense::rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
-                        .collect::<Result<Vec<_>, _>>()
-                })?;
-                for row in rows {
-                    out += &format!("{table}: {}\n", row?.join("|"));
-                }
-            }
-            Ok(out)
-        })
-        .unwrap()
-}
-
-/// Run `op`, which must fail with `status` and a message containing every one of `words`, and
-/// change nothing in the database.
-#[allow(dead_code)]
-pub fn assert_refused<T: std::fmt::Debug>(
-    store: &sendense::Store,
-    status: sendense::Status,
-    words: &[&str],
-    op: impl FnOnce() -> sendense::Result<T>,
-) {
-    let before = snapshot(store);
-    let err = op().expect_err("the operation must be refused");
-    assert_eq!(err.status(), status, "{err}");
-    for w in words {
-        assert!(err.message().contains(w), "message {:?} lacks {w:?}", err.message());
-    }
-    assert_eq!(snapshot(store), before, "a refused operation changed the database: {err}");
-}
-
-/// Run the scenarios of a `harness = false` test binary one after the other, print a line per
-/// scenario and the closing "N passed, N failed" line, and exit 1 when one failed.
-#[allow(dead_code)]
-pub fn run_scenarios(scenarios: &[(&str, fn())]) {
-    let mut failed = 0;
-    for (name, scenario) in scenarios {
-        let started = std::time::Instant::now();
-        match std::panic::catch_unwind(*scenario) {
-            Ok(()) => println!("test {name} ... ok ({:.1} s)", started.elapsed().as_secs_f64()),
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed += 1;
-            }
-        }
-    }
-    println!("{} passed, {failed} failed", scenarios.len() - failed);
-    if failed > 0 {
-        std::process::exit(1);
-    }
 }

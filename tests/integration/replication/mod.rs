@@ -1,33 +1,19 @@
 //! The replication core through the Rust API on real database files: contexts, jobs, disks
 //! and CBT, each rule and each refusal (which must change nothing).
 
-mod common;
+mod model;
 
-use common::assert_refused;
-use std::sync::Arc;
+use crate::fixtures::{assert_refused, TempStore};
 
 use sendense::replication::{
     ContextFilter, ContextStatus, ContextUpdate, DiskSpec, JobFilter, JobStatus, NewContext, Progress, ReplicationType,
     RequestedType, StartJob, SyncMode,
 };
 use sendense::value::from_json;
-use sendense::{ManualClock, OpenOptions, Status, Store};
+use sendense::Status;
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
 const UUID: &str = "52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77";
-
-struct Fixture {
-    store: Store,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
-    let store = Store::open(dir.path().join("r.db"), OpenOptions::default().clock(Arc::new(clock.clone()))).unwrap();
-    Fixture { store, clock, _dir: dir }
-}
 
 fn vm(name: &str) -> NewContext {
     NewContext::new(name, format!("4210-{name}"), format!("/DC1/vm/{name}"), "vc.example", "DC1")
@@ -44,7 +30,7 @@ fn cid(seq: u64) -> String {
 }
 
 /// Start a job and run it to `replicating`.
-fn start_running(f: &Fixture, context_id: &str, n_disks: usize) -> String {
+fn start_running(f: &TempStore, context_id: &str, n_disks: usize) -> String {
     let job = f.store.replication_start(&StartJob::new(context_id, disks(n_disks))).unwrap();
     f.store.replication_set_status(&job, JobStatus::Replicating, None).unwrap();
     job
@@ -52,7 +38,7 @@ fn start_running(f: &Fixture, context_id: &str, n_disks: usize) -> String {
 
 #[test]
 fn contexts_have_a_unique_identity_and_keep_it_across_renames() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let a = f.store.context_create(&vm("web-01")).unwrap();
     let ctx = f.store.context_get(&a).unwrap();
     assert_eq!(
@@ -98,7 +84,7 @@ fn contexts_have_a_unique_identity_and_keep_it_across_renames() {
 
 #[test]
 fn contexts_are_listed_with_filters() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     for name in ["app-1", "app-2", "db-1"] {
         f.store.context_create(&vm(name)).unwrap();
     }
@@ -125,7 +111,7 @@ fn contexts_are_listed_with_filters() {
 
 #[test]
 fn one_active_job_per_context_and_counters_follow_the_jobs() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let ctx = f.store.context_create(&vm("web-01")).unwrap();
     let job = f.store.replication_start(&StartJob::new(&ctx, disks(2))).unwrap();
     let c = f.store.context_get(&ctx).unwrap();
@@ -172,7 +158,7 @@ fn one_active_job_per_context_and_counters_follow_the_jobs() {
 
 #[test]
 fn cancelling_returns_the_context_to_where_its_replica_is() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let ctx = f.store.context_create(&vm("web-01")).unwrap();
     let first = f.store.replication_start(&StartJob::new(&ctx, disks(1))).unwrap();
     f.store.replication_set_status(&first, JobStatus::Cancelled, None).unwrap();
@@ -190,7 +176,7 @@ fn cancelling_returns_the_context_to_where_its_replica_is() {
 
 #[test]
 fn the_job_machine_is_monotonic_and_terminal_is_final() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let ctx = f.store.context_create(&vm("web-01")).unwrap();
     let job = start_running(&f, &ctx, 1);
     assert_refused(&f.store, Status::InvalidState, &["from replicating to snapshotting"], || {
@@ -214,7 +200,7 @@ fn the_job_machine_is_monotonic_and_terminal_is_final() {
 
 #[test]
 fn progress_is_a_validated_single_row_update() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let ctx = f.store.context_create(&vm("web-01")).unwrap();
     let job = start_running(&f, &ctx, 2);
     f.clock.advance(5_000);
@@ -265,7 +251,7 @@ fn progress_is_a_validated_single_row_update() {
 
 #[test]
 fn starting_resolves_auto_and_upserts_disks_keeping_change_ids() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let ctx = f.store.context_create(&vm("web-01")).unwrap();
     let mut incremental = StartJob::new(&ctx, disks(2));
     incremental.replication_type = Some(RequestedType::Incremental);
@@ -310,7 +296,7 @@ fn starting_resolves_auto_and_upserts_disks_keeping_change_ids() {
 
 #[test]
 fn a_context_in_failover_or_an_active_job_refuse_what_they_must() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let ctx = f.store.context_create(&vm("web-01")).unwrap();
     let job = start_running(&f, &ctx, 1);
     assert_refused(&f.store, Status::Conflict, &["active", "cancel or fail"], || f.store.replication_delete(&job));
@@ -332,7 +318,7 @@ fn a_context_in_failover_or_an_active_job_refuse_what_they_must() {
 
 #[test]
 fn stale_jobs_are_found_and_failed() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let a = f.store.context_create(&vm("a")).unwrap();
     let b = f.store.context_create(&vm("b")).unwrap();
     let ja = start_running(&f, &a, 1);
@@ -351,7 +337,7 @@ fn stale_jobs_are_found_and_failed() {
 
 #[test]
 fn jobs_are_listed_newest_first_and_paged() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let ctx = f.store.context_create(&vm("a")).unwrap();
     let mut ids = Vec::new();
     for _ in 0..5 {
@@ -371,7 +357,7 @@ fn jobs_are_listed_newest_first_and_paged() {
 
 #[test]
 fn cbt_bases_are_scoped_by_context_and_disk() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let a = f.store.context_create(&vm("a")).unwrap();
     let b = f.store.context_create(&vm("b")).unwrap();
     let ja = start_running(&f, &a, 2);
@@ -414,7 +400,7 @@ fn cbt_bases_are_scoped_by_context_and_disk() {
 
 #[test]
 fn cbt_lineage_chains_incrementals_to_the_prior_recorded_change_id() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let ctx = f.store.context_create(&vm("a")).unwrap();
     let first = start_running(&f, &ctx, 1);
     let e = f.store.cbt_record(&first, "disk-2000", &cid(1), 100).unwrap();
@@ -446,7 +432,7 @@ fn cbt_lineage_chains_incrementals_to_the_prior_recorded_change_id() {
 
 #[test]
 fn json_read_outs_use_column_names_and_rfc3339_and_inputs_refuse_unknown_keys() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let ctx = f.store.context_create(&from_json("context", r#"{"vm_name":"a","vmware_vm_id":"id-a","vm_path":"/p","vcenter_host":"vc","datacenter":"dc","last_operation_summary":{"ok":true}}"#).unwrap()).unwrap();
     let start: StartJob = from_json(
         "start",
@@ -479,7 +465,7 @@ fn json_read_outs_use_column_names_and_rfc3339_and_inputs_refuse_unknown_keys() 
 
 #[test]
 fn deleting_a_context_removes_its_jobs_disks_and_history_only() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let a = f.store.context_create(&vm("a")).unwrap();
     let b = f.store.context_create(&vm("b")).unwrap();
     for ctx in [&a, &b] {
@@ -500,7 +486,7 @@ fn deleting_a_context_removes_its_jobs_disks_and_history_only() {
 
 #[test]
 fn missing_references_are_not_found_by_name_and_bad_text_is_refused() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let ctx = f.store.context_create(&vm("a")).unwrap();
     type Change = fn(&mut StartJob);
     let cases: [(Change, &str); 4] = [
@@ -528,7 +514,7 @@ fn missing_references_are_not_found_by_name_and_bad_text_is_refused() {
 
 #[test]
 fn the_stale_job_query_and_the_disk_lookup_are_served_by_indexes() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let plan = |sql: &str| -> String {
         f.store
             .read(|tx| {

@@ -2,17 +2,13 @@
 //! each refusal (which must change nothing), mode switches both ways, snapshot tracking, and
 //! the storage consistency check.
 
-mod common;
-
-use std::sync::Arc;
-
-use common::{assert_refused, snapshot};
+use crate::fixtures::{assert_refused, snapshot, TempStore};
 use sendense::replication::{DiskSpec, NewContext, StartJob};
 use sendense::targets::{
     export_name, DeviceUpdate, ExportStatus, ModeSwitch, NewExport, NewMapping, OperationMode, SnapshotStatus,
 };
 use sendense::value::from_json;
-use sendense::{ManualClock, OpenOptions, Status, Store};
+use sendense::{ManualClock, Status, Store};
 
 const T0: i64 = 1_764_306_589_000;
 
@@ -28,9 +24,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
-    let store = Store::open(dir.path().join("d.db"), OpenOptions::default().clock(Arc::new(clock.clone()))).unwrap();
+    let TempStore { store, clock, dir } = TempStore::new(T0);
     let mut ctx = Vec::new();
     let mut job = Vec::new();
     let mut disks = Vec::new();

@@ -3,19 +3,18 @@
 //! policies' keep-* rules, plans with their reasons, atomic apply, stale and malformed plans
 //! refused without a change, and a property test over random backup histories.
 
-mod common;
-
-use common::{assert_refused, Rng};
+use super::local;
+use crate::common::Rng;
+use crate::fixtures::{assert_refused, TempStore};
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use serde_json::json;
 
 use sendense::backup::PolicyPlan;
 use sendense::backup::{BackupType, StartBackup};
-use sendense::backup::{ImmutableConfig, NewPolicy, NewRepository, PolicyUpdate, RepositoryType};
+use sendense::backup::{ImmutableConfig, NewPolicy, NewRepository, PolicyUpdate};
 use sendense::replication::NewContext;
-use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
+use sendense::{ManualClock, Status, Store, Timestamp};
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const DAY: i64 = 86_400_000;
@@ -29,10 +28,6 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
-fn repository(name: &str) -> NewRepository {
-    NewRepository::new(name, RepositoryType::Local, json!({"path": format!("/srv/{name}")}))
-}
-
 fn immutable(name: &str, grace: i64, fulls: bool, incrementals: bool, days: i64) -> NewRepository {
     NewRepository {
         is_immutable: true,
@@ -42,14 +37,12 @@ fn immutable(name: &str, grace: i64, fulls: bool, incrementals: bool, days: i64)
             apply_to_incrementals: incrementals,
             min_retention_days: days,
         }),
-        ..repository(name)
+        ..local(name)
     }
 }
 
 fn fixture_with(repo: NewRepository, policy: impl FnOnce(NewPolicy) -> NewPolicy) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
-    let store = Store::open(dir.path().join("r.db"), OpenOptions::default().clock(Arc::new(clock.clone()))).unwrap();
+    let TempStore { store, clock, dir } = TempStore::new(T0);
     let ctx = store.context_create(&NewContext::new("db-01", "vm-7", "/dc/vm/db-01", "vc", "dc")).unwrap();
     let repo = store.repository_create(&repo).unwrap();
     let policy = store.policy_create(&policy(NewPolicy::new("nightly", &repo))).unwrap();
@@ -57,7 +50,7 @@ fn fixture_with(repo: NewRepository, policy: impl FnOnce(NewPolicy) -> NewPolicy
 }
 
 fn fixture(policy: impl FnOnce(NewPolicy) -> NewPolicy) -> Fixture {
-    fixture_with(repository("main"), policy)
+    fixture_with(local("main"), policy)
 }
 
 impl Fixture {
@@ -195,7 +188,7 @@ fn the_lock_follows_the_config_and_extends_to_the_ancestors() {
 fn deletes_that_depend_on_a_lock_are_refused_while_the_clock_is_behind_what_the_store_saw() {
     let f = fixture_with(immutable("vault", 0, true, true, 30), |p| p);
     let locked = f.backup(0, BackupType::Full, "locked");
-    let other_repo = f.store.repository_create(&repository("plain")).unwrap();
+    let other_repo = f.store.repository_create(&local("plain")).unwrap();
     let mut s = StartBackup::new(&f.ctx, 1, &other_repo, BackupType::Full, "/srv/plain/x.qcow2");
     s.id = Some("plain".into());
     f.store.backup_start(&s).unwrap();
@@ -451,8 +444,10 @@ fn bad_plan_requests_are_refused_by_name() {
 
 #[test]
 fn property_apply_never_breaks_a_chain_or_removes_protected_or_locked_points_and_replanning_removes_nothing() {
-    let seed =
-        std::env::var("SENDENSE_RETENTION_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(common::time_seed);
+    let seed = std::env::var("SENDENSE_RETENTION_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(crate::common::time_seed);
     eprintln!("SENDENSE_RETENTION_SEED={seed}");
     let mut rng = Rng::new(seed);
     let mut removed_total = 0;
@@ -460,7 +455,7 @@ fn property_apply_never_breaks_a_chain_or_removes_protected_or_locked_points_and
         let repo = if rng.chance(50) {
             immutable("vault", rng.below(3) as i64, rng.chance(50), true, 5 + rng.below(20) as i64)
         } else {
-            repository("main")
+            local("main")
         };
         let rules = |p: NewPolicy, rng: &mut Rng| NewPolicy {
             keep_last: rng.chance(60).then(|| rng.below(5) as i64),

@@ -3,18 +3,15 @@
 //! ordering (newest first; disks by index), sizes, per-disk restore points, the JSON read-out
 //! and the refusals.
 
-mod common;
-
-use common::assert_refused;
-use std::sync::Arc;
+use super::{local, web_01_and_main};
+use crate::fixtures::{assert_refused, TempStore};
 
 use serde_json::json;
 
 use sendense::backup::{BackupType, StartBackup};
 use sendense::backup::{DiskRestorePoint, RestorePoint};
-use sendense::backup::{NewRepository, RepositoryType};
 use sendense::replication::NewContext;
-use sendense::{Clock, ManualClock, OpenOptions, Status, Store, Timestamp};
+use sendense::{Clock, ManualClock, Status, Store, Timestamp};
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
 
@@ -27,16 +24,9 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
-    let store = Store::open(dir.path().join("rp.db"), OpenOptions::default().clock(Arc::new(clock.clone()))).unwrap();
-    let ctx = store.context_create(&NewContext::new("web-01", "vm-1", "/dc/vm/web-01", "vc", "dc")).unwrap();
-    let repo = store.repository_create(&local("main")).unwrap();
+    let TempStore { store, clock, dir } = TempStore::new(T0);
+    let (ctx, repo) = web_01_and_main(&store);
     Fixture { store, clock, ctx, repo, _dir: dir }
-}
-
-fn local(name: &str) -> NewRepository {
-    NewRepository::new(name, RepositoryType::Local, json!({"path": format!("/srv/{name}")}))
 }
 
 impl Fixture {

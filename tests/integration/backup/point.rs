@@ -2,15 +2,11 @@
 //! refusal (which must change nothing), chain counters after completions and deletions, and
 //! restore chains across generations.
 
-mod common;
+use super::{local, web_01_and_main};
+use crate::fixtures::{assert_refused, TempStore};
 
-use common::assert_refused;
-use std::sync::Arc;
-
-use serde_json::json;
-
+use sendense::backup::NewPolicy;
 use sendense::backup::{BackupFilter, BackupProgress, BackupStatus, BackupType, StartBackup};
-use sendense::backup::{NewPolicy, NewRepository, RepositoryType};
 use sendense::replication::NewContext;
 use sendense::rusqlite::Connection;
 use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
@@ -27,16 +23,9 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
-    let store = Store::open(dir.path().join("b.db"), OpenOptions::default().clock(Arc::new(clock.clone()))).unwrap();
-    let ctx = store.context_create(&NewContext::new("web-01", "vm-1", "/dc/vm/web-01", "vc", "dc")).unwrap();
-    let repo = store.repository_create(&local("main")).unwrap();
+    let TempStore { store, clock, dir } = TempStore::new(T0);
+    let (ctx, repo) = web_01_and_main(&store);
     Fixture { store, clock, ctx, repo, dir }
-}
-
-fn local(name: &str) -> NewRepository {
-    NewRepository::new(name, RepositoryType::Local, json!({"path": format!("/srv/{name}")}))
 }
 
 impl Fixture {
@@ -170,7 +159,7 @@ fn restore_chain_refuses_missing_and_unfinished_links() {
     s.write(|tx| Ok(tx.execute("UPDATE backup_jobs SET status = 'completed' WHERE id = 'i1'", [])?)).unwrap();
     assert_eq!(f.restore("i2"), ["f1", "i1", "i2"]);
     // A missing link (removed behind the library's back, foreign keys off).
-    let conn = Connection::open(f.dir.path().join("b.db")).unwrap();
+    let conn = Connection::open(f.dir.path().join(TempStore::FILE)).unwrap();
     conn.execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM backup_jobs WHERE id = 'i1';").unwrap();
     assert_refused(
         s,

@@ -1,9 +1,7 @@
 //! Device mappings across OS processes: racing attachers and detachers, and a writer killed
 //! with SIGKILL in the middle of attach / detach / mode-switch streams.
 //!
-//! This test binary has its own `main` (harness = false): run without arguments it is the
-//! parent and runs the scenarios; run with a child role as first argument it is one of the
-//! processes a scenario starts:
+//! Child roles:
 //! - `child-racer <db> <name> <seed> <unix ms> <duration ms>` waits until that instant, then
 //!   attaches (with an export) and detaches volumes picked at random from a small set, on
 //!   device paths picked from an even smaller set, printing `attached <volume> <path>`,
@@ -15,50 +13,34 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Child;
+use std::time::{Duration, Instant};
 
-mod common;
-
-use common::Rng;
+use crate::common::Rng;
+use crate::{crash_seed, open, spawn_child, unix_ms, Scenario};
 use sendense::replication::{DiskSpec, NewContext, StartJob};
 use sendense::targets::{ModeSwitch, NewExport, NewMapping, OperationMode};
-use sendense::{OpenOptions, Status, Store};
+use sendense::{Status, Store};
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    match args.get(1).map(String::as_str) {
-        Some("child-racer") => {
+pub const SCENARIOS: &[Scenario] = &[
+    (
+        "five_processes_attaching_and_detaching_never_share_a_device_path",
+        five_processes_attaching_and_detaching_never_share_a_device_path,
+    ),
+    ("streamer_killed_twenty_times_leaves_whole_operations", streamer_killed_twenty_times_leaves_whole_operations),
+];
+
+/// Runs the child role `args[1]` when it is one of these; false when it is not.
+pub fn child(args: &[String]) -> bool {
+    match args[1].as_str() {
+        "child-racer" => {
             let n = |i: usize| args[i].parse::<u64>().expect("a number");
-            return child_racer(Path::new(&args[2]), &args[3], n(4), n(5) as i64, Duration::from_millis(n(6)));
+            child_racer(Path::new(&args[2]), &args[3], n(4), n(5) as i64, Duration::from_millis(n(6)));
         }
-        Some("child-streamer") => return child_streamer(Path::new(&args[2]), args[3].parse().expect("seed")),
-        _ => {}
+        "child-streamer" => child_streamer(Path::new(&args[2]), args[3].parse().expect("seed")),
+        _ => return false,
     }
-    let scenarios: [(&str, fn()); 2] = [
-        (
-            "five_processes_attaching_and_detaching_never_share_a_device_path",
-            five_processes_attaching_and_detaching_never_share_a_device_path,
-        ),
-        ("streamer_killed_twenty_times_leaves_whole_operations", streamer_killed_twenty_times_leaves_whole_operations),
-    ];
-    common::run_scenarios(&scenarios);
-}
-
-fn open(db: &Path) -> Store {
-    // A long busy timeout: these tests are about correctness, not lock latency.
-    Store::open(db, OpenOptions::default().busy_timeout(Duration::from_secs(60))).expect("open the database")
-}
-
-fn unix_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
-}
-
-fn seed() -> u64 {
-    std::env::var("SENDENSE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1)
+    true
 }
 
 /// Create the contexts of VMs `vm-0`, `vm-1`, ... with a job over two disks each.
@@ -89,15 +71,6 @@ fn contexts(store: &Store) -> Vec<(String, String, [i64; 2])> {
             (ctx, job, [rows[0].id, rows[1].id])
         })
         .collect()
-}
-
-fn spawn_child(args: &[&str]) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawning a child process")
 }
 
 fn say(line: &str) {
@@ -148,7 +121,7 @@ fn child_racer(db: &Path, name: &str, seed: u64, at_ms: i64, duration: Duration)
 }
 
 fn five_processes_attaching_and_detaching_never_share_a_device_path() {
-    let seed = seed();
+    let seed = crash_seed();
     println!("  seed {seed} (set SENDENSE_CRASH_SEED to replay)");
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("race.db");
@@ -317,7 +290,7 @@ fn child_streamer(db: &Path, seed: u64) {
 }
 
 fn streamer_killed_twenty_times_leaves_whole_operations() {
-    let seed = seed();
+    let seed = crash_seed();
     println!("  crash seed {seed} (set SENDENSE_CRASH_SEED to replay)");
     let mut rng = Rng::new(seed);
     let dir = tempfile::tempdir().unwrap();

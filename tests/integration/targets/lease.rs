@@ -2,30 +2,14 @@
 //! several leases per owner, expiry and take-over, renew, release by owner id, pool
 //! definitions, and every refusal (which must change nothing).
 
-mod common;
-
-use common::assert_refused;
-use std::sync::Arc;
+use crate::fixtures::{assert_refused, TempStore};
 
 use sendense::targets::{Lease, NewLeasePool, MAX_TTL_MS};
-use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
+use sendense::{Status, Timestamp};
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
 const PORTS: &str = "backup_nbd_port";
 const DEVICES: &str = "restore_nbd_device";
-
-struct Fixture {
-    store: Store,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
-    let store = Store::open(dir.path().join("l.db"), OpenOptions::default().clock(Arc::new(clock.clone()))).unwrap();
-    Fixture { store, clock, _dir: dir }
-}
 
 fn resources(leases: &[Lease]) -> Vec<&str> {
     leases.iter().map(|l| l.resource.as_str()).collect()
@@ -33,7 +17,7 @@ fn resources(leases: &[Lease]) -> Vec<&str> {
 
 #[test]
 fn every_store_has_the_two_built_in_pools() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let pools = f.store.lease_pools().unwrap();
     let names: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, [PORTS, DEVICES]);
@@ -51,7 +35,7 @@ fn every_store_has_the_two_built_in_pools() {
 
 #[test]
 fn acquire_hands_out_the_lowest_free_resource_and_an_owner_may_hold_several() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     let a = s.lease_acquire(PORTS, "job-a", 60_000).unwrap();
     assert_eq!(
@@ -88,7 +72,7 @@ fn acquire_hands_out_the_lowest_free_resource_and_an_owner_may_hold_several() {
 
 #[test]
 fn release_is_by_owner_id_only_and_releasing_nothing_is_fine() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     for owner in ["job-1", "job-10", "job-1x"] {
         s.lease_acquire(PORTS, owner, 60_000).unwrap();
@@ -97,16 +81,16 @@ fn release_is_by_owner_id_only_and_releasing_nothing_is_fine() {
     assert_eq!(s.lease_release(PORTS, "job-1").unwrap(), 1);
     let owners: Vec<String> = s.lease_list(PORTS).unwrap().into_iter().map(|l| l.owner_id).collect();
     assert_eq!(owners, ["job-10", "job-1x"]);
-    let before = common::snapshot(s);
+    let before = crate::fixtures::snapshot(s);
     assert_eq!(s.lease_release(PORTS, "job-1").unwrap(), 0, "a second release releases nothing");
     assert_eq!(s.lease_release(PORTS, "nobody").unwrap(), 0);
     assert_eq!(s.lease_release(DEVICES, "job-10").unwrap(), 0, "the owner holds nothing in that pool");
-    assert_eq!(common::snapshot(s), before);
+    assert_eq!(crate::fixtures::snapshot(s), before);
 }
 
 #[test]
 fn a_full_pool_is_a_conflict_naming_the_pool_and_its_size() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     for n in 0..8 {
         assert_eq!(
@@ -127,7 +111,7 @@ fn a_full_pool_is_a_conflict_naming_the_pool_and_its_size() {
 
 #[test]
 fn an_expired_lease_is_reclaimable_by_anyone_and_not_listed() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     s.lease_acquire(DEVICES, "dead-job", 1_000).unwrap();
     s.lease_acquire(DEVICES, "live-job", 10_000).unwrap();
@@ -150,7 +134,7 @@ fn an_expired_lease_is_reclaimable_by_anyone_and_not_listed() {
 
 #[test]
 fn renew_extends_every_live_lease_of_the_owner_and_never_shortens() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     s.lease_acquire(PORTS, "job-a", 10_000).unwrap();
     s.lease_acquire(PORTS, "job-b", 10_000).unwrap();
@@ -170,7 +154,7 @@ fn renew_extends_every_live_lease_of_the_owner_and_never_shortens() {
 
 #[test]
 fn bad_arguments_and_unknown_pools_are_refused_and_change_nothing() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     s.lease_acquire(PORTS, "job-a", 10_000).unwrap();
     for ttl in [0, -5, MAX_TTL_MS + 1] {
@@ -198,7 +182,7 @@ fn bad_arguments_and_unknown_pools_are_refused_and_change_nothing() {
 
 #[test]
 fn pools_are_defined_in_hand_out_order_and_redefined_only_without_live_leases() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     let mut new = NewLeasePool::new("iscsi_target", vec!["t-b".into(), "t-a".into(), "t-c".into()]);
     new.description = Some("iSCSI targets".into());
@@ -236,7 +220,7 @@ fn pools_are_defined_in_hand_out_order_and_redefined_only_without_live_leases() 
 
 #[test]
 fn a_clock_that_steps_back_keeps_leases_consistent() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     let a = s.lease_acquire(DEVICES, "job-a", 10_000).unwrap();
     f.clock.advance(-60_000);
@@ -249,7 +233,7 @@ fn a_clock_that_steps_back_keeps_leases_consistent() {
 
 #[test]
 fn a_built_in_pool_can_be_redefined_while_nothing_is_leased() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     s.lease_acquire(PORTS, "job-a", 1_000).unwrap();
     let ports: Vec<String> = (20100..20110).map(|p| p.to_string()).collect();

@@ -2,18 +2,13 @@
 //! to its policy's enabled copy rules, the claim order, the copy lifecycle, and every refusal
 //! (which must change nothing).
 
-mod common;
-
-use common::assert_refused;
-use std::sync::Arc;
-
-use serde_json::json;
+use super::{local, web_01_and_main};
+use crate::fixtures::{assert_refused, TempStore};
 
 use sendense::backup::{BackupCopy, CopyFilter, CopyStatus, VerificationStatus};
 use sendense::backup::{BackupType, StartBackup};
-use sendense::backup::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
-use sendense::replication::NewContext;
-use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
+use sendense::backup::{NewCopyRule, NewPolicy};
+use sendense::{ManualClock, Status, Store, Timestamp};
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
 
@@ -28,16 +23,9 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
-fn local(name: &str) -> NewRepository {
-    NewRepository::new(name, RepositoryType::Local, json!({"path": format!("/srv/{name}")}))
-}
-
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
-    let store = Store::open(dir.path().join("c.db"), OpenOptions::default().clock(Arc::new(clock.clone()))).unwrap();
-    let ctx = store.context_create(&NewContext::new("web-01", "vm-1", "/dc/vm/web-01", "vc", "dc")).unwrap();
-    let repo = store.repository_create(&local("main")).unwrap();
+    let TempStore { store, clock, dir } = TempStore::new(T0);
+    let (ctx, repo) = web_01_and_main(&store);
     let dest: Vec<String> =
         ["offsite", "tape", "cold"].iter().map(|n| store.repository_create(&local(n)).unwrap()).collect();
     let mut policy = NewPolicy::new("daily", &repo);

@@ -2,13 +2,11 @@
 //! functions it declares are exactly the `sendense_*` symbols the static library exports.
 //!
 //! After changing the C ABI, regenerate the checked-in copy with
-//! `SENDENSE_BLESS=1 cargo test --test header`.
+//! `SENDENSE_BLESS=1 cargo test --test integration header::`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-mod common;
 
 const GENERATED: &str = include_str!(concat!(env!("OUT_DIR"), "/sendense.h"));
 
@@ -35,7 +33,7 @@ fn checked_in_header_equals_the_generated_one() {
             .unwrap_or_else(|| checked_in.lines().count().min(GENERATED.lines().count()));
         panic!(
             "include/sendense.h differs from the header generated from the sources (first difference at \
-             line {}); regenerate it with `SENDENSE_BLESS=1 cargo test --test header` and commit it",
+             line {}); regenerate it with `SENDENSE_BLESS=1 cargo test --test integration header::` and commit it",
             first_diff + 1
         );
     }
@@ -104,7 +102,7 @@ fn exported_functions(lib: &Path) -> BTreeSet<String> {
 #[test]
 fn exported_symbols_and_header_declarations_are_the_same_set() {
     let declared = declared_functions(GENERATED);
-    let exported = exported_functions(common::static_lib());
+    let exported = exported_functions(crate::common::static_lib());
     assert!(declared.contains("sendense_store_open"), "parser found: {declared:?}");
     let undeclared: Vec<_> = exported.difference(&declared).collect();
     let missing: Vec<_> = declared.difference(&exported).collect();

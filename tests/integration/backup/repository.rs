@@ -1,10 +1,8 @@
 //! Backup repositories, policies and copy rules through the Rust API on real database files:
 //! each rule and each refusal (which must change nothing).
 
-mod common;
-
-use common::assert_refused;
-use std::sync::Arc;
+use super::local;
+use crate::fixtures::{assert_refused, TempStore};
 
 use serde_json::json;
 
@@ -14,26 +12,9 @@ use sendense::backup::{
 };
 use sendense::replication::NewContext;
 use sendense::value::from_json;
-use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
+use sendense::{Status, Store, Timestamp};
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
-
-struct Fixture {
-    store: Store,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
-    let store = Store::open(dir.path().join("b.db"), OpenOptions::default().clock(Arc::new(clock.clone()))).unwrap();
-    Fixture { store, clock, _dir: dir }
-}
-
-fn local(name: &str) -> NewRepository {
-    NewRepository::new(name, RepositoryType::Local, json!({"path": format!("/srv/{name}")}))
-}
 
 fn lock(grace: i64, min: i64) -> ImmutableConfig {
     ImmutableConfig {
@@ -77,7 +58,7 @@ fn add_copy(store: &Store, source_backup_id: &str, repository_id: &str, copy_id:
 
 #[test]
 fn repositories_are_created_read_and_listed_with_their_columns() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let a = f.store.repository_create(&local("alpha")).unwrap();
     assert_eq!(uuid_version(&a), Some(7));
     let mut s3 = NewRepository::new(
@@ -143,7 +124,7 @@ fn uuid_version(id: &str) -> Option<u32> {
 
 #[test]
 fn repository_create_refusals_change_nothing() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let mut first = local("main");
     first.id = Some("r1".into());
     f.store.repository_create(&first).unwrap();
@@ -214,7 +195,7 @@ fn repository_create_refusals_change_nothing() {
 
 #[test]
 fn repository_updates_revalidate_against_the_type() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let id = f.store.repository_create(&local("main")).unwrap();
     let other = f.store.repository_create(&local("other")).unwrap();
     f.clock.advance(1000);
@@ -299,7 +280,7 @@ fn repository_updates_revalidate_against_the_type() {
 
 #[test]
 fn enabling_and_capacity() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let id = f.store.repository_create(&local("main")).unwrap();
     let s = &f.store;
     f.clock.advance(5);
@@ -335,7 +316,7 @@ fn enabling_and_capacity() {
 
 #[test]
 fn a_repository_in_use_cannot_be_deleted() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     let primary = s.repository_create(&local("primary")).unwrap();
     let dest = s.repository_create(&local("dest")).unwrap();
@@ -402,7 +383,7 @@ fn repos(s: &Store) -> Repos {
 
 #[test]
 fn policies_are_created_with_their_rules_ordered_by_priority() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     let r = repos(s);
     let json = format!(
@@ -461,7 +442,7 @@ fn policies_are_created_with_their_rules_ordered_by_priority() {
 
 #[test]
 fn policy_create_refusals_name_the_rule_and_change_nothing() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     let r = repos(s);
     let mut existing = NewPolicy::new("gold", &r.a);
@@ -533,7 +514,7 @@ fn policy_create_refusals_name_the_rule_and_change_nothing() {
 
 #[test]
 fn policy_updates_replace_rules_atomically_and_keep_surviving_rule_ids() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     let r = repos(s);
     let mut new = NewPolicy::new("gold", &r.a);
@@ -628,7 +609,7 @@ fn policy_updates_replace_rules_atomically_and_keep_surviving_rule_ids() {
 
 #[test]
 fn deleting_a_policy_takes_its_rules_and_keeps_backups() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     let r = repos(s);
     let mut new = NewPolicy::new("gold", &r.a);

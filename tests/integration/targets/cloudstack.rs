@@ -3,9 +3,7 @@
 //! rotation in one transaction, one active configuration, guarded deletes, and the volume and
 //! snapshot state machines. Every refusal is checked to change nothing.
 
-mod common;
-
-use common::assert_refused;
+use crate::fixtures::assert_refused;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! Property tests of the two replication state machines (context status, job status) and of
-//! the context counters and pointers (DOMAIN.md sections 1-3).
+//! the context counters and pointers (docs/DOMAIN.md sections 1-3).
 //!
 //! Each run opens a store on a [`ManualClock`], creates a few contexts with one to three disks,
 //! and applies random operations: job starts (initial / incremental / auto, caller ids that may
@@ -29,9 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-mod common;
-
-use common::Rng;
+use crate::common::Rng;
 
 use sendense::replication::{
     ContextStatus, ContextUpdate, DiskSpec, DiskSyncStatus, JobStatus, NewContext, Progress, ReplicationType,

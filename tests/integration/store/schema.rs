@@ -1,6 +1,6 @@
 //! Schema v1 (src/store/sql/v1.sql): every table and view exists with the documented columns,
 //! and the keys, CHECK constraints, foreign keys, ON DELETE rules and views behave as
-//! SCHEMA.md and DOMAIN.md say.
+//! docs/SCHEMA.md and docs/DOMAIN.md say.
 //!
 //! Pattern: `Store::open` creates the schema in a temp file; the tests then use a raw rusqlite
 //! connection (foreign keys on) and plain SQL.
@@ -13,7 +13,7 @@ use sendense::rusqlite::{self, Connection};
 use sendense::{OpenOptions, Store};
 
 // ------------------------------------------------------------------------------------------
-// Expected shape (SCHEMA.md, column order as documented; columns added by v1 at the end)
+// Expected shape (docs/SCHEMA.md, column order as documented; columns added by v1 at the end)
 // ------------------------------------------------------------------------------------------
 
 #[rustfmt::skip]
@@ -371,7 +371,7 @@ const CONTEXT_OWNED: &[&str] = &[
     "backup_chains", "backup_copies",
 ];
 
-/// The shared non-terminal replication job statuses (SCHEMA.md replication_jobs note).
+/// The shared non-terminal replication job statuses (docs/SCHEMA.md replication_jobs note).
 #[rustfmt::skip]
 const ACTIVE_JOB_STATUSES: &[&str] = &[
     "pending", "initializing", "analyzing", "provisioning", "attaching", "configuring", "ready_for_sync",
@@ -924,7 +924,7 @@ fn named_indexes_follow_the_naming_rule() {
          AND name NOT LIKE 'idx!_' || tbl_name || '!_%' ESCAPE '!'",
     );
     assert!(bad.is_empty(), "indexes not named idx_<table>_<columns>: {bad:?}");
-    // The indexes the SCHEMA.md notes ask for.
+    // The indexes the docs/SCHEMA.md notes ask for.
     for index in [
         "idx_replication_jobs_vm_context_id_created_at",
         "idx_cbt_history_vm_context_id_disk_id_created_at",

@@ -4,10 +4,8 @@
 //! change nothing). Also a property test: random status changes, after which the history rows
 //! equal the sequence of accepted changes.
 
-mod common;
-
-use common::{assert_refused, Rng};
-use std::sync::Arc;
+use crate::common::Rng;
+use crate::fixtures::{assert_refused, TempStore};
 
 use serde_json::{json, Value};
 
@@ -15,22 +13,9 @@ use sendense::replication::{DiskSpec, NewContext, StartJob};
 use sendense::targets::{
     MountStatus, NewVolumeMount, NewVolumeOp, VolumeOpFilter, VolumeOpStatus, VolumeOpType, STUCK_SQL,
 };
-use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
+use sendense::{Status, Store, Timestamp};
 
 const T0: i64 = 1_764_306_589_000; // 2025-11-28T05:09:49Z
-
-struct Fixture {
-    store: Store,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
-    let store = Store::open(dir.path().join("v.db"), OpenOptions::default().clock(Arc::new(clock.clone()))).unwrap();
-    Fixture { store, clock, _dir: dir }
-}
 
 fn op(store: &Store, id: &str, t: VolumeOpType, volume: &str) -> String {
     let mut new = NewVolumeOp::new(t, volume, json!({"volume": volume}));
@@ -48,7 +33,7 @@ use VolumeOpStatus::*;
 
 #[test]
 fn an_operation_runs_to_completion_with_a_history_row_per_change() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     let mut new = NewVolumeOp::new(VolumeOpType::Attach, "vol-1", json!({"vm_id": "vm-hub", "device": "auto"}));
     new.vm_id = Some("vm-hub".into());
@@ -114,7 +99,7 @@ fn an_operation_runs_to_completion_with_a_history_row_per_change() {
 
 #[test]
 fn failures_carry_their_reason_and_cancellation_is_final() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     op(s, "op-f", VolumeOpType::Detach, "vol-1");
     op(s, "op-c", VolumeOpType::Delete, "vol-2");
@@ -156,7 +141,7 @@ fn failures_carry_their_reason_and_cancellation_is_final() {
 
 #[test]
 fn refusals_name_the_problem_and_change_nothing() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     op(s, "op-1", VolumeOpType::Attach, "vol-1");
     let mut dup = NewVolumeOp::new(VolumeOpType::Detach, "vol-9", json!({}));
@@ -190,7 +175,7 @@ fn refusals_name_the_problem_and_change_nothing() {
 
 #[test]
 fn lists_filter_by_volume_vm_status_and_type() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     for (i, (t, vol)) in [
         (VolumeOpType::Create, "vol-1"),
@@ -229,7 +214,7 @@ fn lists_filter_by_volume_vm_status_and_type() {
 
 #[test]
 fn stuck_operations_are_the_ones_executing_longer_than_the_age() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     for id in ["a", "b", "c", "d"] {
         op(s, id, VolumeOpType::Attach, id);
@@ -253,7 +238,7 @@ fn stuck_operations_are_the_ones_executing_longer_than_the_age() {
 
 #[test]
 fn the_stuck_query_reads_the_status_updated_at_index() {
-    let f = fixture();
+    let f = TempStore::new(T0);
     let plan: Vec<String> = f
         .store
         .read(|tx| {
@@ -272,8 +257,8 @@ fn the_stuck_query_reads_the_status_updated_at_index() {
 }
 
 /// A context, a replication job (`job-1`) and two `ossea_volumes` rows (ids 1 and 2).
-fn mount_fixture() -> (Fixture, String) {
-    let f = fixture();
+fn mount_fixture() -> (TempStore, String) {
+    let f = TempStore::new(T0);
     let s = &f.store;
     let ctx = s.context_create(&NewContext::new("web-01", "vm-1", "/dc/vm/web-01", "vc", "dc")).unwrap();
     let mut start = StartJob::new(&ctx, vec![DiskSpec::new("disk-2000", "[ds] a.vmdk", 10)]);
@@ -443,13 +428,6 @@ fn metrics_are_computed_from_the_operations_and_recorded_as_samples() {
     assert!(v.get("id").is_none(), "a computed (unrecorded) metric has no id");
 }
 
-impl Fixture {
-    fn clock_now(&self) -> i64 {
-        use sendense::Clock;
-        self.clock.now_ms()
-    }
-}
-
 /// Metrics equal apart from the id.
 #[derive(Debug)]
 struct VolumeMetricsEq<'a>(&'a sendense::targets::VolumeMetrics);
@@ -468,11 +446,13 @@ type Model = (VolumeOpStatus, Vec<(Option<VolumeOpStatus>, VolumeOpStatus)>, Opt
 
 #[test]
 fn random_status_changes_leave_exactly_the_accepted_changes_in_the_history() {
-    let seed =
-        std::env::var("SENDENSE_VOLUME_OP_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(common::time_seed);
+    let seed = std::env::var("SENDENSE_VOLUME_OP_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(crate::common::time_seed);
     println!("seed {seed} (SENDENSE_VOLUME_OP_SEED replays it)");
     let mut rng = Rng::new(seed);
-    let f = fixture();
+    let f = TempStore::new(T0);
     let s = &f.store;
     const OPS: usize = 12;
     let ids: Vec<String> = (0..OPS).map(|i| op(s, &format!("op-{i}"), *rng.pick(VolumeOpType::ALL), "vol")).collect();
@@ -487,7 +467,7 @@ fn random_status_changes_leave_exactly_the_accepted_changes_in_the_history() {
         let response = rng.chance(30).then(|| json!({"step": step}));
         let (from, changes, completed_at) = &mut model[i];
         let expect_ok = from.can_move_to(to) && (error.is_some() == (to == Failed));
-        let before = common::snapshot(s);
+        let before = crate::fixtures::snapshot(s);
         let result = s.volume_op_set_status(&ids[i], to, response.as_ref(), error);
         assert_eq!(result.is_ok(), expect_ok, "step {step}: {} {from} -> {to} (error {error:?}): {result:?}", ids[i]);
         match result {
@@ -503,7 +483,7 @@ fn random_status_changes_leave_exactly_the_accepted_changes_in_the_history() {
             }
             Err(e) => {
                 assert!(matches!(e.status(), Status::InvalidState | Status::InvalidArgument), "step {step}: {e}");
-                assert_eq!(common::snapshot(s), before, "step {step}: a refused change changed the database");
+                assert_eq!(crate::fixtures::snapshot(s), before, "step {step}: a refused change changed the database");
             }
         }
         if step % 50 == 0 || step == 399 {
