@@ -1,5 +1,5 @@
 //! Generates the C header with cbindgen into OUT_DIR (the checked-in include/sendense.h must
-//! equal it; tests/header.rs checks) and gives the shared library a soname that carries the
+//! equal it; tests/integration/header.rs checks) and gives the shared library a soname that carries the
 //! ABI version.
 
 use std::env;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite of libsendense on a fresh machine: Rust unit and integration tests
-# (schema, store, migrations and fixtures, header), the C ABI programs (plain, under
+# (schema, store, migrations and fixtures, header, layering), the C ABI programs (plain, under
 # AddressSanitizer + UndefinedBehaviorSanitizer, under valgrind), several processes on one
-# file, the SIGKILL crash test, and the Go package (bindings/go: go vet, go test, the demo).
+# file, the SIGKILL crash test, and the Go package (bindings/go: go vet, go test, the demo),
+# after the lint steps (cargo fmt --check, cargo clippy -D warnings, gofmt -l).
 # Installs the system tools it needs when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,16 @@ if ((${#missing[@]})); then
     [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+# Lint first: formatting and clippy for Rust (warnings are errors), gofmt for Go (go vet runs
+# with the Go tests below).
+cargo fmt --check
+cargo clippy --locked --all-targets --quiet -- -D warnings
+unformatted=$(gofmt -l bindings/go)
+if [ -n "$unformatted" ]; then
+    echo "gofmt would reformat: $unformatted" >&2
+    exit 1
 fi
 
 # All unit, integration, C ABI, multi-process, crash and doc tests.

@@ -41,5 +41,5 @@ pub use store::{OpenOptions, Store, Synchronous, TableCount, APPLICATION_ID, SCH
 pub use value::Timestamp;
 
 /// The rusqlite version this library is built on, for callers of [`Store::read`] and
-/// [`Store::write`].
-pub use rusqlite;
+/// [`Store::write`] (see [`store::rusqlite`]).
+pub use store::rusqlite;

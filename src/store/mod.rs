@@ -26,6 +26,10 @@ use crate::error::{Error, Result, Status};
 use migrations::Header;
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
 pub use query::{sql, Column, JsonColumn, Param, Params, Record, Row, Tx};
+/// The rusqlite version this library is built on, for callers of [`Store::read`] and
+/// [`Store::write`]: raw access to a local database file (the domain code never uses it; a
+/// replicated backend would not offer it).
+pub use rusqlite;
 use secret::Keyring;
 pub use secret::SecretKey;
 

@@ -677,7 +677,7 @@ impl Store {
 }
 
 /// The stuck-operations query (the columns of [`VolumeOperation`]; parameter `:cutoff`);
-/// `tests/volume_op.rs` checks its plan uses the (status, updated_at) index.
+/// `tests/integration/targets/volume_op.rs` checks its plan uses the (status, updated_at) index.
 pub const STUCK_SQL: &str = "SELECT id, type, status, volume_id, vm_id, request, response, error, created_at, \
     updated_at, completed_at FROM volume_operations WHERE status = 'executing' AND updated_at < :cutoff \
     ORDER BY updated_at, rowid";

@@ -3,7 +3,9 @@
 //! - an area imports only areas below it: store, then replication, then targets and backup
 //!   (side by side: neither imports the other), then failover and schedule; the job log
 //!   imports no area, and every area may import it;
-//! - only `src/ffi/` contains `unsafe`.
+//! - only `src/ffi/` contains `unsafe`;
+//! - only `src/store/` speaks rusqlite (no `use rusqlite` or `rusqlite::` path elsewhere): a
+//!   second backend is a change inside the store alone.
 //!
 //! `integrity.rs` (cross-area checks) and `src/ffi/` sit above every area and may import any.
 
@@ -84,6 +86,14 @@ fn violations(rel: &str, src: &str) -> Vec<String> {
         };
         if !allowed {
             out.push(format!("src/{rel}:{line}: {layer:?} must not import crate::{module}"));
+        }
+    }
+    if !rel.starts_with("store/") {
+        for (n, line) in src.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if code.contains("rusqlite::") || code.contains("use rusqlite") {
+                out.push(format!("src/{rel}:{}: rusqlite outside src/store/", n + 1));
+            }
         }
     }
     if !rel.starts_with("ffi/") && src.lines().any(|l| has_word(l.split("//").next().unwrap_or(""), "unsafe")) {
@@ -170,6 +180,15 @@ fn an_area_importing_upward_or_sideways_is_a_violation() {
     assert!(violations("ffi/backup/point.rs", "use crate::backup::StartBackup;").is_empty());
     // Comments do not count.
     assert!(violations("store/mod.rs", "// see crate::targets::device").is_empty());
+}
+
+#[test]
+fn rusqlite_outside_the_store_is_a_violation() {
+    assert_eq!(violations("backup/point.rs", "use rusqlite::{params, Connection};").len(), 1);
+    assert_eq!(violations("integrity.rs", "fn f(c: &rusqlite::Connection) {}").len(), 1);
+    assert!(violations("store/query.rs", "use rusqlite::Connection;").is_empty());
+    // The crate root's re-export of the store's rusqlite names no path into it.
+    assert!(violations("lib.rs", "pub use store::rusqlite;").is_empty());
 }
 
 #[test]

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::common::{self, Rng};
 use crate::{reported_lines, spawn_child, unix_ms, Scenario};
-use sendense::backup::{BackupFilter, BackupJob, BackupStatus, BackupType, StartBackup};
+use sendense::backup::{BackupPoint, BackupPointFilter, BackupStatus, BackupType, StartBackup};
 use sendense::backup::{CopyFilter, CopyStatus, VerificationStatus};
 use sendense::backup::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
 use sendense::replication::NewContext;
@@ -131,7 +131,7 @@ const BACKUP_DISKS: i64 = 2;
 fn child_backuper(db: &Path, contexts: &str, repo: &str, policy: &str, seed: u64) {
     let store = Store::open(db, OpenOptions::default()).expect("opening the store");
     for status in [BackupStatus::Pending, BackupStatus::Running] {
-        let filter = BackupFilter { status: Some(status), limit: Some(100_000), ..Default::default() };
+        let filter = BackupPointFilter { status: Some(status), limit: Some(100_000), ..Default::default() };
         for stale in store.backup_list(&filter).unwrap() {
             store.backup_cancel(&stale.id).unwrap();
         }
@@ -171,8 +171,9 @@ fn verify_backups(db: &Path, round: usize, reported: &[String], contexts: &[Stri
     let store = Store::open(db, OpenOptions::default()).expect("the database reopens");
     let report = store.integrity_check().unwrap();
     assert!(report.ok, "round {round}: integrity check: {report:?}");
-    let filter = BackupFilter { repository_id: Some(repo.to_string()), limit: Some(1_000_000), ..Default::default() };
-    let points: HashMap<String, BackupJob> =
+    let filter =
+        BackupPointFilter { repository_id: Some(repo.to_string()), limit: Some(1_000_000), ..Default::default() };
+    let points: HashMap<String, BackupPoint> =
         store.backup_list(&filter).unwrap().into_iter().map(|b| (b.id.clone(), b)).collect();
     let (order, copies) = store
         .read(|tx| {
@@ -210,7 +211,7 @@ fn verify_backups(db: &Path, round: usize, reported: &[String], contexts: &[Stri
         }
     }
     // The full each completed point's parent links lead to.
-    fn root<'a>(points: &'a HashMap<String, BackupJob>, mut b: &'a BackupJob, round: usize) -> &'a str {
+    fn root<'a>(points: &'a HashMap<String, BackupPoint>, mut b: &'a BackupPoint, round: usize) -> &'a str {
         while b.backup_type != BackupType::Full {
             let parent = b.parent_backup_id.as_ref().unwrap_or_else(|| panic!("round {round}: {} has no parent", b.id));
             b = &points[parent];
@@ -221,11 +222,12 @@ fn verify_backups(db: &Path, round: usize, reported: &[String], contexts: &[Stri
     let mut completed = [0; 3];
     for ctx in contexts {
         for disk in 0..BACKUP_DISKS {
-            let mine: Vec<&BackupJob> =
+            let mine: Vec<&BackupPoint> =
                 points.values().filter(|b| &b.vm_context_id == ctx && b.disk_id == disk).collect();
             let active = mine.iter().filter(|b| !b.status.is_terminal()).count();
             assert!(active <= 1, "round {round}: {active} active points on {ctx} disk {disk}");
-            let done: Vec<&BackupJob> = mine.iter().copied().filter(|b| b.status == BackupStatus::Completed).collect();
+            let done: Vec<&BackupPoint> =
+                mine.iter().copied().filter(|b| b.status == BackupStatus::Completed).collect();
             for b in &done {
                 let k = match b.backup_type {
                     BackupType::Full => 0,
@@ -235,13 +237,13 @@ fn verify_backups(db: &Path, round: usize, reported: &[String], contexts: &[Stri
                 completed[k] += 1;
             }
             let newest =
-                |set: &mut dyn Iterator<Item = &&BackupJob>| set.max_by_key(|b| order[&b.id]).map(|b| b.id.clone());
+                |set: &mut dyn Iterator<Item = &&BackupPoint>| set.max_by_key(|b| order[&b.id]).map(|b| b.id.clone());
             let Some(full) = newest(&mut done.iter().filter(|b| b.backup_type == BackupType::Full)) else {
                 let chain = store.chain_get(ctx, disk, repo);
                 assert!(chain.is_err(), "round {round}: a chain without a completed full: {chain:?}");
                 continue;
             };
-            let generation: Vec<&BackupJob> =
+            let generation: Vec<&BackupPoint> =
                 done.iter().copied().filter(|b| root(&points, b, round) == full).collect();
             let chain = store
                 .chain_get(ctx, disk, repo)

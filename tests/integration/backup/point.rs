@@ -6,7 +6,7 @@ use super::{local, web_01_and_main};
 use crate::fixtures::{assert_refused, TempStore};
 
 use sendense::backup::NewPolicy;
-use sendense::backup::{BackupFilter, BackupProgress, BackupStatus, BackupType, StartBackup};
+use sendense::backup::{BackupPointFilter, BackupProgress, BackupStatus, BackupType, StartBackup};
 use sendense::replication::NewContext;
 use sendense::rusqlite::Connection;
 use sendense::{ManualClock, OpenOptions, Status, Store, Timestamp};
@@ -357,7 +357,7 @@ fn deleting_a_point_updates_the_chain_or_is_refused_with_its_reason() {
     // The full, alone: the generation ends and the chain row goes.
     s.backup_delete("f1").unwrap();
     assert!(s.chain_list(&f.ctx).unwrap().is_empty());
-    assert!(s.backup_list(&BackupFilter::default()).unwrap().is_empty());
+    assert!(s.backup_list(&BackupPointFilter::default()).unwrap().is_empty());
     assert_refused(s, Status::InvalidState, &["no completed full backup"], || {
         s.backup_start(&StartBackup::new(&f.ctx, 0, &f.repo, BackupType::Incremental, "/x"))
     });
@@ -413,17 +413,18 @@ fn listing_filters_and_pages_newest_first() {
     }
     s.backup_complete("g1-d0", None, 1, 1).unwrap();
     f.backup(0, BackupType::Incremental, "i1", 1);
-    let ids =
-        |filter: BackupFilter| -> Vec<String> { s.backup_list(&filter).unwrap().into_iter().map(|b| b.id).collect() };
-    assert_eq!(ids(BackupFilter::default()), ["i1", "g1-d1", "g1-d0"]);
-    let group = BackupFilter { backup_group_id: Some("vmb-1".into()), ..Default::default() };
+    let ids = |filter: BackupPointFilter| -> Vec<String> {
+        s.backup_list(&filter).unwrap().into_iter().map(|b| b.id).collect()
+    };
+    assert_eq!(ids(BackupPointFilter::default()), ["i1", "g1-d1", "g1-d0"]);
+    let group = BackupPointFilter { backup_group_id: Some("vmb-1".into()), ..Default::default() };
     assert_eq!(ids(group), ["g1-d1", "g1-d0"]);
-    let running = BackupFilter { status: Some(BackupStatus::Running), ..Default::default() };
+    let running = BackupPointFilter { status: Some(BackupStatus::Running), ..Default::default() };
     assert_eq!(ids(running), ["g1-d1"]);
     let by_ctx =
-        BackupFilter { context_id: Some(f.ctx.clone()), limit: Some(1), offset: Some(1), ..Default::default() };
+        BackupPointFilter { context_id: Some(f.ctx.clone()), limit: Some(1), offset: Some(1), ..Default::default() };
     assert_eq!(ids(by_ctx), ["g1-d1"]);
-    let by_repo = BackupFilter { repository_id: Some("other".into()), ..Default::default() };
+    let by_repo = BackupPointFilter { repository_id: Some("other".into()), ..Default::default() };
     assert!(ids(by_repo).is_empty());
     let b = s.backup_get("g1-d0").unwrap();
     assert_eq!((b.vm_name.as_str(), b.policy_id.as_deref()), ("web-01-renamed", Some(policy.as_str())));

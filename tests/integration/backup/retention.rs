@@ -492,7 +492,7 @@ fn property_apply_never_breaks_a_chain_or_removes_protected_or_locked_points_and
         let plan = f.plan(now);
         let parents: HashMap<String, Option<String>> = f
             .store
-            .backup_list(&sendense::backup::BackupFilter { limit: Some(100_000), ..Default::default() })
+            .backup_list(&sendense::backup::BackupPointFilter { limit: Some(100_000), ..Default::default() })
             .unwrap()
             .into_iter()
             .map(|b| (b.id, b.parent_backup_id))

@@ -524,10 +524,9 @@ fn the_stale_job_query_and_the_disk_lookup_are_served_by_indexes() {
             })
             .unwrap()
     };
-    let stale = plan(
-        "SELECT id FROM replication_jobs WHERE status IN ('pending', 'initializing', 'analyzing', 'provisioning', \
-         'attaching', 'configuring', 'ready_for_sync', 'snapshotting', 'replicating', 'finalizing') AND updated_at < 5",
-    );
+    let active: Vec<String> = JobStatus::ACTIVE.iter().map(|s| format!("'{s}'")).collect();
+    let stale =
+        plan(&format!("SELECT id FROM replication_jobs WHERE status IN ({}) AND updated_at < 5", active.join(", ")));
     assert!(stale.contains("USING INDEX idx_replication_jobs_status_updated_at"), "{stale}");
     let decide = plan("SELECT disk_change_id FROM vm_disks WHERE vm_context_id = 'c' AND disk_id = 'disk-2000'");
     assert!(decide.contains("USING INDEX sqlite_autoindex_vm_disks"), "{decide}");

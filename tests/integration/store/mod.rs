@@ -323,7 +323,7 @@ fn backup_while_other_connections_write_is_a_consistent_copy() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     for i in 0..3 {
         let copy = dir.path().join(format!("copy-{i}.db"));
-        store.backup_to(&copy).unwrap();
+        store.copy_database_to(&copy).unwrap();
         let copy_store = open(&copy);
         assert!(copy_store.integrity_check().unwrap().ok);
         // Consistency: the counter was bumped exactly once per inserted row.
@@ -357,15 +357,15 @@ fn backup_never_overwrites_and_names_bad_destinations() {
     let store = open(&dir.path().join("src.db"));
     let existing = dir.path().join("existing.db");
     std::fs::write(&existing, b"precious").unwrap();
-    let err = store.backup_to(&existing).unwrap_err();
+    let err = store.copy_database_to(&existing).unwrap_err();
     assert_eq!(err.status(), Status::AlreadyExists, "{err}");
     assert!(err.message().contains("existing.db"), "{err}");
     assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
 
-    let err = store.backup_to(dir.path().join("missing-dir/copy.db")).unwrap_err();
+    let err = store.copy_database_to(dir.path().join("missing-dir/copy.db")).unwrap_err();
     assert_eq!(err.status(), Status::NotFound, "{err}");
 
-    let err = store.backup_to("/proc/sendense-backup.db").unwrap_err();
+    let err = store.copy_database_to("/proc/sendense-backup.db").unwrap_err();
     assert_eq!(err.status(), Status::Io, "{err}");
 }
 
@@ -375,7 +375,7 @@ fn an_in_memory_store_can_be_backed_up_to_a_file() {
     let store = Store::open_in_memory(OpenOptions::default()).unwrap();
     add_group(&store, "g");
     let copy = dir.path().join("mem-copy.db");
-    store.backup_to(&copy).unwrap();
+    store.copy_database_to(&copy).unwrap();
     let reopened = open(&copy);
     assert_eq!(count_groups(&reopened), 1);
     assert_eq!(reopened.schema_version().unwrap(), SCHEMA_VERSION);

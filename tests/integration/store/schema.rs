@@ -373,10 +373,10 @@ const CONTEXT_OWNED: &[&str] = &[
 
 /// The shared non-terminal replication job statuses (docs/SCHEMA.md replication_jobs note).
 #[rustfmt::skip]
-const ACTIVE_JOB_STATUSES: &[&str] = &[
-    "pending", "initializing", "analyzing", "provisioning", "attaching", "configuring", "ready_for_sync",
-    "snapshotting", "replicating", "finalizing",
-];
+/// The active (non-terminal) replication job statuses: the library's one definition.
+fn active_job_statuses() -> Vec<&'static str> {
+    sendense::replication::JobStatus::ACTIVE.iter().map(|s| s.as_str()).collect()
+}
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -1043,7 +1043,7 @@ fn partial_unique_indexes_bite_only_where_they_apply() {
     add(&db, "ossea_configs", "standby-2", cols! { "is_active" => 0 });
 
     // One active replication job per context, any number of finished ones.
-    for status in ACTIVE_JOB_STATUSES {
+    for status in &active_job_statuses() {
         isolated(&db, |c| {
             assert_fails(
                 try_add(c, "replication_jobs", "job-a-3", cols! { "vm_context_id" => "ctx-a", "status" => *status }),
@@ -1716,9 +1716,10 @@ fn vm_schedule_status_gives_one_row_per_membership_with_the_effective_schedule()
     assert_eq!((priority, progress, enabled), (7, 12.5, 1));
 
     // Every status of the shared active set counts as an active job; terminal ones do not.
-    for status in ACTIVE_JOB_STATUSES.iter().chain(&["completed", "failed", "cancelled"]) {
+    let active = active_job_statuses();
+    for status in active.iter().chain(&["completed", "failed", "cancelled"]) {
         db.execute("UPDATE replication_jobs SET status = ?1 WHERE id = 'r1'", [status]).unwrap();
-        let active = count(&db, "SELECT has_active_job FROM vm_schedule_status WHERE context_id = 'c1'");
-        assert_eq!(active == 1, ACTIVE_JOB_STATUSES.contains(status), "status {status}");
+        let active_count = count(&db, "SELECT has_active_job FROM vm_schedule_status WHERE context_id = 'c1'");
+        assert_eq!(active_count == 1, active.contains(status), "status {status}");
     }
 }
