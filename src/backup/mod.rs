@@ -6,6 +6,7 @@
 
 pub(crate) mod chain;
 pub(crate) mod copy;
+pub(crate) mod delete;
 pub(crate) mod point;
 pub(crate) mod policy;
 pub(crate) mod repository;
@@ -15,6 +16,7 @@ pub(crate) mod retention_apply;
 
 pub use chain::*;
 pub use copy::*;
+pub use delete::*;
 pub use point::*;
 pub use policy::*;
 pub use repository::*;

@@ -18,7 +18,7 @@ use serde::de::IgnoredAny;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::backup::point::remove_points;
+use crate::backup::delete::remove_points;
 use crate::backup::policy::load_policy;
 use crate::backup::retention::{
     self, decide, instant, Builder, PointDecision, Points, RetentionRules, Why, DAY_MS, NEVER,

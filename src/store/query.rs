@@ -3,9 +3,9 @@
 //! Domain code runs in a [`Tx`] handed out by [`Store::writing`](crate::Store) /
 //! [`Store::reading`](crate::Store) (or the autocommit connection of the hot paths) and
 //! reaches SQL through four calls: [`Tx::execute`], [`Tx::one`], [`Tx::optional`] and
-//! [`Tx::rows`]. Parameters are named (`:name` in the SQL) and given with the [`params!`]
+//! [`Tx::rows`]. Parameters are named (`:name` in the SQL) and given with the [`params!`](crate::params)
 //! macro; rows are read with [`Row::get`] by position, or whole with a [`Record`] declared by
-//! [`record!`]. No area file names rusqlite: a second backend (the same SQL on a replicated
+//! [`record!`](crate::record). No area file names rusqlite: a second backend (the same SQL on a replicated
 //! SQLite cluster) is a change inside `src/store/` alone.
 //!
 //! Statements are prepared through the connection's statement cache, so a hot path pays for
@@ -30,7 +30,7 @@ impl<T: ToSql> Param for T {
     }
 }
 
-/// The named parameters of one statement, as built by [`params!`]: `(":name", value)`.
+/// The named parameters of one statement, as built by [`params!`](crate::params): `(":name", value)`.
 pub type Params<'a> = &'a [(&'a str, &'a dyn Param)];
 
 /// A value that can be read from a column: the [`Param`] types, read back.
@@ -98,7 +98,7 @@ impl Row<'_> {
 }
 
 /// A record type: a struct whose fields are the columns of one table, declared once with
-/// [`record!`], which gives the struct, its column list and its row reader.
+/// [`record!`](crate::record), which gives the struct, its column list and its row reader.
 pub trait Record: Sized {
     /// The table the record is read from.
     const TABLE: &'static str;
