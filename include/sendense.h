@@ -225,6 +225,87 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * The chains of a context (one per disk and repository) as a JSON array of
+ * `backup_chains` rows.
+ */
+sendense_status sendense_chain_list_json(sendense_store *s,
+                                         const char *context_id,
+                                         char **json_out,
+                                         sendense_error **err);
+
+/**
+ * A typed, read-only snapshot of the chain of disk `disk_id` (the disk index: 0, 1, ...) of
+ * context `context_id` in repository `repository_id`; `*out` receives a new object that the
+ * caller frees with `sendense_chain_free`. NOT_FOUND naming the context, disk and repository
+ * when it has no chain (no point completed yet); a negative disk index is INVALID_ARGUMENT.
+ */
+sendense_status sendense_chain_get(sendense_store *s,
+                                   const char *context_id,
+                                   int64_t disk_id,
+                                   const char *repository_id,
+                                   sendense_chain **out,
+                                   sendense_error **err);
+
+/**
+ * Free a chain snapshot (its borrowed strings become invalid). NULL is a no-op.
+ */
+void sendense_chain_free(sendense_chain *c);
+
+/**
+ * The chain's id; NULL for a NULL snapshot.
+ */
+const char *sendense_chain_id(const sendense_chain *c);
+
+/**
+ * The id of the chain's context (`vm_context_id`); NULL for a NULL snapshot.
+ */
+const char *sendense_chain_context_id(const sendense_chain *c);
+
+/**
+ * The disk index of the chain; -1 for a NULL snapshot.
+ */
+int64_t sendense_chain_disk_id(const sendense_chain *c);
+
+/**
+ * The repository of the chain; NULL for a NULL snapshot.
+ */
+const char *sendense_chain_repository_id(const sendense_chain *c);
+
+/**
+ * The full at the root of the current generation; NULL when there is none or for a NULL
+ * snapshot.
+ */
+const char *sendense_chain_full_backup_id(const sendense_chain *c);
+
+/**
+ * The newest completed point of the current generation; NULL when there is none or for a
+ * NULL snapshot.
+ */
+const char *sendense_chain_latest_backup_id(const sendense_chain *c);
+
+/**
+ * The number of completed points in the current generation; 0 for a NULL snapshot.
+ */
+int64_t sendense_chain_total_backups(const sendense_chain *c);
+
+/**
+ * Their summed size in bytes (`size_bytes` of each point); 0 for a NULL snapshot.
+ */
+int64_t sendense_chain_total_size_bytes(const sendense_chain *c);
+
+/**
+ * When the chain was created, in milliseconds since the Unix epoch (UTC); 0 for a NULL
+ * snapshot.
+ */
+int64_t sendense_chain_created_at_ms(const sendense_chain *c);
+
+/**
+ * When the chain last changed, in milliseconds since the Unix epoch (UTC); 0 for a NULL
+ * snapshot.
+ */
+int64_t sendense_chain_updated_at_ms(const sendense_chain *c);
+
+/**
  * Claim the oldest pending copy for worker `worker_id`, atomically (two workers or two
  * processes never get the same copy), moving it to copying. `*copy_json_out` receives the
  * copy as JSON, or NULL when no copy is pending.
@@ -396,15 +477,6 @@ sendense_status sendense_backup_delete(sendense_store *s,
                                        sendense_error **err);
 
 /**
- * The chains of a context (one per disk and repository) as a JSON array of
- * `backup_chains` rows.
- */
-sendense_status sendense_chain_list_json(sendense_store *s,
-                                         const char *context_id,
-                                         char **json_out,
-                                         sendense_error **err);
-
-/**
  * A typed, read-only snapshot of the backup point `backup_id`; `*out` receives a new object
  * that the caller frees with `sendense_backup_free`. NOT_FOUND naming the id when there is
  * none.
@@ -549,78 +621,6 @@ bool sendense_backup_immutable_from_ms(const sendense_backup *b, int64_t *out_ms
 bool sendense_backup_immutable_until_ms(const sendense_backup *b, int64_t *out_ms);
 
 /**
- * A typed, read-only snapshot of the chain of disk `disk_id` (the disk index: 0, 1, ...) of
- * context `context_id` in repository `repository_id`; `*out` receives a new object that the
- * caller frees with `sendense_chain_free`. NOT_FOUND naming the context, disk and repository
- * when it has no chain (no point completed yet); a negative disk index is INVALID_ARGUMENT.
- */
-sendense_status sendense_chain_get(sendense_store *s,
-                                   const char *context_id,
-                                   int64_t disk_id,
-                                   const char *repository_id,
-                                   sendense_chain **out,
-                                   sendense_error **err);
-
-/**
- * Free a chain snapshot (its borrowed strings become invalid). NULL is a no-op.
- */
-void sendense_chain_free(sendense_chain *c);
-
-/**
- * The chain's id; NULL for a NULL snapshot.
- */
-const char *sendense_chain_id(const sendense_chain *c);
-
-/**
- * The id of the chain's context (`vm_context_id`); NULL for a NULL snapshot.
- */
-const char *sendense_chain_context_id(const sendense_chain *c);
-
-/**
- * The disk index of the chain; -1 for a NULL snapshot.
- */
-int64_t sendense_chain_disk_id(const sendense_chain *c);
-
-/**
- * The repository of the chain; NULL for a NULL snapshot.
- */
-const char *sendense_chain_repository_id(const sendense_chain *c);
-
-/**
- * The full at the root of the current generation; NULL when there is none or for a NULL
- * snapshot.
- */
-const char *sendense_chain_full_backup_id(const sendense_chain *c);
-
-/**
- * The newest completed point of the current generation; NULL when there is none or for a
- * NULL snapshot.
- */
-const char *sendense_chain_latest_backup_id(const sendense_chain *c);
-
-/**
- * The number of completed points in the current generation; 0 for a NULL snapshot.
- */
-int64_t sendense_chain_total_backups(const sendense_chain *c);
-
-/**
- * Their summed size in bytes (`size_bytes` of each point); 0 for a NULL snapshot.
- */
-int64_t sendense_chain_total_size_bytes(const sendense_chain *c);
-
-/**
- * When the chain was created, in milliseconds since the Unix epoch (UTC); 0 for a NULL
- * snapshot.
- */
-int64_t sendense_chain_created_at_ms(const sendense_chain *c);
-
-/**
- * When the chain last changed, in milliseconds since the Unix epoch (UTC); 0 for a NULL
- * snapshot.
- */
-int64_t sendense_chain_updated_at_ms(const sendense_chain *c);
-
-/**
  * Decide whether the next backup of disk `disk_id` (its index: 0, 1, ...) of a context into
  * a repository must be full or incremental, from a snapshot whose change id is
  * `snapshot_change_id`. The base is the change id of the chain's latest completed point (the
@@ -636,6 +636,53 @@ sendense_status sendense_backup_cbt_decide(sendense_store *s,
                                            const char *snapshot_change_id,
                                            char **decision_json_out,
                                            sendense_error **err);
+
+/**
+ * Create a backup policy and its copy rules in one transaction. `json` holds the policy
+ * columns (`name`, `primary_repository_id`, optional `id`, `enabled`, `retention_days`) plus
+ * `"copy_rules": [{"destination_repository_id":…, "priority":…, "copy_mode"?:…, "enabled"?:…,
+ * "verify_after_copy"?:…}]`: each destination must exist and differ from the primary, no
+ * destination twice, priority >= 1. `*policy_id_out` receives the id.
+ */
+sendense_status sendense_policy_create(sendense_store *s,
+                                       const char *json,
+                                       char **policy_id_out,
+                                       sendense_error **err);
+
+/**
+ * The policy `policy_id` with its copy rules (`"copy_rules": [...]`, by priority) as JSON.
+ */
+sendense_status sendense_policy_get_json(sendense_store *s,
+                                         const char *policy_id,
+                                         char **json_out,
+                                         sendense_error **err);
+
+/**
+ * The policies matching `filter_json` (`{"enabled"?:…, "repository_id"?:…}`; NULL for all)
+ * as a JSON array, each with its copy rules.
+ */
+sendense_status sendense_policy_list_json(sendense_store *s,
+                                          const char *filter_json,
+                                          char **json_out,
+                                          sendense_error **err);
+
+/**
+ * Change a policy (name, enabled, retention_days, primary repository) and, when `copy_rules`
+ * is present, replace its copy rules, all in one transaction. When `json_out` is not NULL it
+ * receives the updated policy as JSON.
+ */
+sendense_status sendense_policy_update(sendense_store *s,
+                                       const char *policy_id,
+                                       const char *json,
+                                       char **json_out,
+                                       sendense_error **err);
+
+/**
+ * Delete a policy and its copy rules; backups that named it keep existing without a policy.
+ */
+sendense_status sendense_policy_delete(sendense_store *s,
+                                       const char *policy_id,
+                                       sendense_error **err);
 
 /**
  * Create a backup repository. `json` is an object with `name`, `repository_type` (local, nfs,
@@ -707,53 +754,6 @@ sendense_status sendense_repository_record_capacity(sendense_store *s,
 sendense_status sendense_repository_delete(sendense_store *s,
                                            const char *repository_id,
                                            sendense_error **err);
-
-/**
- * Create a backup policy and its copy rules in one transaction. `json` holds the policy
- * columns (`name`, `primary_repository_id`, optional `id`, `enabled`, `retention_days`) plus
- * `"copy_rules": [{"destination_repository_id":…, "priority":…, "copy_mode"?:…, "enabled"?:…,
- * "verify_after_copy"?:…}]`: each destination must exist and differ from the primary, no
- * destination twice, priority >= 1. `*policy_id_out` receives the id.
- */
-sendense_status sendense_policy_create(sendense_store *s,
-                                       const char *json,
-                                       char **policy_id_out,
-                                       sendense_error **err);
-
-/**
- * The policy `policy_id` with its copy rules (`"copy_rules": [...]`, by priority) as JSON.
- */
-sendense_status sendense_policy_get_json(sendense_store *s,
-                                         const char *policy_id,
-                                         char **json_out,
-                                         sendense_error **err);
-
-/**
- * The policies matching `filter_json` (`{"enabled"?:…, "repository_id"?:…}`; NULL for all)
- * as a JSON array, each with its copy rules.
- */
-sendense_status sendense_policy_list_json(sendense_store *s,
-                                          const char *filter_json,
-                                          char **json_out,
-                                          sendense_error **err);
-
-/**
- * Change a policy (name, enabled, retention_days, primary repository) and, when `copy_rules`
- * is present, replace its copy rules, all in one transaction. When `json_out` is not NULL it
- * receives the updated policy as JSON.
- */
-sendense_status sendense_policy_update(sendense_store *s,
-                                       const char *policy_id,
-                                       const char *json,
-                                       char **json_out,
-                                       sendense_error **err);
-
-/**
- * Delete a policy and its copy rules; backups that named it keep existing without a policy.
- */
-sendense_status sendense_policy_delete(sendense_store *s,
-                                       const char *policy_id,
-                                       sendense_error **err);
 
 /**
  * The VM-level restore points of context `context_id`, newest first, as a JSON array. Each
@@ -1559,45 +1559,14 @@ sendense_status sendense_ossea_volume_delete(sendense_store *s,
                                              sendense_error **err);
 
 /**
- * Create a Linstor configuration. `json`: the `linstor_configs` column names — `name`,
- * `api_url`, and optionally `api_port` (3370), `api_protocol` (http), `api_key`,
- * `api_secret` (both sealed), `connection_timeout_seconds` (30), `retry_attempts` (3),
- * `description`, `is_active` (true). `*config_id_out` receives the new id.
+ * The storage consistency check as a JSON object: `ok`, `exports_without_live_mapping`
+ * (export names), `oma_mappings_without_export` (volume UUIDs), `duplicate_device_paths` and
+ * `volume_mismatches` (`volume_id`, `status`, `mapping_id`). Also part of
+ * `sendense_store_integrity_check`.
  */
-sendense_status sendense_linstor_config_create(sendense_store *s,
-                                               const char *json,
-                                               int64_t *config_id_out,
-                                               sendense_error **err);
-
-/**
- * A Linstor configuration as JSON, without its secrets.
- */
-sendense_status sendense_linstor_config_get_json(sendense_store *s,
-                                                 int64_t config_id,
-                                                 char **json_out,
-                                                 sendense_error **err);
-
-/**
- * The opened secrets of a Linstor configuration: `{"api_key":…|null,"api_secret":…|null}`.
- */
-sendense_status sendense_linstor_config_secrets_json(sendense_store *s,
-                                                     int64_t config_id,
-                                                     char **json_out,
-                                                     sendense_error **err);
-
-/**
- * Every Linstor configuration (without secrets) as a JSON array, by name.
- */
-sendense_status sendense_linstor_config_list_json(sendense_store *s,
+sendense_status sendense_storage_consistency_json(sendense_store *s,
                                                   char **json_out,
                                                   sendense_error **err);
-
-/**
- * Delete a Linstor configuration.
- */
-sendense_status sendense_linstor_config_delete(sendense_store *s,
-                                               int64_t config_id,
-                                               sendense_error **err);
 
 /**
  * Record an attached volume. `json` has the `device_mappings` columns of the same name:
@@ -1809,16 +1778,6 @@ int64_t sendense_device_mapping_created_at_ms(const sendense_device_mapping *m);
 int64_t sendense_device_mapping_updated_at_ms(const sendense_device_mapping *m);
 
 /**
- * The storage consistency check as a JSON object: `ok`, `exports_without_live_mapping`
- * (export names), `oma_mappings_without_export` (volume UUIDs), `duplicate_device_paths` and
- * `volume_mismatches` (`volume_id`, `status`, `mapping_id`). Also part of
- * `sendense_store_integrity_check`.
- */
-sendense_status sendense_storage_consistency_json(sendense_store *s,
-                                                  char **json_out,
-                                                  sendense_error **err);
-
-/**
  * Lease the lowest-ordinal resource of `pool` that has no live lease to `owner_id` (a job
  * id) for `ttl_ms` milliseconds (1 ms to 30 days), atomically, also across processes; an
  * expired lease's resource is taken over. The same owner asking again gets another resource.
@@ -1883,6 +1842,47 @@ sendense_status sendense_lease_pool_define(sendense_store *s,
  * `resources` (in hand-out order) and `leased` (how many have a live lease).
  */
 sendense_status sendense_lease_pools_json(sendense_store *s, char **json_out, sendense_error **err);
+
+/**
+ * Create a Linstor configuration. `json`: the `linstor_configs` column names — `name`,
+ * `api_url`, and optionally `api_port` (3370), `api_protocol` (http), `api_key`,
+ * `api_secret` (both sealed), `connection_timeout_seconds` (30), `retry_attempts` (3),
+ * `description`, `is_active` (true). `*config_id_out` receives the new id.
+ */
+sendense_status sendense_linstor_config_create(sendense_store *s,
+                                               const char *json,
+                                               int64_t *config_id_out,
+                                               sendense_error **err);
+
+/**
+ * A Linstor configuration as JSON, without its secrets.
+ */
+sendense_status sendense_linstor_config_get_json(sendense_store *s,
+                                                 int64_t config_id,
+                                                 char **json_out,
+                                                 sendense_error **err);
+
+/**
+ * The opened secrets of a Linstor configuration: `{"api_key":…|null,"api_secret":…|null}`.
+ */
+sendense_status sendense_linstor_config_secrets_json(sendense_store *s,
+                                                     int64_t config_id,
+                                                     char **json_out,
+                                                     sendense_error **err);
+
+/**
+ * Every Linstor configuration (without secrets) as a JSON array, by name.
+ */
+sendense_status sendense_linstor_config_list_json(sendense_store *s,
+                                                  char **json_out,
+                                                  sendense_error **err);
+
+/**
+ * Delete a Linstor configuration.
+ */
+sendense_status sendense_linstor_config_delete(sendense_store *s,
+                                               int64_t config_id,
+                                               sendense_error **err);
 
 /**
  * Create the NBD export of an oma volume. `json`: `volume_uuid` (its mapping must exist and

@@ -1,8 +1,8 @@
-//! C ABI of backup repositories and backup policies with their copy rules.
+//! C ABI of backup repositories (`sendense_repository_*`). Policies are in `policy.rs`.
 
 use std::ffi::c_char;
 
-use crate::backup::{NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter, RepositoryUpdate};
+use crate::backup::{NewRepository, RepositoryFilter, RepositoryUpdate};
 use crate::ffi::{
     arg_json, arg_opt_json, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
 };
@@ -120,85 +120,5 @@ pub unsafe extern "C" fn sendense_repository_delete(
     store_call(s, err, |store| {
         let repository_id = arg_str(repository_id, "repository_id")?;
         store.repository_delete(repository_id)
-    })
-}
-
-/// Create a backup policy and its copy rules in one transaction. `json` holds the policy
-/// columns (`name`, `primary_repository_id`, optional `id`, `enabled`, `retention_days`) plus
-/// `"copy_rules": [{"destination_repository_id":…, "priority":…, "copy_mode"?:…, "enabled"?:…,
-/// "verify_after_copy"?:…}]`: each destination must exist and differ from the primary, no
-/// destination twice, priority >= 1. `*policy_id_out` receives the id.
-#[no_mangle]
-pub unsafe extern "C" fn sendense_policy_create(
-    s: *mut sendense_store,
-    json: *const c_char,
-    policy_id_out: *mut *mut c_char,
-    err: *mut *mut sendense_error,
-) -> sendense_status {
-    store_call(s, err, |store| {
-        let new: NewPolicy = arg_json(json, "json")?;
-        out_ptr(policy_id_out, "policy_id_out")?.write_string(store.policy_create(&new)?)
-    })
-}
-
-/// The policy `policy_id` with its copy rules (`"copy_rules": [...]`, by priority) as JSON.
-#[no_mangle]
-pub unsafe extern "C" fn sendense_policy_get_json(
-    s: *mut sendense_store,
-    policy_id: *const c_char,
-    json_out: *mut *mut c_char,
-    err: *mut *mut sendense_error,
-) -> sendense_status {
-    store_call(s, err, |store| {
-        let policy_id = arg_str(policy_id, "policy_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.policy_get(policy_id)?)
-    })
-}
-
-/// The policies matching `filter_json` (`{"enabled"?:…, "repository_id"?:…}`; NULL for all)
-/// as a JSON array, each with its copy rules.
-#[no_mangle]
-pub unsafe extern "C" fn sendense_policy_list_json(
-    s: *mut sendense_store,
-    filter_json: *const c_char,
-    json_out: *mut *mut c_char,
-    err: *mut *mut sendense_error,
-) -> sendense_status {
-    store_call(s, err, |store| {
-        let filter: PolicyFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        out_ptr(json_out, "json_out")?.write_json(&store.policy_list(&filter)?)
-    })
-}
-
-/// Change a policy (name, enabled, retention_days, primary repository) and, when `copy_rules`
-/// is present, replace its copy rules, all in one transaction. When `json_out` is not NULL it
-/// receives the updated policy as JSON.
-#[no_mangle]
-pub unsafe extern "C" fn sendense_policy_update(
-    s: *mut sendense_store,
-    policy_id: *const c_char,
-    json: *const c_char,
-    json_out: *mut *mut c_char,
-    err: *mut *mut sendense_error,
-) -> sendense_status {
-    store_call(s, err, |store| {
-        let policy_id = arg_str(policy_id, "policy_id")?;
-        let update: PolicyUpdate = arg_json(json, "json")?;
-        let json_out = out_opt_ptr(json_out);
-        let updated = store.policy_update(policy_id, &update)?;
-        json_out.map_or(Ok(()), |out| out.write_json(&updated))
-    })
-}
-
-/// Delete a policy and its copy rules; backups that named it keep existing without a policy.
-#[no_mangle]
-pub unsafe extern "C" fn sendense_policy_delete(
-    s: *mut sendense_store,
-    policy_id: *const c_char,
-    err: *mut *mut sendense_error,
-) -> sendense_status {
-    store_call(s, err, |store| {
-        let policy_id = arg_str(policy_id, "policy_id")?;
-        store.policy_delete(policy_id)
     })
 }

@@ -1,4 +1,4 @@
-//! C ABI of CloudStack ("OSSEA") configurations and volumes, and Linstor configurations.
+//! C ABI of CloudStack ("OSSEA") configurations and volumes.
 //! Configurations are identified by their integer ids; their secrets travel only through the
 //! explicit `*_secrets_json` functions.
 
@@ -7,9 +7,7 @@ use std::ffi::c_char;
 use crate::ffi::{
     arg_json, arg_opt_str, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
 };
-use crate::targets::{
-    NewLinstorConfig, NewOsseaConfig, NewOsseaVolume, OsseaConfigUpdate, SnapshotStatus, VolumeStatus,
-};
+use crate::targets::{NewOsseaConfig, NewOsseaVolume, OsseaConfigUpdate, SnapshotStatus, VolumeStatus};
 
 /// Create a CloudStack configuration. `json`: the `ossea_configs` column names — `name`,
 /// `api_url` (http:// or https://), `api_key`, `secret_key`, `zone`, and optionally `domain`,
@@ -223,64 +221,4 @@ pub unsafe extern "C" fn sendense_ossea_volume_delete(
     err: *mut *mut sendense_error,
 ) -> sendense_status {
     store_call(s, err, |store| store.ossea_volume_delete(volume_row_id))
-}
-
-/// Create a Linstor configuration. `json`: the `linstor_configs` column names — `name`,
-/// `api_url`, and optionally `api_port` (3370), `api_protocol` (http), `api_key`,
-/// `api_secret` (both sealed), `connection_timeout_seconds` (30), `retry_attempts` (3),
-/// `description`, `is_active` (true). `*config_id_out` receives the new id.
-#[no_mangle]
-pub unsafe extern "C" fn sendense_linstor_config_create(
-    s: *mut sendense_store,
-    json: *const c_char,
-    config_id_out: *mut i64,
-    err: *mut *mut sendense_error,
-) -> sendense_status {
-    store_call(s, err, |store| {
-        let new: NewLinstorConfig = arg_json(json, "json")?;
-        out_ptr(config_id_out, "config_id_out")?.write(store.linstor_config_create(&new)?);
-        Ok(())
-    })
-}
-
-/// A Linstor configuration as JSON, without its secrets.
-#[no_mangle]
-pub unsafe extern "C" fn sendense_linstor_config_get_json(
-    s: *mut sendense_store,
-    config_id: i64,
-    json_out: *mut *mut c_char,
-    err: *mut *mut sendense_error,
-) -> sendense_status {
-    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.linstor_config_get(config_id)?))
-}
-
-/// The opened secrets of a Linstor configuration: `{"api_key":…|null,"api_secret":…|null}`.
-#[no_mangle]
-pub unsafe extern "C" fn sendense_linstor_config_secrets_json(
-    s: *mut sendense_store,
-    config_id: i64,
-    json_out: *mut *mut c_char,
-    err: *mut *mut sendense_error,
-) -> sendense_status {
-    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.linstor_config_secrets(config_id)?))
-}
-
-/// Every Linstor configuration (without secrets) as a JSON array, by name.
-#[no_mangle]
-pub unsafe extern "C" fn sendense_linstor_config_list_json(
-    s: *mut sendense_store,
-    json_out: *mut *mut c_char,
-    err: *mut *mut sendense_error,
-) -> sendense_status {
-    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.linstor_config_list()?))
-}
-
-/// Delete a Linstor configuration.
-#[no_mangle]
-pub unsafe extern "C" fn sendense_linstor_config_delete(
-    s: *mut sendense_store,
-    config_id: i64,
-    err: *mut *mut sendense_error,
-) -> sendense_status {
-    store_call(s, err, |store| store.linstor_config_delete(config_id))
 }

@@ -1,6 +1,5 @@
 //! C ABI of device mappings (`sendense_device_*`): attach, detach, mode switches, snapshot
-//! tracking, reads (JSON or typed snapshots), lists, and the storage consistency check of
-//! mappings, NBD exports and volumes.
+//! tracking, reads (JSON or typed snapshots) and lists.
 
 use std::ffi::{c_char, CString};
 
@@ -357,17 +356,4 @@ pub unsafe extern "C" fn sendense_device_mapping_created_at_ms(m: *const sendens
 #[no_mangle]
 pub unsafe extern "C" fn sendense_device_mapping_updated_at_ms(m: *const sendense_device_mapping) -> i64 {
     field(m, 0, |m| m.record.updated_at.millis())
-}
-
-/// The storage consistency check as a JSON object: `ok`, `exports_without_live_mapping`
-/// (export names), `oma_mappings_without_export` (volume UUIDs), `duplicate_device_paths` and
-/// `volume_mismatches` (`volume_id`, `status`, `mapping_id`). Also part of
-/// `sendense_store_integrity_check`.
-#[no_mangle]
-pub unsafe extern "C" fn sendense_storage_consistency_json(
-    s: *mut sendense_store,
-    json_out: *mut *mut c_char,
-    err: *mut *mut sendense_error,
-) -> sendense_status {
-    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.storage_consistency()?))
 }
