@@ -48,6 +48,26 @@ pub(crate) unsafe fn store_call(
     call(err, || body(&arg_ref(s, "store")?.store))
 }
 
+/// [`store_call`] for the read-out of one record by its text id as JSON: `id` is checked
+/// (NULL and invalid UTF-8 are `INVALID_ARGUMENT` naming `id_name`), then `json_out`, then
+/// `read`'s answer is written to `*json_out`: the order every read-out checks its arguments in.
+///
+/// # Safety
+/// As [`store_call`]; `id` is NULL or a NUL-terminated string; `json_out` is NULL or writable.
+pub(crate) unsafe fn store_read_json<T: Serialize>(
+    s: *const sendense_store,
+    id: *const c_char,
+    id_name: &str,
+    json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+    read: impl FnOnce(&Store, &str) -> Result<T>,
+) -> sendense_status {
+    store_call(s, err, |store| {
+        let id = arg_str(id, id_name)?;
+        out_ptr(json_out, "json_out")?.write_json(&read(store, id)?)
+    })
+}
+
 /// Run the body of an exported function that cannot report an error (a getter, a
 /// destructor, a version query) inside the panic boundary: a panic answers `fallback`
 /// instead of unwinding into C.

@@ -39,6 +39,7 @@ pub use version::*;
 
 pub(crate) use call::{
     arg_bytes, arg_json, arg_opt_json, arg_opt_str, arg_str, call, free_box, guard, out_opt_ptr, out_ptr, store_call,
+    store_read_json,
 };
 pub(crate) use snapshot::{c_column, c_opt_column, field, field_ms, field_opt, field_str};
 
@@ -50,8 +51,17 @@ mod tests {
     /// fallible functions, `guard` or the snapshot/destructor helpers built on it otherwise.
     #[test]
     fn every_exported_body_runs_inside_the_panic_boundary() {
-        const BOUNDARIES: &[&str] =
-            &["call(", "store_call(", "guard(", "field(", "field_str(", "field_opt(", "field_ms(", "free_box("];
+        const BOUNDARIES: &[&str] = &[
+            "call(",
+            "store_call(",
+            "store_read_json(",
+            "guard(",
+            "field(",
+            "field_str(",
+            "field_opt(",
+            "field_ms(",
+            "free_box(",
+        ];
         let mut files = Vec::new();
         let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ffi")];
         while let Some(dir) = dirs.pop() {

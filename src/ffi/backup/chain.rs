@@ -7,8 +7,9 @@ use crate::backup::Chain;
 use crate::error::Result;
 use crate::ffi::{
     arg_str, c_column, c_opt_column, field, field_str, free_box, out_ptr, sendense_error, sendense_status,
-    sendense_store, store_call,
+    sendense_store, store_call, store_read_json,
 };
+use crate::store::Store;
 
 /// A read-only snapshot of one backup chain (a `backup_chains` record: the current generation
 /// of one context, disk and repository), made by `sendense_chain_get` and freed with
@@ -52,10 +53,7 @@ pub unsafe extern "C" fn sendense_chain_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let context_id = arg_str(context_id, "context_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.chain_list(context_id)?)
-    })
+    store_read_json(s, context_id, "context_id", json_out, err, Store::chain_list)
 }
 /// A typed, read-only snapshot of the chain of disk `disk_id` (the disk index: 0, 1, ...) of
 /// context `context_id` in repository `repository_id`; `*out` receives a new object that the

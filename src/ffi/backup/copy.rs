@@ -4,7 +4,10 @@
 use std::ffi::c_char;
 
 use crate::backup::{CopyFilter, VerificationStatus};
-use crate::ffi::{arg_opt_json, arg_str, out_ptr, sendense_error, sendense_status, sendense_store, store_call};
+use crate::ffi::{
+    arg_opt_json, arg_str, out_ptr, sendense_error, sendense_status, sendense_store, store_call, store_read_json,
+};
+use crate::store::Store;
 
 /// Claim the oldest pending copy for worker `worker_id`, atomically (two workers or two
 /// processes never get the same copy), moving it to copying. `*copy_json_out` receives the
@@ -94,10 +97,7 @@ pub unsafe extern "C" fn sendense_copy_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let copy_id = arg_str(copy_id, "copy_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.copy_get(copy_id)?)
-    })
+    store_read_json(s, copy_id, "copy_id", json_out, err, Store::copy_get)
 }
 
 /// The copies matching `filter_json` as a JSON array of copy objects, oldest first (the claim

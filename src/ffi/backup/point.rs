@@ -8,8 +8,9 @@ use crate::backup::{BackupPoint, BackupPointFilter, BackupProgress, StartBackup}
 use crate::error::Result;
 use crate::ffi::{
     arg_json, arg_opt_json, arg_opt_str, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box,
-    out_ptr, sendense_error, sendense_status, sendense_store, store_call,
+    out_ptr, sendense_error, sendense_status, sendense_store, store_call, store_read_json,
 };
+use crate::store::Store;
 
 /// A read-only snapshot of one backup point (a `backup_jobs` record), made by
 /// `sendense_backup_get` and freed with `sendense_backup_free`. Its getters accept NULL (and
@@ -182,10 +183,7 @@ pub unsafe extern "C" fn sendense_backup_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let backup_id = arg_str(backup_id, "backup_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.backup_get(backup_id)?)
-    })
+    store_read_json(s, backup_id, "backup_id", json_out, err, Store::backup_get)
 }
 
 /// The points matching `filter_json` (context, repository, status, group, paging; NULL for
@@ -212,10 +210,7 @@ pub unsafe extern "C" fn sendense_backup_restore_chain_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let backup_id = arg_str(backup_id, "backup_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.restore_chain(backup_id)?)
-    })
+    store_read_json(s, backup_id, "backup_id", json_out, err, Store::restore_chain)
 }
 
 /// Delete a point. Refused, changing nothing, while it is active (CONFLICT), protected

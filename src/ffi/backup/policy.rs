@@ -6,7 +6,9 @@ use std::ffi::c_char;
 use crate::backup::{NewPolicy, PolicyFilter, PolicyUpdate};
 use crate::ffi::{
     arg_json, arg_opt_json, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
+    store_read_json,
 };
+use crate::store::Store;
 
 /// Create a backup policy and its copy rules in one transaction. `json` holds the policy
 /// columns (`name`, `primary_repository_id`, optional `id`, `enabled`, `retention_days`) plus
@@ -33,10 +35,7 @@ pub unsafe extern "C" fn sendense_policy_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let policy_id = arg_str(policy_id, "policy_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.policy_get(policy_id)?)
-    })
+    store_read_json(s, policy_id, "policy_id", json_out, err, Store::policy_get)
 }
 /// The policies matching `filter_json` (`{"enabled"?:…, "repository_id"?:…}`; NULL for all)
 /// as a JSON array, each with its copy rules.

@@ -5,7 +5,9 @@ use std::ffi::c_char;
 use crate::backup::{NewRepository, RepositoryFilter, RepositoryUpdate};
 use crate::ffi::{
     arg_json, arg_opt_json, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
+    store_read_json,
 };
+use crate::store::Store;
 
 /// Create a backup repository. `json` is an object with `name`, `repository_type` (local, nfs,
 /// cifs, smb, s3 or azure) and `config` (validated per type: local needs an absolute `path`;
@@ -37,10 +39,7 @@ pub unsafe extern "C" fn sendense_repository_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let repository_id = arg_str(repository_id, "repository_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.repository_get(repository_id)?)
-    })
+    store_read_json(s, repository_id, "repository_id", json_out, err, Store::repository_get)
 }
 
 /// The repositories matching `filter_json` (`{"repository_type"?:…, "enabled"?:…}`; NULL

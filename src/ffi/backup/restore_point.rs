@@ -3,7 +3,8 @@
 
 use std::ffi::c_char;
 
-use crate::ffi::{arg_str, out_ptr, sendense_error, sendense_status, sendense_store, store_call};
+use crate::ffi::{arg_str, out_ptr, sendense_error, sendense_status, sendense_store, store_call, store_read_json};
+use crate::store::Store;
 
 /// The VM-level restore points of context `context_id`, newest first, as a JSON array. Each
 /// object has `backup_group_id` (null for a completed point without a group, listed on its
@@ -19,10 +20,7 @@ pub unsafe extern "C" fn sendense_restore_points_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let context_id = arg_str(context_id, "context_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.restore_points(context_id)?)
-    })
+    store_read_json(s, context_id, "context_id", json_out, err, Store::restore_points)
 }
 
 /// The completed points of disk `disk_id` (the disk index: 0, 1, ...) of context

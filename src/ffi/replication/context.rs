@@ -6,9 +6,10 @@ use std::ffi::{c_char, CString};
 use crate::error::{Error, Result};
 use crate::ffi::{
     arg_json, arg_opt_json, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box, out_opt_ptr,
-    out_ptr, sendense_error, sendense_status, sendense_store, store_call,
+    out_ptr, sendense_error, sendense_status, sendense_store, store_call, store_read_json,
 };
 use crate::replication::{Context, ContextFilter, ContextStatus, ContextUpdate, NewContext};
+use crate::store::Store;
 
 /// A read-only snapshot of one context record, made by `sendense_context_get` and freed with
 /// `sendense_context_free`. Its getters accept NULL (and then answer NULL, 0 or false); the
@@ -86,10 +87,7 @@ pub unsafe extern "C" fn sendense_context_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let context_id = arg_str(context_id, "context_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.context_get(context_id)?)
-    })
+    store_read_json(s, context_id, "context_id", json_out, err, Store::context_get)
 }
 
 /// The context of a VMware VM, found by its identity (vmware_vm_id, vcenter_host), as JSON (as

@@ -6,9 +6,10 @@ use std::ffi::{c_char, CString};
 use crate::error::Result;
 use crate::ffi::{
     arg_json, arg_opt_json, arg_opt_str, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box,
-    out_ptr, sendense_error, sendense_status, sendense_store, store_call,
+    out_ptr, sendense_error, sendense_status, sendense_store, store_call, store_read_json,
 };
 use crate::replication::{DiskSyncStatus, JobFilter, JobStatus, Progress, ReplicationJob, StartJob, VmaProgress};
+use crate::store::Store;
 
 /// A read-only snapshot of one replication job record, made by `sendense_replication_get` and
 /// freed with `sendense_replication_job_free`. Its getters accept NULL (and then answer NULL,
@@ -82,10 +83,7 @@ pub unsafe extern "C" fn sendense_replication_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let job_id = arg_str(job_id, "job_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.replication_get(job_id)?)
-    })
+    store_read_json(s, job_id, "job_id", json_out, err, Store::replication_get)
 }
 
 /// The jobs matching `filter_json` as a JSON array of job objects, newest first.
@@ -202,10 +200,7 @@ pub unsafe extern "C" fn sendense_replication_disks_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let context_id = arg_str(context_id, "context_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.replication_disks(context_id)?)
-    })
+    store_read_json(s, context_id, "context_id", json_out, err, Store::replication_disks)
 }
 
 /// Delete a finished job. Its disk rows and their change ids stay, its CBT history stays

@@ -6,7 +6,9 @@ use std::ffi::c_char;
 
 use crate::ffi::{
     arg_json, arg_opt_str, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
+    store_read_json,
 };
+use crate::store::Store;
 use crate::targets::{NewOsseaConfig, NewOsseaVolume, OsseaConfigUpdate, SnapshotStatus, VolumeStatus};
 
 /// Create a CloudStack configuration. `json`: the `ossea_configs` column names — `name`,
@@ -140,10 +142,7 @@ pub unsafe extern "C" fn sendense_ossea_volume_find_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let volume_id = arg_str(volume_id, "volume_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.ossea_volume_find(volume_id)?)
-    })
+    store_read_json(s, volume_id, "volume_id", json_out, err, Store::ossea_volume_find)
 }
 
 /// The volumes of a context (`context_id`), or every volume (`context_id` NULL), as a JSON array.

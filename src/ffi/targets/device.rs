@@ -6,8 +6,9 @@ use std::ffi::{c_char, CString};
 use crate::error::Result;
 use crate::ffi::{
     arg_json, arg_opt_str, arg_str, c_column, c_opt_column, field, field_ms, field_opt, field_str, free_box, out_ptr,
-    sendense_error, sendense_status, sendense_store, store_call,
+    sendense_error, sendense_status, sendense_store, store_call, store_read_json,
 };
+use crate::store::Store;
 use crate::targets::{DeviceMapping, DeviceUpdate, ModeSwitch, NewMapping, OperationMode, SnapshotStatus};
 
 /// A read-only snapshot of one device mapping (a `device_mappings` record), made by
@@ -185,10 +186,7 @@ pub unsafe extern "C" fn sendense_device_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let volume_uuid = arg_str(volume_uuid, "volume_uuid")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.device_get(volume_uuid)?)
-    })
+    store_read_json(s, volume_uuid, "volume_uuid", json_out, err, Store::device_get)
 }
 
 /// The mappings of a context, oldest first, as a JSON array. NOT_FOUND for an unknown context.
@@ -199,10 +197,7 @@ pub unsafe extern "C" fn sendense_device_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let context_id = arg_str(context_id, "context_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.device_list(context_id)?)
-    })
+    store_read_json(s, context_id, "context_id", json_out, err, Store::device_list)
 }
 
 /// A typed, read-only snapshot of the mapping of `volume_uuid`; `*out` receives a new object

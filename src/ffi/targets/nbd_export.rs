@@ -6,8 +6,9 @@ use std::ffi::{c_char, CString};
 use crate::error::Result;
 use crate::ffi::{
     arg_json, arg_opt_str, arg_str, c_column, c_opt_column, field, field_opt, field_str, free_box, out_ptr,
-    sendense_error, sendense_status, sendense_store, store_call,
+    sendense_error, sendense_status, sendense_store, store_call, store_read_json,
 };
+use crate::store::Store;
 use crate::targets::{ExportStatus, NbdExport, NewExport};
 
 /// A read-only snapshot of one NBD export (an `nbd_exports` record), made by
@@ -120,10 +121,7 @@ pub unsafe extern "C" fn sendense_nbd_export_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let export_name = arg_str(export_name, "export_name")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.nbd_export_get(export_name)?)
-    })
+    store_read_json(s, export_name, "export_name", json_out, err, Store::nbd_export_get)
 }
 
 /// The exports of a context, by name, as a JSON array. NOT_FOUND for an unknown context.
@@ -134,10 +132,7 @@ pub unsafe extern "C" fn sendense_nbd_export_list_by_context_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let context_id = arg_str(context_id, "context_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.nbd_export_list_by_context(context_id)?)
-    })
+    store_read_json(s, context_id, "context_id", json_out, err, Store::nbd_export_list_by_context)
 }
 
 /// The exports a replication job uses, by name, as a JSON array. NOT_FOUND for an unknown job.
@@ -148,10 +143,7 @@ pub unsafe extern "C" fn sendense_nbd_export_list_by_job_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let job_id = arg_str(job_id, "job_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.nbd_export_list_by_job(job_id)?)
-    })
+    store_read_json(s, job_id, "job_id", json_out, err, Store::nbd_export_list_by_job)
 }
 
 /// A typed, read-only snapshot of the export `export_name`; `*out` receives a new object that

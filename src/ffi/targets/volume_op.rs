@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use crate::ffi::{
     arg_json, arg_opt_json, arg_opt_str, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status,
-    sendense_store, store_call,
+    sendense_store, store_call, store_read_json,
 };
+use crate::store::Store;
 use crate::targets::{MountStatus, NewVolumeMount, NewVolumeOp, VolumeOpFilter, VolumeOpStatus};
 
 /// Record a new volume operation in pending, with its first history row (NULL -> pending).
@@ -62,10 +63,7 @@ pub unsafe extern "C" fn sendense_volume_op_get_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let operation_id = arg_str(operation_id, "operation_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.volume_op_get(operation_id)?)
-    })
+    store_read_json(s, operation_id, "operation_id", json_out, err, Store::volume_op_get)
 }
 
 /// The operations matching `filter_json` as a JSON array, oldest first. `filter_json` may be
@@ -94,10 +92,7 @@ pub unsafe extern "C" fn sendense_volume_op_history_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let operation_id = arg_str(operation_id, "operation_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.volume_op_history(operation_id)?)
-    })
+    store_read_json(s, operation_id, "operation_id", json_out, err, Store::volume_op_history)
 }
 
 /// The operations executing for longer than `older_than_ms` (not negative), longest-stuck
@@ -169,10 +164,7 @@ pub unsafe extern "C" fn sendense_volume_mount_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let job_id = arg_str(job_id, "job_id")?;
-        out_ptr(json_out, "json_out")?.write_json(&store.volume_mount_list(job_id)?)
-    })
+    store_read_json(s, job_id, "job_id", json_out, err, Store::volume_mount_list)
 }
 
 /// The volume daemon's metrics computed now from the operations, as a JSON object:
