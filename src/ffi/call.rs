@@ -68,6 +68,26 @@ pub(crate) unsafe fn store_read_json<T: Serialize>(
     })
 }
 
+/// [`store_call`] for the lists filtered by an optional JSON document: `filter_json` is parsed
+/// (NULL is the default filter; malformed JSON, wrong types and unknown keys are
+/// `INVALID_ARGUMENT`), then `json_out` is checked, then `list`'s answer is written to it.
+///
+/// # Safety
+/// As [`store_call`]; `filter_json` is NULL or a NUL-terminated string; `json_out` is NULL or
+/// writable.
+pub(crate) unsafe fn store_list_json<F: DeserializeOwned + Default, T: Serialize>(
+    s: *const sendense_store,
+    filter_json: *const c_char,
+    json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+    list: impl FnOnce(&Store, &F) -> Result<T>,
+) -> sendense_status {
+    store_call(s, err, |store| {
+        let filter: F = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
+        out_ptr(json_out, "json_out")?.write_json(&list(store, &filter)?)
+    })
+}
+
 /// Run the body of an exported function that cannot report an error (a getter, a
 /// destructor, a version query) inside the panic boundary: a panic answers `fallback`
 /// instead of unwinding into C.

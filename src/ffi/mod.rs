@@ -39,7 +39,7 @@ pub use version::*;
 
 pub(crate) use call::{
     arg_bytes, arg_json, arg_opt_json, arg_opt_str, arg_str, call, free_box, guard, out_opt_ptr, out_ptr, store_call,
-    store_read_json,
+    store_list_json, store_read_json,
 };
 pub(crate) use snapshot::{c_column, c_opt_column, field, field_ms, field_opt, field_str};
 
@@ -55,6 +55,7 @@ mod tests {
             "call(",
             "store_call(",
             "store_read_json(",
+            "store_list_json(",
             "guard(",
             "field(",
             "field_str(",

@@ -19,6 +19,7 @@ pub struct sendense_chain {
     record: Chain,
     strings: ChainStrings,
 }
+
 /// The text columns a chain snapshot lends to C, converted once when the snapshot is made.
 struct ChainStrings {
     id: CString,
@@ -27,6 +28,7 @@ struct ChainStrings {
     full_backup_id: Option<CString>,
     latest_backup_id: Option<CString>,
 }
+
 impl ChainStrings {
     fn of(c: &Chain) -> Result<ChainStrings> {
         Ok(ChainStrings {
@@ -38,12 +40,14 @@ impl ChainStrings {
         })
     }
 }
+
 impl sendense_chain {
     fn new(record: Chain) -> Result<sendense_chain> {
         let strings = ChainStrings::of(&record).map_err(|e| e.context(format!("backup chain {}", record.id)))?;
         Ok(sendense_chain { record, strings })
     }
 }
+
 /// The chains of a context (one per disk and repository) as a JSON array of
 /// `backup_chains` rows.
 #[no_mangle]
@@ -55,6 +59,7 @@ pub unsafe extern "C" fn sendense_chain_list_json(
 ) -> sendense_status {
     store_read_json(s, context_id, "context_id", json_out, err, Store::chain_list)
 }
+
 /// A typed, read-only snapshot of the chain of disk `disk_id` (the disk index: 0, 1, ...) of
 /// context `context_id` in repository `repository_id`; `*out` receives a new object that the
 /// caller frees with `sendense_chain_free`. NOT_FOUND naming the context, disk and repository
@@ -75,59 +80,70 @@ pub unsafe extern "C" fn sendense_chain_get(
         Ok(())
     })
 }
+
 /// Free a chain snapshot (its borrowed strings become invalid). NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_chain_free(c: *mut sendense_chain) {
     free_box(c);
 }
+
 /// The chain's id; NULL for a NULL snapshot.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_chain_id(c: *const sendense_chain) -> *const c_char {
     field_str(c, |c| Some(&c.strings.id))
 }
+
 /// The id of the chain's context (`vm_context_id`); NULL for a NULL snapshot.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_chain_context_id(c: *const sendense_chain) -> *const c_char {
     field_str(c, |c| Some(&c.strings.vm_context_id))
 }
+
 /// The disk index of the chain; -1 for a NULL snapshot.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_chain_disk_id(c: *const sendense_chain) -> i64 {
     field(c, -1, |c| c.record.disk_id)
 }
+
 /// The repository of the chain; NULL for a NULL snapshot.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_chain_repository_id(c: *const sendense_chain) -> *const c_char {
     field_str(c, |c| Some(&c.strings.repository_id))
 }
+
 /// The full at the root of the current generation; NULL when there is none or for a NULL
 /// snapshot.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_chain_full_backup_id(c: *const sendense_chain) -> *const c_char {
     field_str(c, |c| c.strings.full_backup_id.as_ref())
 }
+
 /// The newest completed point of the current generation; NULL when there is none or for a
 /// NULL snapshot.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_chain_latest_backup_id(c: *const sendense_chain) -> *const c_char {
     field_str(c, |c| c.strings.latest_backup_id.as_ref())
 }
+
 /// The number of completed points in the current generation; 0 for a NULL snapshot.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_chain_total_backups(c: *const sendense_chain) -> i64 {
     field(c, 0, |c| c.record.total_backups)
 }
+
 /// Their summed size in bytes (`size_bytes` of each point); 0 for a NULL snapshot.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_chain_total_size_bytes(c: *const sendense_chain) -> i64 {
     field(c, 0, |c| c.record.total_size_bytes)
 }
+
 /// When the chain was created, in milliseconds since the Unix epoch (UTC); 0 for a NULL
 /// snapshot.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_chain_created_at_ms(c: *const sendense_chain) -> i64 {
     field(c, 0, |c| c.record.created_at.millis())
 }
+
 /// When the chain last changed, in milliseconds since the Unix epoch (UTC); 0 for a NULL
 /// snapshot.
 #[no_mangle]

@@ -3,9 +3,9 @@
 
 use std::ffi::c_char;
 
-use crate::backup::{CopyFilter, VerificationStatus};
+use crate::backup::VerificationStatus;
 use crate::ffi::{
-    arg_opt_json, arg_str, out_ptr, sendense_error, sendense_status, sendense_store, store_call, store_read_json,
+    arg_str, out_ptr, sendense_error, sendense_status, sendense_store, store_call, store_list_json, store_read_json,
 };
 use crate::store::Store;
 
@@ -111,8 +111,5 @@ pub unsafe extern "C" fn sendense_copy_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let filter: CopyFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        out_ptr(json_out, "json_out")?.write_json(&store.copy_list(&filter)?)
-    })
+    store_list_json(s, filter_json, json_out, err, Store::copy_list)
 }

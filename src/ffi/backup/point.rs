@@ -4,11 +4,11 @@
 
 use std::ffi::{c_char, CString};
 
-use crate::backup::{BackupPoint, BackupPointFilter, BackupProgress, StartBackup};
+use crate::backup::{BackupPoint, BackupProgress, StartBackup};
 use crate::error::Result;
 use crate::ffi::{
-    arg_json, arg_opt_json, arg_opt_str, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box,
-    out_ptr, sendense_error, sendense_status, sendense_store, store_call, store_read_json,
+    arg_json, arg_opt_str, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box, out_ptr,
+    sendense_error, sendense_status, sendense_store, store_call, store_list_json, store_read_json,
 };
 use crate::store::Store;
 
@@ -195,10 +195,7 @@ pub unsafe extern "C" fn sendense_backup_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let filter: BackupPointFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        out_ptr(json_out, "json_out")?.write_json(&store.backup_list(&filter)?)
-    })
+    store_list_json(s, filter_json, json_out, err, Store::backup_list)
 }
 
 /// The restore chain of a point: a JSON array of the points from its full to itself, in

@@ -3,10 +3,10 @@
 
 use std::ffi::c_char;
 
-use crate::backup::{NewPolicy, PolicyFilter, PolicyUpdate};
+use crate::backup::{NewPolicy, PolicyUpdate};
 use crate::ffi::{
-    arg_json, arg_opt_json, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
-    store_read_json,
+    arg_json, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
+    store_list_json, store_read_json,
 };
 use crate::store::Store;
 
@@ -27,6 +27,7 @@ pub unsafe extern "C" fn sendense_policy_create(
         out_ptr(policy_id_out, "policy_id_out")?.write_string(store.policy_create(&new)?)
     })
 }
+
 /// The policy `policy_id` with its copy rules (`"copy_rules": [...]`, by priority) as JSON.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_policy_get_json(
@@ -37,6 +38,7 @@ pub unsafe extern "C" fn sendense_policy_get_json(
 ) -> sendense_status {
     store_read_json(s, policy_id, "policy_id", json_out, err, Store::policy_get)
 }
+
 /// The policies matching `filter_json` (`{"enabled"?:…, "repository_id"?:…}`; NULL for all)
 /// as a JSON array, each with its copy rules.
 #[no_mangle]
@@ -46,11 +48,9 @@ pub unsafe extern "C" fn sendense_policy_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let filter: PolicyFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        out_ptr(json_out, "json_out")?.write_json(&store.policy_list(&filter)?)
-    })
+    store_list_json(s, filter_json, json_out, err, Store::policy_list)
 }
+
 /// Change a policy (name, enabled, retention_days, primary repository) and, when `copy_rules`
 /// is present, replace its copy rules, all in one transaction. When `json_out` is not NULL it
 /// receives the updated policy as JSON.
@@ -70,6 +70,7 @@ pub unsafe extern "C" fn sendense_policy_update(
         json_out.map_or(Ok(()), |out| out.write_json(&updated))
     })
 }
+
 /// Delete a policy and its copy rules; backups that named it keep existing without a policy.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_policy_delete(

@@ -2,10 +2,10 @@
 
 use std::ffi::c_char;
 
-use crate::backup::{NewRepository, RepositoryFilter, RepositoryUpdate};
+use crate::backup::{NewRepository, RepositoryUpdate};
 use crate::ffi::{
-    arg_json, arg_opt_json, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
-    store_read_json,
+    arg_json, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
+    store_list_json, store_read_json,
 };
 use crate::store::Store;
 
@@ -51,10 +51,7 @@ pub unsafe extern "C" fn sendense_repository_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let filter: RepositoryFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        out_ptr(json_out, "json_out")?.write_json(&store.repository_list(&filter)?)
-    })
+    store_list_json(s, filter_json, json_out, err, Store::repository_list)
 }
 
 /// Change a repository's name, config (re-validated against its type), immutable settings or

@@ -5,10 +5,10 @@ use std::ffi::{c_char, CString};
 
 use crate::error::{Error, Result};
 use crate::ffi::{
-    arg_json, arg_opt_json, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box, out_opt_ptr,
-    out_ptr, sendense_error, sendense_status, sendense_store, store_call, store_read_json,
+    arg_json, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box, out_opt_ptr, out_ptr,
+    sendense_error, sendense_status, sendense_store, store_call, store_list_json, store_read_json,
 };
-use crate::replication::{Context, ContextFilter, ContextStatus, ContextUpdate, NewContext};
+use crate::replication::{Context, ContextStatus, ContextUpdate, NewContext};
 use crate::store::Store;
 
 /// A read-only snapshot of one context record, made by `sendense_context_get` and freed with
@@ -122,10 +122,7 @@ pub unsafe extern "C" fn sendense_context_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let filter: ContextFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        out_ptr(json_out, "json_out")?.write_json(&store.context_list(&filter)?)
-    })
+    store_list_json(s, filter_json, json_out, err, Store::context_list)
 }
 
 /// Change a context's mutable attributes. `json` is an object with any of `vm_name` (a rename

@@ -5,10 +5,10 @@ use std::ffi::{c_char, CString};
 
 use crate::error::Result;
 use crate::ffi::{
-    arg_json, arg_opt_json, arg_opt_str, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box,
-    out_ptr, sendense_error, sendense_status, sendense_store, store_call, store_read_json,
+    arg_json, arg_opt_str, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box, out_ptr,
+    sendense_error, sendense_status, sendense_store, store_call, store_list_json, store_read_json,
 };
-use crate::replication::{DiskSyncStatus, JobFilter, JobStatus, Progress, ReplicationJob, StartJob, VmaProgress};
+use crate::replication::{DiskSyncStatus, JobStatus, Progress, ReplicationJob, StartJob, VmaProgress};
 use crate::store::Store;
 
 /// A read-only snapshot of one replication job record, made by `sendense_replication_get` and
@@ -96,10 +96,7 @@ pub unsafe extern "C" fn sendense_replication_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let filter: JobFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        out_ptr(json_out, "json_out")?.write_json(&store.replication_list(&filter)?)
-    })
+    store_list_json(s, filter_json, json_out, err, Store::replication_list)
 }
 
 /// Move a job along its status machine: pending, initializing, analyzing, provisioning,

@@ -23,6 +23,7 @@ pub unsafe extern "C" fn sendense_linstor_config_create(
         Ok(())
     })
 }
+
 /// A Linstor configuration as JSON, without its secrets.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_linstor_config_get_json(
@@ -33,6 +34,7 @@ pub unsafe extern "C" fn sendense_linstor_config_get_json(
 ) -> sendense_status {
     store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.linstor_config_get(config_id)?))
 }
+
 /// The opened secrets of a Linstor configuration: `{"api_key":…|null,"api_secret":…|null}`.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_linstor_config_secrets_json(
@@ -43,6 +45,7 @@ pub unsafe extern "C" fn sendense_linstor_config_secrets_json(
 ) -> sendense_status {
     store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.linstor_config_secrets(config_id)?))
 }
+
 /// Every Linstor configuration (without secrets) as a JSON array, by name.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_linstor_config_list_json(
@@ -52,6 +55,7 @@ pub unsafe extern "C" fn sendense_linstor_config_list_json(
 ) -> sendense_status {
     store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.linstor_config_list()?))
 }
+
 /// Delete a Linstor configuration.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_linstor_config_delete(

@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use crate::ffi::{
     arg_json, arg_opt_json, arg_opt_str, arg_str, out_opt_ptr, out_ptr, sendense_error, sendense_status,
-    sendense_store, store_call, store_read_json,
+    sendense_store, store_call, store_list_json, store_read_json,
 };
 use crate::store::Store;
-use crate::targets::{MountStatus, NewVolumeMount, NewVolumeOp, VolumeOpFilter, VolumeOpStatus};
+use crate::targets::{MountStatus, NewVolumeMount, NewVolumeOp, VolumeOpStatus};
 
 /// Record a new volume operation in pending, with its first history row (NULL -> pending).
 /// `json`: `type` (create, attach, detach, delete or cleanup), `volume_id`, `request` (a JSON
@@ -76,10 +76,7 @@ pub unsafe extern "C" fn sendense_volume_op_list_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| {
-        let filter: VolumeOpFilter = arg_opt_json(filter_json, "filter_json")?.unwrap_or_default();
-        out_ptr(json_out, "json_out")?.write_json(&store.volume_op_list(&filter)?)
-    })
+    store_list_json(s, filter_json, json_out, err, Store::volume_op_list)
 }
 
 /// The history of an operation as a JSON array of `volume_operation_history` rows (`id`,
