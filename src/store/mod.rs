@@ -299,13 +299,36 @@ impl Store {
 
     /// Run `f` in one write (`BEGIN IMMEDIATE`) transaction through the query API: the seam
     /// every domain operation is built on (committed when `f` returns `Ok`, rolled back when
-    /// it returns `Err` or panics).
-    pub(crate) fn writing<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+    /// it returns `Err` or panics). Rust callers may use it for their own tables or SQL the API
+    /// does not offer, like [`Store::write`] but without naming rusqlite, so their code keeps
+    /// working on another backend; the domain rules the typed operations enforce are then
+    /// the caller's.
+    ///
+    /// ```
+    /// use sendense::{params, OpenOptions, Store};
+    /// let store = Store::open_in_memory(OpenOptions::default()).unwrap();
+    /// let name = "nightly";
+    /// let n = store
+    ///     .writing(|tx| {
+    ///         tx.execute(
+    ///             "INSERT INTO vm_machine_groups (id, name, created_at, updated_at) VALUES ('g1', :name, 0, 0)",
+    ///             params![name],
+    ///         )
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(n, 1);
+    /// let found: String = store
+    ///     .reading(|tx| tx.one("SELECT name FROM vm_machine_groups WHERE id = 'g1'", params![], |r| r.get(0)))
+    ///     .unwrap();
+    /// assert_eq!(found, "nightly");
+    /// ```
+    pub fn writing<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         self.transaction(TransactionBehavior::Immediate, |tx| f(&Tx::new(tx)))
     }
 
-    /// Run `f` in one read transaction through the query API: one consistent snapshot.
-    pub(crate) fn reading<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+    /// Run `f` in one read transaction through the query API: one consistent snapshot while
+    /// other connections keep writing.
+    pub fn reading<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         self.transaction(TransactionBehavior::Deferred, |tx| f(&Tx::new(tx)))
     }
 

@@ -297,7 +297,6 @@ pub(crate) fn require_row(tx: &Tx<'_>, table: &str, column: &str, value: &dyn Pa
 /// Named parameters for [`Tx`] calls: `params![id, now, status = to]` binds `:id`, `:now`
 /// and `:status` (a bare name binds the variable of the same name).
 #[macro_export]
-#[doc(hidden)]
 macro_rules! params {
     () => { &[] as &[(&str, &dyn $crate::store::Param)] };
     ($($name:ident $(= $value:expr)?),+ $(,)?) => {
