@@ -11,13 +11,13 @@
 //!   `completed <point>` after each completion.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::Child;
 use std::time::Duration;
 
 use crate::common::{self, Rng};
-use crate::{reported_lines, spawn_child, unix_ms, Scenario};
+use crate::{kill_after, reported_lines, spawn_child, unix_ms, Scenario};
 use sendense::backup::{BackupPoint, BackupPointFilter, BackupStatus, BackupType, StartBackup};
 use sendense::backup::{CopyFilter, CopyStatus, VerificationStatus};
 use sendense::backup::{NewCopyRule, NewPolicy, NewRepository, RepositoryType};
@@ -294,20 +294,12 @@ fn backuper_killed_twenty_times_leaves_whole_completions() {
     let mut completed = [0; 3];
     for round in 0..20 {
         let child_seed = (seed ^ (round as u64) << 32).to_string();
-        let mut child =
-            spawn_child(&["child-backuper", db.to_str().unwrap(), &contexts.join(","), &repo, &policy, &child_seed]);
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(|l| l.ok())
-                .filter_map(|l| l.strip_prefix("completed ").map(str::to_string))
-                .collect::<Vec<_>>()
-        });
-        std::thread::sleep(Duration::from_millis(20 + rng.below(200)));
-        child.kill().expect("SIGKILL the backuper");
-        assert!(!child.wait().unwrap().success(), "round {round}: the backuper must have been killed");
-        reported.extend(reader.join().unwrap());
+        let lines = kill_after(
+            &["child-backuper", db.to_str().unwrap(), &contexts.join(","), &repo, &policy, &child_seed],
+            20 + rng.below(200),
+            &format!("round {round}: the backuper"),
+        );
+        reported.extend(lines.iter().filter_map(|l| l.strip_prefix("completed ").map(str::to_string)));
         completed = verify_backups(&db, round, &reported, &contexts, &repo);
     }
     assert!(!reported.is_empty(), "no completion in 20 rounds");

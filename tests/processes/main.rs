@@ -162,6 +162,19 @@ fn reported_lines(child: &mut Child) -> Vec<String> {
     BufReader::new(stdout).lines().map_while(|l| l.ok()).collect()
 }
 
+/// Start this binary as child `args` (the role first), let it work for `millis`, then kill it
+/// with SIGKILL: every line it printed before it died. Fails the scenario when the child was
+/// not killed (it finished or died by itself), naming it as `who`.
+fn kill_after(args: &[&str], millis: u64, who: &str) -> Vec<String> {
+    let mut child = spawn_child(args);
+    let stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || BufReader::new(stdout).lines().map_while(|l| l.ok()).collect::<Vec<_>>());
+    std::thread::sleep(Duration::from_millis(millis));
+    child.kill().unwrap_or_else(|e| panic!("SIGKILL {who}: {e}"));
+    assert!(!child.wait().unwrap().success(), "{who} must have been killed, not finished");
+    reader.join().unwrap()
+}
+
 fn unix_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
 }

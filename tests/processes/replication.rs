@@ -17,7 +17,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::common::{self, Rng};
-use crate::{crash_seed, reported_lines, spawn_child, unix_ms, Scenario};
+use crate::{crash_seed, kill_after, reported_lines, spawn_child, unix_ms, Scenario};
 use sendense::replication::{DiskSpec, JobStatus, NewContext, StartJob};
 use sendense::rusqlite::params;
 use sendense::{OpenOptions, Status, Store};
@@ -170,22 +170,13 @@ fn writer_killed_twenty_times_loses_no_committed_operation() {
     let db = dir.path().join("crash.db");
     let mut committed = BTreeSet::new();
     for round in 0..20 {
-        let mut child = spawn_writer(&db, &format!("r{round}"), 60_000);
-        let reader = {
-            let stdout = child.stdout.take().unwrap();
-            std::thread::spawn(move || {
-                BufReader::new(stdout)
-                    .lines()
-                    .map_while(|l| l.ok())
-                    .filter_map(|l| l.strip_prefix("committed ").map(str::to_string))
-                    .collect::<Vec<_>>()
-            })
-        };
-        std::thread::sleep(Duration::from_millis(5 + rng.below(395)));
-        child.kill().expect("SIGKILL the writer");
-        let status = child.wait().unwrap();
-        assert!(!status.success(), "round {round}: the writer must have been killed, not finished");
-        committed.extend(reader.join().unwrap());
+        let writer = format!("r{round}");
+        let lines = kill_after(
+            &["child-writer", db.to_str().unwrap(), &writer, "60000"],
+            5 + rng.below(395),
+            &format!("round {round}: the writer"),
+        );
+        committed.extend(lines.iter().filter_map(|l| l.strip_prefix("committed ").map(str::to_string)));
         let present = verify(&db);
         let lost: Vec<_> = committed.difference(&present).collect();
         assert!(lost.is_empty(), "round {round}: committed operations lost after SIGKILL: {lost:?}");
@@ -273,19 +264,12 @@ fn completer_killed_twenty_times_leaves_whole_completions() {
     };
     let mut reported = Vec::new();
     for round in 0..20 {
-        let mut child = spawn_child(&["child-completer", db.to_str().unwrap(), &contexts.join(",")]);
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(|l| l.ok())
-                .filter_map(|l| l.strip_prefix("completed ").map(str::to_string))
-                .collect::<Vec<_>>()
-        });
-        std::thread::sleep(Duration::from_millis(20 + rng.below(300)));
-        child.kill().expect("SIGKILL the completer");
-        assert!(!child.wait().unwrap().success(), "round {round}: the completer must have been killed");
-        reported.extend(reader.join().unwrap());
+        let lines = kill_after(
+            &["child-completer", db.to_str().unwrap(), &contexts.join(",")],
+            20 + rng.below(300),
+            &format!("round {round}: the completer"),
+        );
+        reported.extend(lines.iter().filter_map(|l| l.strip_prefix("completed ").map(str::to_string)));
 
         let store = Store::open(&db, OpenOptions::default()).expect("the database reopens");
         assert!(store.integrity_check().unwrap().ok, "round {round}");

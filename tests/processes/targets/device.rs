@@ -17,7 +17,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::common::Rng;
-use crate::{crash_seed, open, spawn_child, unix_ms, Scenario};
+use crate::{crash_seed, kill_after, open, spawn_child, unix_ms, Scenario};
 use sendense::replication::{DiskSpec, NewContext, StartJob};
 use sendense::targets::{ModeSwitch, NewExport, NewMapping, OperationMode};
 use sendense::{Status, Store};
@@ -300,15 +300,14 @@ fn streamer_killed_twenty_times_leaves_whole_operations() {
     let mut model = State::new();
     let (mut committed, mut in_flight_applied) = (0, 0);
     for round in 0..20 {
-        let mut child = spawn_child(&["child-streamer", db.to_str().unwrap(), &rng.next().to_string()]);
-        let stdout = child.stdout.take().unwrap();
-        let reader =
-            std::thread::spawn(move || BufReader::new(stdout).lines().map_while(|l| l.ok()).collect::<Vec<_>>());
-        std::thread::sleep(Duration::from_millis(20 + rng.below(300)));
-        child.kill().expect("SIGKILL the streamer");
-        assert!(!child.wait().unwrap().success(), "round {round}: the streamer must have been killed");
+        let child_seed = rng.next().to_string();
+        let lines = kill_after(
+            &["child-streamer", db.to_str().unwrap(), &child_seed],
+            20 + rng.below(300),
+            &format!("round {round}: the streamer"),
+        );
         let mut in_flight = None;
-        for line in reader.join().unwrap() {
+        for line in lines {
             if let Some(op) = line.strip_prefix("begin ") {
                 in_flight = Some(op.to_string());
             } else if let Some(op) = line.strip_prefix("committed ") {

@@ -15,13 +15,13 @@
 //!   printing `released <owner>` after the release returns, forever (until killed).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::common::{self, Rng};
-use crate::{open, reported_lines, spawn_child, unix_ms, unix_ns, Scenario};
+use crate::{kill_after, open, reported_lines, spawn_child, unix_ms, unix_ns, Scenario};
 use sendense::Status;
 
 pub const SCENARIOS: &[Scenario] = &[
@@ -187,14 +187,11 @@ fn taker_killed_twenty_times_leaves_only_whole_leases() {
     let mut total_acquired = 0;
     for round in 0..20 {
         let name = format!("r{round}");
-        let mut child = spawn_child(&["child-taker", db.to_str().unwrap(), &name]);
-        let stdout = child.stdout.take().unwrap();
-        let reader =
-            std::thread::spawn(move || BufReader::new(stdout).lines().map_while(|l| l.ok()).collect::<Vec<_>>());
-        std::thread::sleep(Duration::from_millis(20 + rng.below(300)));
-        child.kill().expect("SIGKILL the taker");
-        assert!(!child.wait().unwrap().success(), "round {round}: the taker must have been killed");
-        let lines = reader.join().unwrap();
+        let lines = kill_after(
+            &["child-taker", db.to_str().unwrap(), &name],
+            20 + rng.below(300),
+            &format!("round {round}: the taker"),
+        );
 
         // What the child reported, per owner.
         let mut acquired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

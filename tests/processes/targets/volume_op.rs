@@ -8,13 +8,13 @@
 //!   `created <id>` and `moved <id> <to>` after each accepted change.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::common::{self, Rng};
-use crate::{open, reported_lines, spawn_child, unix_ms, unix_ns, Scenario};
+use crate::{kill_after, open, reported_lines, spawn_child, unix_ms, unix_ns, Scenario};
 use sendense::targets::{NewVolumeOp, VolumeOpFilter, VolumeOpStatus, VolumeOpType};
 use sendense::{Status, Store};
 
@@ -165,14 +165,12 @@ fn operator_killed_twenty_times_leaves_whole_histories() {
     drop(open(&db));
     let mut reported = BTreeSet::new();
     for round in 0..20 {
-        let mut child = spawn_child(&["child-operator", db.to_str().unwrap(), &format!("k{round}"), "0", "60000"]);
-        let stdout = child.stdout.take().unwrap();
-        let reader =
-            std::thread::spawn(move || BufReader::new(stdout).lines().map_while(|l| l.ok()).collect::<Vec<_>>());
-        std::thread::sleep(Duration::from_millis(20 + rng.below(300)));
-        child.kill().expect("SIGKILL the operator");
-        assert!(!child.wait().unwrap().success(), "round {round}: the operator must have been killed");
-        for line in reader.join().unwrap() {
+        let lines = kill_after(
+            &["child-operator", db.to_str().unwrap(), &format!("k{round}"), "0", "60000"],
+            20 + rng.below(300),
+            &format!("round {round}: the operator"),
+        );
+        for line in lines {
             let parts: Vec<&str> = line.split(' ').collect();
             match parts[0] {
                 "created" => reported.insert((parts[1].to_string(), "pending".to_string())),
