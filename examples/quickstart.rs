@@ -354,21 +354,17 @@ fn vm_backup(
     Ok(ids)
 }
 
-/// The key in the key file `path`, or a new random key written there (64 hexadecimal digits,
-/// readable by the owner only) when the file does not exist yet.
+/// The key in the key file `path`, or a new random key that the library writes there
+/// durably (64 hexadecimal digits, readable by the owner only) when the file does not exist.
 fn secret_key(path: &str) -> sendense::Result<SecretKey> {
-    if std::path::Path::new(path).exists() {
-        return SecretKey::from_file(path);
+    match SecretKey::create_file(path) {
+        Ok(key) => {
+            println!("created the key file {path} (key {})", key.id());
+            Ok(key)
+        }
+        Err(e) if e.status() == Status::AlreadyExists => SecretKey::from_file(path),
+        Err(e) => Err(e),
     }
-    let key = SecretKey::generate();
-    let io = |e: std::io::Error| sendense::Error::new(Status::Io, format!("cannot write the key file {path}: {e}"));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    std::io::Write::write_all(&mut options.open(path).map_err(io)?, key.to_hex().as_bytes()).map_err(io)?;
-    println!("created the key file {path} (key {})", key.id());
-    Ok(key)
 }
 
 /// The targets of a VM: the CloudStack configuration (created once, its API key and secret

@@ -114,8 +114,21 @@ typedef struct sendense_nbd_export sendense_nbd_export;
 typedef struct sendense_replication_job sendense_replication_job;
 
 /**
- * An open libsendense database. Thread-safe: one handle may be shared by any number of
- * threads. Free it with `sendense_store_free` once no call uses it any more.
+ * An open libsendense database. Free it with `sendense_store_free` once no call uses it any
+ * more.
+ *
+ * Threads: one handle may be shared by any number of threads, but it is one SQLite connection
+ * behind a mutex, so the calls made on one handle run one at a time (a long call makes the
+ * others wait). For calls that run in parallel, open one handle per thread or per process on
+ * the same file: every write is its own transaction, and a writer waits for another's lock
+ * up to the busy timeout.
+ *
+ * fork(): a handle must not cross a fork. After fork() the child must neither use nor free
+ * the handles it inherited (their SQLite connection, locks and mutex state belong to the
+ * parent; closing them in the child could release the parent's locks or write to the
+ * parent's WAL): it leaves them alone and opens its own handle with `sendense_store_open`.
+ * The parent keeps using its handles as before. A child that calls exec() right away needs
+ * nothing special.
  */
 typedef struct sendense_store sendense_store;
 
@@ -1320,8 +1333,16 @@ sendense_open_options sendense_open_options_default(void);
 
 /**
  * Open (creating or upgrading when needed) the database at `path` (UTF-8). `options` may be
- * NULL for the defaults. On success `*out` receives a new handle. A file that is not a
- * libsendense database, or one written by a newer library, is refused and left untouched.
+ * NULL for the defaults. On success `*out` receives a new handle (see `sendense_store` for
+ * threads and fork()). A file that is not a libsendense database, or one written by a newer
+ * library, is refused and left byte-for-byte untouched.
+ *
+ * `path` is always a plain file name: `file:` names and `?` query strings are not SQLite URIs
+ * here (`file:x.db` is a file of that name in the working directory). A new database is
+ * created with mode 0600 (its -wal and -shm files get the same mode), never through a
+ * symbolic link: a link to a missing file is SENDENSE_STATUS_INVALID_ARGUMENT; a link to an
+ * existing database opens that database. A `busy_timeout_ms` above INT32_MAX is
+ * SENDENSE_STATUS_INVALID_ARGUMENT.
  */
 sendense_status sendense_store_open(const char *path,
                                     const sendense_open_options *options,
@@ -1343,13 +1364,31 @@ sendense_status sendense_store_open_with_key(const char *path,
 
 /**
  * `sendense_store_open_with_key` with the key read from the file `key_path`: exactly 32
- * bytes, or 64 hexadecimal digits.
+ * bytes, or 64 hexadecimal digits (surrounding white space ignored; at most 128 bytes), as
+ * `sendense_secret_key_file_create` writes. The key file must be a regular file that group and
+ * others may not access: a mode like 0644 is SENDENSE_STATUS_SECRET_KEY naming the mode; a
+ * FIFO, device or directory (not waited on), a larger file or other contents are
+ * SENDENSE_STATUS_INVALID_ARGUMENT; a missing or unreadable file is SENDENSE_STATUS_IO.
  */
 sendense_status sendense_store_open_with_key_file(const char *path,
                                                   const sendense_open_options *options,
                                                   const char *key_path,
                                                   sendense_store **out,
                                                   sendense_error **err);
+
+/**
+ * Create a new key file at `key_path` (UTF-8) holding a new random secret key, for
+ * `sendense_store_open_with_key_file`: 64 hexadecimal digits and a newline, mode 0600,
+ * written durably (a temporary file in the same directory, synced, linked into place, the
+ * directory synced), so after a power cut the file holds the whole key or does not exist.
+ * `*key_id_out` (NULL allowed) receives the new key's id, freed with `sendense_string_free`.
+ * An existing file, directory or symbolic link at `key_path` is
+ * SENDENSE_STATUS_ALREADY_EXISTS and left as it is (a key file is never replaced); a missing
+ * directory is SENDENSE_STATUS_NOT_FOUND.
+ */
+sendense_status sendense_secret_key_file_create(const char *key_path,
+                                                char **key_id_out,
+                                                sendense_error **err);
 
 /**
  * Re-seal every secret of the store under the new 32-byte `key`, in one transaction, and
@@ -1415,8 +1454,9 @@ sendense_status sendense_store_integrity_check(sendense_store *store,
                                                sendense_error **err);
 
 /**
- * Write a consistent copy of the database to `dest_path` (UTF-8) while other connections
- * keep writing. `dest_path` must not exist; nothing is ever overwritten.
+ * Write a consistent copy of the database to `dest_path` (UTF-8, a plain file name) while
+ * other connections keep writing. The copy has mode 0600. `dest_path` must not exist (nor be
+ * a symbolic link); nothing is ever overwritten.
  */
 sendense_status sendense_store_backup(sendense_store *store,
                                       const char *dest_path,

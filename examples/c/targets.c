@@ -3,7 +3,8 @@
  * CloudStack.
  *
  * Opens a new database with a secret key read from a key file (created next to the database
- * from /dev/urandom when it does not exist; the key is never stored in the database), adds a
+ * by sendense_secret_key_file_create when it does not exist; the key is never stored in the
+ * database), adds a
  * VM with two disks and starts its initial replication, records a CloudStack configuration
  * whose API key and secret are stored sealed (its read-out carries no secrets, only the id of
  * the key that sealed them; the secrets come back only when asked for, and not at all through
@@ -28,7 +29,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,29 +88,20 @@ static void json_field(const char *object, const char *key, char *out, size_t si
     out[n] = '\0';
 }
 
-/* Create the key file `path` with 32 random bytes (mode 0600) unless it exists. */
+/* Create the key file `path` with a new random key unless it exists: the library writes it
+ * durably (synced with its directory) with mode 0600, and never replaces an existing file. */
 static void ensure_key_file(const char *path) {
-    unsigned char key[32];
-    struct stat st;
-    FILE *random;
-    int fd;
-    if (stat(path, &st) == 0) {
+    char *key_id = NULL;
+    sendense_error *err = NULL;
+    sendense_status status = sendense_secret_key_file_create(path, &key_id, &err);
+    if (status == SENDENSE_STATUS_ALREADY_EXISTS) {
+        sendense_error_free(err);
         printf("key file %s: reused\n", path);
         return;
     }
-    random = fopen("/dev/urandom", "rb");
-    if (random == NULL || fread(key, 1, sizeof key, random) != sizeof key) {
-        fprintf(stderr, "cannot read /dev/urandom\n");
-        exit(1);
-    }
-    fclose(random);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0 || write(fd, key, sizeof key) != (ssize_t)sizeof key || close(fd) != 0) {
-        fprintf(stderr, "cannot write the key file %s\n", path);
-        exit(1);
-    }
-    memset(key, 0, sizeof key);
-    printf("key file %s: created (32 random bytes)\n", path);
+    check(status, &err, "creating the key file");
+    printf("key file %s: created (key %s)\n", path, key_id);
+    sendense_string_free(key_id);
 }
 
 /* Print a volume's status, device and snapshot tracking. */

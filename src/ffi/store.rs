@@ -1,5 +1,5 @@
-//! C ABI of the store: open (with or without a secret key), free, key rotation, schema
-//! version, integrity check, online backup.
+//! C ABI of the store: open (with or without a secret key), free, key files, key rotation,
+//! schema version, integrity check, online backup.
 
 use std::ffi::c_char;
 use std::mem::size_of;
@@ -12,8 +12,21 @@ use crate::ffi::{
 use crate::store::secret::SecretKey;
 use crate::store::{OpenOptions, Store, Synchronous};
 
-/// An open libsendense database. Thread-safe: one handle may be shared by any number of
-/// threads. Free it with `sendense_store_free` once no call uses it any more.
+/// An open libsendense database. Free it with `sendense_store_free` once no call uses it any
+/// more.
+///
+/// Threads: one handle may be shared by any number of threads, but it is one SQLite connection
+/// behind a mutex, so the calls made on one handle run one at a time (a long call makes the
+/// others wait). For calls that run in parallel, open one handle per thread or per process on
+/// the same file: every write is its own transaction, and a writer waits for another's lock
+/// up to the busy timeout.
+///
+/// fork(): a handle must not cross a fork. After fork() the child must neither use nor free
+/// the handles it inherited (their SQLite connection, locks and mutex state belong to the
+/// parent; closing them in the child could release the parent's locks or write to the
+/// parent's WAL): it leaves them alone and opens its own handle with `sendense_store_open`.
+/// The parent keeps using its handles as before. A child that calls exec() right away needs
+/// nothing special.
 pub struct sendense_store {
     pub(crate) store: Store,
 }
@@ -100,8 +113,16 @@ unsafe fn open_options(options: *const sendense_open_options) -> Result<OpenOpti
 }
 
 /// Open (creating or upgrading when needed) the database at `path` (UTF-8). `options` may be
-/// NULL for the defaults. On success `*out` receives a new handle. A file that is not a
-/// libsendense database, or one written by a newer library, is refused and left untouched.
+/// NULL for the defaults. On success `*out` receives a new handle (see `sendense_store` for
+/// threads and fork()). A file that is not a libsendense database, or one written by a newer
+/// library, is refused and left byte-for-byte untouched.
+///
+/// `path` is always a plain file name: `file:` names and `?` query strings are not SQLite URIs
+/// here (`file:x.db` is a file of that name in the working directory). A new database is
+/// created with mode 0600 (its -wal and -shm files get the same mode), never through a
+/// symbolic link: a link to a missing file is SENDENSE_STATUS_INVALID_ARGUMENT; a link to an
+/// existing database opens that database. A `busy_timeout_ms` above INT32_MAX is
+/// SENDENSE_STATUS_INVALID_ARGUMENT.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_store_open(
     path: *const c_char,
@@ -142,7 +163,11 @@ pub unsafe extern "C" fn sendense_store_open_with_key(
 }
 
 /// `sendense_store_open_with_key` with the key read from the file `key_path`: exactly 32
-/// bytes, or 64 hexadecimal digits.
+/// bytes, or 64 hexadecimal digits (surrounding white space ignored; at most 128 bytes), as
+/// `sendense_secret_key_file_create` writes. The key file must be a regular file that group and
+/// others may not access: a mode like 0644 is SENDENSE_STATUS_SECRET_KEY naming the mode; a
+/// FIFO, device or directory (not waited on), a larger file or other contents are
+/// SENDENSE_STATUS_INVALID_ARGUMENT; a missing or unreadable file is SENDENSE_STATUS_IO.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_store_open_with_key_file(
     path: *const c_char,
@@ -158,6 +183,30 @@ pub unsafe extern "C" fn sendense_store_open_with_key_file(
         let store = Store::open_with_key(path, open_options(options)?, key)?;
         out.write_box(sendense_store { store });
         Ok(())
+    })
+}
+
+/// Create a new key file at `key_path` (UTF-8) holding a new random secret key, for
+/// `sendense_store_open_with_key_file`: 64 hexadecimal digits and a newline, mode 0600,
+/// written durably (a temporary file in the same directory, synced, linked into place, the
+/// directory synced), so after a power cut the file holds the whole key or does not exist.
+/// `*key_id_out` (NULL allowed) receives the new key's id, freed with `sendense_string_free`.
+/// An existing file, directory or symbolic link at `key_path` is
+/// SENDENSE_STATUS_ALREADY_EXISTS and left as it is (a key file is never replaced); a missing
+/// directory is SENDENSE_STATUS_NOT_FOUND.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_secret_key_file_create(
+    key_path: *const c_char,
+    key_id_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    call(err, || {
+        let key_path = arg_str(key_path, "key_path")?;
+        let key = SecretKey::create_file(key_path)?;
+        match out_opt_ptr(key_id_out) {
+            Some(out) => out.write_string(key.id().to_string()),
+            None => Ok(()),
+        }
     })
 }
 
@@ -270,8 +319,9 @@ pub unsafe extern "C" fn sendense_store_integrity_check(
     store_call(store, err, |store| out_ptr(report_json_out, "report_json_out")?.write_json(&store.integrity_check()?))
 }
 
-/// Write a consistent copy of the database to `dest_path` (UTF-8) while other connections
-/// keep writing. `dest_path` must not exist; nothing is ever overwritten.
+/// Write a consistent copy of the database to `dest_path` (UTF-8, a plain file name) while
+/// other connections keep writing. The copy has mode 0600. `dest_path` must not exist (nor be
+/// a symbolic link); nothing is ever overwritten.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_store_backup(
     store: *mut sendense_store,

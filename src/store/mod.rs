@@ -6,6 +6,7 @@
 //! in a `BEGIN IMMEDIATE` transaction, so a second writer waits (up to the busy timeout)
 //! instead of failing halfway.
 
+mod files;
 mod migrations;
 pub mod query;
 pub mod secret;
@@ -51,7 +52,8 @@ pub struct OpenOptions {
     /// Durability of commits. Default [`Synchronous::Full`].
     pub synchronous: Synchronous,
     /// How long a write waits for another connection's lock before failing with
-    /// [`Status::Busy`]. Default 5 s.
+    /// [`Status::Busy`]. Default 5 s. At most [`OpenOptions::MAX_BUSY_TIMEOUT`]; a longer one
+    /// makes [`Store::open`] fail with [`Status::InvalidArgument`].
     pub busy_timeout: Duration,
     /// Create the file when it does not exist. Default `true`; with `false` a missing file is
     /// [`Status::NotFound`].
@@ -79,13 +81,18 @@ impl Default for OpenOptions {
 }
 
 impl OpenOptions {
+    /// The longest busy timeout SQLite can wait: `i32::MAX` milliseconds (about 24.8 days).
+    pub const MAX_BUSY_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
     /// Set [`OpenOptions::synchronous`].
     pub fn synchronous(mut self, synchronous: Synchronous) -> OpenOptions {
         self.synchronous = synchronous;
         self
     }
 
-    /// Set [`OpenOptions::busy_timeout`].
+    /// Set [`OpenOptions::busy_timeout`]. It is checked when the store is opened: above
+    /// [`OpenOptions::MAX_BUSY_TIMEOUT`], [`Store::open`] fails with
+    /// [`Status::InvalidArgument`].
     pub fn busy_timeout(mut self, timeout: Duration) -> OpenOptions {
         self.busy_timeout = timeout;
         self
@@ -95,6 +102,18 @@ impl OpenOptions {
     pub fn create_if_missing(mut self, create: bool) -> OpenOptions {
         self.create_if_missing = create;
         self
+    }
+
+    /// The options that cannot be checked when they are set: the busy timeout's limit.
+    fn check(&self) -> Result<()> {
+        if self.busy_timeout > OpenOptions::MAX_BUSY_TIMEOUT {
+            return Err(Error::invalid_argument(format!(
+                "the busy timeout is {} ms; at most {} ms (i32::MAX, about 24.8 days) is supported",
+                self.busy_timeout.as_millis(),
+                OpenOptions::MAX_BUSY_TIMEOUT.as_millis()
+            )));
+        }
+        Ok(())
     }
 
     /// Set [`OpenOptions::clock`].
@@ -117,6 +136,25 @@ impl OpenOptions {
 }
 
 /// An open libsendense database.
+///
+/// **Threads.** A `Store` is `Send + Sync` and may be shared between threads (in an `Arc`),
+/// but it is one SQLite connection behind a mutex: the calls made on one `Store` run one at a
+/// time, and a long call makes the others wait. For calls that run in parallel, open one
+/// `Store` per thread or per process on the same file; every write is its own `BEGIN
+/// IMMEDIATE` transaction, and a writer waits for another's lock up to the busy timeout.
+///
+/// **fork().** A `Store` must not cross a `fork()`: SQLite does not allow a connection to be
+/// carried into a child process. The child must neither use nor drop (close) a `Store` it
+/// inherited — its connection, locks and mutex state belong to the parent, and closing it in
+/// the child could release the parent's locks or touch the parent's WAL — so it leaves it
+/// alone (e.g. `std::mem::forget` when it owns it) and opens its own `Store`. The parent keeps
+/// using its `Store` as before. A child that calls `exec` right away needs nothing special.
+///
+/// **Files.** The path is always a plain file name (never a SQLite URI: `file:` names and
+/// query strings are names like any other). A new database file is created by the library
+/// with mode 0600, so its `-wal` and `-shm` files get that mode too, and never through a
+/// symbolic link (a link to a missing file is refused); a link to an existing database opens
+/// that database.
 pub struct Store {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
@@ -182,7 +220,10 @@ impl Store {
     /// Refuses, leaving the file byte-for-byte untouched: a file that is not a SQLite database
     /// ([`Status::NotADatabase`]), a SQLite database of another application (also
     /// `NotADatabase`), and a database written by a newer libsendense ([`Status::SchemaTooNew`]).
-    /// A directory, an empty path or an unwritable location is an error naming the path.
+    /// A directory, an empty path, a symbolic link to a missing file (when creating) or an
+    /// unwritable location is an error naming the path; a busy timeout above
+    /// [`OpenOptions::MAX_BUSY_TIMEOUT`] is [`Status::InvalidArgument`]. See [`Store`] for how
+    /// the path is read and how new files are created.
     pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
         let path = path.as_ref();
         Store::open_file(path, options).map_err(|e| e.context(format!("cannot open database {}", path.display())))
@@ -191,30 +232,42 @@ impl Store {
     /// Open a private in-memory database with the full schema (for tests and tools). It lives
     /// as long as the `Store`.
     pub fn open_in_memory(options: OpenOptions) -> Result<Store> {
+        options.check().map_err(|e| e.context("cannot open in-memory database"))?;
         let conn = Connection::open_in_memory()?;
         Store::finish_open(conn, None, options).map_err(|e| e.context("cannot open in-memory database"))
     }
 
     fn open_file(path: &Path, options: OpenOptions) -> Result<Store> {
+        options.check()?;
         if path.as_os_str().is_empty() {
             return Err(Error::invalid_argument("the path is empty"));
+        }
+        if options.create_if_missing {
+            // The library creates a new file itself (0600, never through a link); SQLite
+            // only ever opens an existing one. Anything already there is looked at below.
+            match files::create_private(path) {
+                Ok(_) => files::sync_dir(files::dir_of(path))?,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => return Err(Error::invalid_argument("the path is a directory")),
             Ok(meta) if meta.len() > 0 => probe_existing(path, &options)?,
             Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && options.create_if_missing => {
+                return Err(Error::invalid_argument(
+                    "the path is a symbolic link to a file that does not exist; a new database is never created \
+                     through a symbolic link",
+                ))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if !options.create_if_missing {
-                    return Err(Error::not_found("the file does not exist (create_if_missing is off)"));
-                }
+                return Err(Error::not_found("the file does not exist (create_if_missing is off)"))
             }
             Err(e) => return Err(e.into()),
         }
-        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        if options.create_if_missing {
-            flags |= OpenFlags::SQLITE_OPEN_CREATE;
-        }
-        let conn = Connection::open_with_flags(path, flags)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = files::open_sqlite(path, flags, "")?;
         if conn.is_readonly(rusqlite::MAIN_DB)? {
             return Err(Error::io("the file is read-only"));
         }
@@ -391,9 +444,10 @@ impl Store {
     /// API, while other connections (threads of this process, other processes) keep writing.
     /// (A copy of the store itself, not a backup point: those are [`crate::backup`]'s.)
     ///
-    /// The copy is written next to `dest` under a temporary name, checked with
+    /// The copy is written next to `dest` under a temporary name (mode 0600), checked with
     /// `PRAGMA quick_check`, synced, and only then linked into place; `dest` must not exist
-    /// ([`Status::AlreadyExists`]: nothing is ever overwritten).
+    /// ([`Status::AlreadyExists`]: nothing is ever overwritten, nor written through a
+    /// symbolic link).
     pub fn copy_database_to(&self, dest: impl AsRef<Path>) -> Result<()> {
         let dest = dest.as_ref();
         self.copy_database_inner(dest).map_err(|e| e.context(format!("cannot back up to {}", dest.display())))
@@ -406,47 +460,16 @@ impl Store {
     }
 
     fn copy_database_inner(&self, dest: &Path) -> Result<()> {
-        let name = dest.file_name().ok_or_else(|| Error::invalid_argument("the destination names no file"))?;
-        if dest.symlink_metadata().is_ok() {
-            return Err(Error::already_exists("the destination exists; refusing to overwrite it"));
-        }
-        let dir = match dest.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::not_found(format!("directory {} does not exist", dir.display())));
-        }
-        let tmp = dir.join(format!(".{}.partial-{}", name.to_string_lossy(), uuid::Uuid::new_v4()));
-        let result = self.copy_into(&tmp).and_then(|()| {
-            File::open(&tmp)?.sync_all()?;
-            // A hard link never replaces an existing file, unlike rename.
-            std::fs::hard_link(&tmp, dest).map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => {
-                    Error::already_exists("the destination appeared during the backup; refusing to overwrite it")
-                }
-                _ => e.into(),
-            })?;
-            File::open(dir)?.sync_all()?;
-            Ok(())
-        });
-        for suffix in ["", "-journal", "-wal", "-shm"] {
-            let mut p = tmp.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
-        result
+        files::create_durably(dest, |tmp, _| self.copy_into(tmp))
     }
 
     fn copy_into(&self, tmp: &Path) -> Result<()> {
-        let mut dst = Connection::open(tmp)?;
+        let mut dst = files::open_sqlite(tmp, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX, "")?;
         match &self.path {
             // A separate read connection, so this store's own writers are not blocked.
             Some(path) => {
-                let src = Connection::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
+                let src =
+                    files::open_sqlite(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX, "")?;
                 src.busy_timeout(self.options.busy_timeout)?;
                 run_backup(&src, &mut dst, self.options.busy_timeout)?;
             }
@@ -517,37 +540,15 @@ fn probe_existing(path: &Path, options: &OpenOptions) -> Result<()> {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     let has_wal = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
-    let uri =
-        if has_wal { format!("file:{}", uri_escape(path)) } else { format!("file:{}?immutable=1", uri_escape(path)) };
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    let probe = Connection::open_with_flags(uri, flags)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let probe = files::open_sqlite(path, flags, if has_wal { "" } else { "?immutable=1" })?;
     probe.busy_timeout(options.busy_timeout)?;
     retry_while_busy(options.busy_timeout, || Header::read(&probe))?.check_ownership()
-}
-
-/// Percent-encode a path for a `file:` URI.
-fn uri_escape(path: &Path) -> String {
-    use std::os::unix::ffi::OsStrExt;
-    let mut out = String::new();
-    for &b in path.as_os_str().as_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn uri_escape_keeps_plain_characters_and_encodes_the_rest() {
-        assert_eq!(uri_escape(Path::new("/a/b-c_d.db")), "/a/b-c_d.db");
-        assert_eq!(uri_escape(Path::new("/a b/x?y#z%.db")), "/a%20b/x%3Fy%23z%25.db");
-    }
 
     #[test]
     fn in_memory_store_has_the_current_schema_and_enforces_foreign_keys() {

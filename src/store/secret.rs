@@ -20,6 +20,7 @@
 //! can still read what an unfinished rotation left behind.
 
 use std::fmt;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
@@ -28,12 +29,14 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result, Status};
-use crate::store::{OpenOptions, Store};
+use crate::store::{files, OpenOptions, Store};
 
 /// The envelope's version tag.
 const VERSION: &str = "sndsec1";
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
+/// The most bytes a key file holds: 64 hexadecimal digits with some white space around them.
+const KEY_FILE_MAX: u64 = 128;
 
 /// A 32-byte key for the secret columns. Its [`fmt::Debug`] shows the key id only; the bytes
 /// are wiped from memory when the key is dropped.
@@ -71,15 +74,18 @@ impl SecretKey {
         Ok(SecretKey { bytes: Zeroizing::new(array), id })
     }
 
-    /// A key read from a file holding exactly 32 bytes, or 64 hexadecimal digits (surrounding
-    /// white space ignored). A missing or unreadable file is IO naming it; other contents are
-    /// INVALID_ARGUMENT.
+    /// A key read from a key file holding exactly 32 bytes, or 64 hexadecimal digits
+    /// (surrounding white space ignored, at most 128 bytes in all), such as
+    /// [`SecretKey::create_file`] writes.
+    ///
+    /// The key file must be a regular file (a symbolic link to one is followed) that neither
+    /// group nor others may read or write: a mode such as 0644 is [`Status::SecretKey`] naming
+    /// the mode, since anyone who can read the file can open every secret of the store. A
+    /// FIFO, device or directory is INVALID_ARGUMENT, and is not waited on or read; so is a
+    /// larger file or other contents. A missing or unreadable file is IO naming it.
     pub fn from_file(path: impl AsRef<Path>) -> Result<SecretKey> {
         let path = path.as_ref();
-        let contents = Zeroizing::new(
-            std::fs::read(path)
-                .map_err(|e| Error::new(Status::Io, format!("cannot read the key file {}: {e}", path.display())))?,
-        );
+        let contents = read_key_file(path)?;
         if contents.len() == SecretKey::LEN {
             return SecretKey::from_bytes(&contents);
         }
@@ -94,6 +100,26 @@ impl SecretKey {
                 2 * SecretKey::LEN
             ))),
         }
+    }
+
+    /// Generate a new key and write it to the new key file `path`, durably; returns the key.
+    ///
+    /// The file holds the key as 64 hexadecimal digits and a newline, with mode 0600. It is
+    /// written to a temporary file in the same directory, synced, linked into place and the
+    /// directory synced: after a crash or power cut `path` either holds the whole key or does
+    /// not exist, so a store never seals secrets under a key that a power cut then loses. An
+    /// existing file, directory or symbolic link at `path` is [`Status::AlreadyExists`] and
+    /// left as it is (a key file is never replaced); a missing directory is
+    /// [`Status::NotFound`].
+    pub fn create_file(path: impl AsRef<Path>) -> Result<SecretKey> {
+        let path = path.as_ref();
+        let key = SecretKey::generate();
+        files::create_durably(path, |_, file| {
+            file.write_all(key.to_hex().as_bytes())?;
+            Ok(file.write_all(b"\n")?)
+        })
+        .map_err(|e| e.context(format!("cannot create the key file {}", path.display())))?;
+        Ok(key)
     }
 
     /// A new random key from the operating system.
@@ -115,6 +141,48 @@ impl SecretKey {
     fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new((&*self.bytes).into())
     }
+}
+
+/// The contents of the key file `path`, checked to be a small regular file private to its
+/// owner before anything is read.
+fn read_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let name = path.display();
+    let io = |e: std::io::Error| Error::new(Status::Io, format!("cannot read the key file {name}: {e}"));
+    // O_NONBLOCK: opening a FIFO does not wait for a writer (it is refused just below).
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(Error::invalid_argument(format!("the key file {name} is not a regular file")));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Error::new(
+            Status::SecretKey,
+            format!(
+                "the key file {name} has mode {mode:04o}: group or others may access it, and whoever reads it \
+                 opens every secret of the store; make it private to its owner (chmod 600)"
+            ),
+        ));
+    }
+    let too_large = |len: u64| {
+        Error::invalid_argument(format!(
+            "the key file {name} holds {len} bytes: a key file holds at most {KEY_FILE_MAX} ({} raw bytes or {} \
+             hexadecimal digits)",
+            SecretKey::LEN,
+            2 * SecretKey::LEN
+        ))
+    };
+    if meta.len() > KEY_FILE_MAX {
+        return Err(too_large(meta.len()));
+    }
+    // A file may grow, or report no size (procfs): read at most one byte more than allowed.
+    let mut contents = Zeroizing::new(Vec::with_capacity(KEY_FILE_MAX as usize + 1));
+    file.take(KEY_FILE_MAX + 1).read_to_end(&mut contents).map_err(io)?;
+    if contents.len() as u64 > KEY_FILE_MAX {
+        return Err(too_large(contents.len() as u64));
+    }
+    Ok(contents)
 }
 
 /// The keys a store holds: the current one seals, any of them opens.
@@ -357,12 +425,16 @@ mod tests {
         assert!(SecretKey::from_bytes(&[1; 31]).unwrap_err().message().contains("32 bytes, not 31"));
         let dir = std::env::temp_dir().join(format!("sendense-key-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let raw = dir.join("raw.key");
-        std::fs::write(&raw, [9u8; 32]).unwrap();
-        let hexed = dir.join("hex.key");
-        std::fs::write(&hexed, format!("{}\n", "09".repeat(32))).unwrap();
-        let bad = dir.join("bad.key");
-        std::fs::write(&bad, "not a key").unwrap();
+        let write = |name: &str, contents: &[u8]| {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.join(name);
+            std::fs::write(&path, contents).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            path
+        };
+        let raw = write("raw.key", &[9u8; 32]);
+        let hexed = write("hex.key", format!("{}\n", "09".repeat(32)).as_bytes());
+        let bad = write("bad.key", b"not a key");
         let a = SecretKey::from_file(&raw).unwrap();
         assert_eq!(a, SecretKey::from_file(&hexed).unwrap());
         assert_eq!(SecretKey::from_hex_for_test(&a.to_hex()), a);

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "check.h"
 #include "sendense.h"
@@ -132,6 +133,7 @@ static void test_keys_and_configs(const char *dir) {
         fputs("0909090909090909090909090909090909090909090909090909090909090909\n", f);
         fclose(f);
     }
+    CHECK(chmod(key_path, 0600) == 0); /* a key file must be private to its owner */
     CHECK_STATUS(sendense_store_open_with_key_file(path, NULL, key_path, &reopened, &err), SENDENSE_STATUS_OK, err);
     CHECK_STATUS(sendense_ossea_config_secrets_json(reopened, b, &json, &err), SENDENSE_STATUS_OK, err);
     CHECK_CONTAINS(json, "plain-secret");

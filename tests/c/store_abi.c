@@ -392,6 +392,26 @@ static void test_open_options(void) {
     CHECK(store == SENTINEL_STORE);
     CHECK(!file_exists(path));
 
+    /* A busy timeout above INT32_MAX ms is refused (SQLite cannot wait that long). */
+    {
+        static const uint32_t too_long[] = {(uint32_t)INT32_MAX + 1u, UINT32_MAX};
+        for (i = 0; i < sizeof too_long / sizeof too_long[0]; i++) {
+            o = sendense_open_options_default();
+            o.busy_timeout_ms = too_long[i];
+            EXPECT_FAIL(sendense_store_open(path, &o, &store, errp), SENDENSE_STATUS_INVALID_ARGUMENT, path,
+                        "busy timeout", "2147483647");
+            EXPECT_FAIL(sendense_store_open_in_memory(&o, &store, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                        "busy timeout");
+            CHECK(store == SENTINEL_STORE);
+            CHECK(!file_exists(path));
+        }
+        o = sendense_open_options_default();
+        o.busy_timeout_ms = INT32_MAX;
+        db = NULL;
+        CHECK(sendense_store_open_in_memory(&o, &db, NULL) == SENDENSE_STATUS_OK);
+        sendense_store_free(db);
+    }
+
     /* NULL options are the defaults: the file is created. */
     db = open_ok(path, NULL);
     sendense_store_free(db);
@@ -527,6 +547,169 @@ static void test_bad_files(void) {
     tmp_path(path, "no/such/dir/x.db");
     EXPECT_FAIL(sendense_store_open(path, NULL, &store, errp), SENDENSE_STATUS_IO, path);
     CHECK(store == SENTINEL_STORE);
+}
+
+/* A libsendense database turned into a foreign one: another application id, rollback journal. */
+static void make_foreign_database(const char *path) {
+    static const unsigned char rollback[2] = {1, 1};
+    make_database(path);
+    CHECK(patch_u32_be(path, SQLITE_HEADER_APPLICATION_ID, UINT32_C(0x0badf00d)));
+    CHECK(patch_bytes(path, SQLITE_HEADER_FORMAT_VERSIONS, rollback, sizeof rollback));
+}
+
+/* Open `path` (relative to the working directory), which must create a new database of that
+ * very name in it. */
+static void check_created_literally(const char *path) {
+    sendense_store *db = open_ok(path, NULL);
+    sendense_store_free(db);
+    if (!CHECK(file_exists(path))) {
+        fprintf(stderr, "  (%s was not created under its own name)\n", path);
+    }
+}
+
+/* Paths are plain file names: a "file:" name or a query string is not a SQLite URI, so a
+ * foreign database it would point at as a URI is neither opened nor changed. */
+static void test_plain_file_names(void) {
+    char foreign[PATH_BUF], uri[PATH_BUF + 64], cwd[PATH_BUF];
+    sendense_store *store = SENTINEL_STORE;
+    snapshot before;
+    static const char *const queries[] = {"", "?vfs=unix-excl", "?cache=shared", "?psow=0", "?mode=ro"};
+    size_t i;
+
+    make_foreign_database(tmp_path(foreign, "foreign.db"));
+    before = take_snapshot(foreign);
+
+    /* "file:/abs/foreign.db...": a file in a directory "file:" of the working directory, which
+     * does not exist. */
+    for (i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+        snprintf(uri, sizeof uri, "file:%s%s", foreign, queries[i]);
+        EXPECT_FAIL(sendense_store_open(uri, NULL, &store, errp), SENDENSE_STATUS_IO, uri);
+        CHECK(store == SENTINEL_STORE);
+    }
+    CHECK(!file_exists("file:"));
+
+    /* Relative to the directory of the foreign file, "file:foreign.db..." is a new file of that
+     * literal name. */
+    if (CHECK(getcwd(cwd, sizeof cwd) != NULL) && CHECK(chdir(tmpdir) == 0)) {
+        for (i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+            snprintf(uri, sizeof uri, "file:foreign.db%s", queries[i]);
+            check_created_literally(uri);
+            snprintf(uri, sizeof uri, "foreign.db%s", queries[i]);
+            if (queries[i][0] != '\0') {
+                check_created_literally(uri);
+            }
+        }
+        check_created_literally("file:a%20b#c.db");
+        CHECK(!file_exists("a b"));
+        CHECK(chdir(cwd) == 0);
+    }
+    CHECK_UNCHANGED(foreign, before);
+}
+
+/* The mode bits of `path`, or -1. */
+static int mode_of(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+/* New files are private to their owner (under a umask of 022), and never created through a
+ * symbolic link. */
+static void test_file_modes_and_links(void) {
+    char path[PATH_BUF], side[PATH_BUF], copy[PATH_BUF], target[PATH_BUF], link[PATH_BUF];
+    sendense_store *db, *store = SENTINEL_STORE;
+    sendense_open_options o = sendense_open_options_default();
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    size_t i;
+
+    umask(022);
+    db = open_ok(tmp_path(path, "private.db"), NULL);
+    if (db == NULL) {
+        return;
+    }
+    for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        snprintf(side, sizeof side, "%s%s", path, suffixes[i]);
+        if (!CHECK(mode_of(side) == 0600)) {
+            fprintf(stderr, "  %s has mode %o\n", side, (unsigned)mode_of(side));
+        }
+    }
+    CHECK(sendense_store_backup(db, tmp_path(copy, "private-copy.db"), NULL) == SENDENSE_STATUS_OK);
+    CHECK(mode_of(copy) == 0600);
+
+    /* A dangling link: no database and no copy is created through it. */
+    tmp_path(target, "link-target.db");
+    tmp_path(link, "link.db");
+    CHECK(symlink(target, link) == 0);
+    EXPECT_FAIL(sendense_store_open(link, NULL, &store, errp), SENDENSE_STATUS_INVALID_ARGUMENT, link, "symbolic link");
+    CHECK(store == SENTINEL_STORE);
+    o.create_if_missing = false;
+    EXPECT_FAIL(sendense_store_open(link, &o, &store, errp), SENDENSE_STATUS_NOT_FOUND, link);
+    EXPECT_FAIL(sendense_store_backup(db, link, errp), SENDENSE_STATUS_ALREADY_EXISTS, link);
+    CHECK(!file_exists(target));
+    sendense_store_free(db);
+
+    /* A link to an existing database opens it. */
+    make_database(target);
+    db = open_ok(link, NULL);
+    sendense_store_free(db);
+}
+
+/* Key files: sendense_secret_key_file_create writes a private one and never replaces one; a
+ * key file others may read, a FIFO or a device is refused (promptly). */
+static void test_key_files(void) {
+    char key_path[PATH_BUF], db_path[PATH_BUF], fifo[PATH_BUF];
+    char *key_id = SENTINEL_STRING, *opened_id = NULL;
+    sendense_store *db = SENTINEL_STORE;
+    sendense_error *err = NULL;
+    snapshot before;
+
+    umask(022);
+    tmp_path(key_path, "store.key");
+    tmp_path(db_path, "keyed.db");
+    CHECK_STATUS(sendense_secret_key_file_create(key_path, &key_id, &err), SENDENSE_STATUS_OK, err);
+    if (!CHECK(key_id != NULL && key_id != SENTINEL_STRING && strlen(key_id) == 16)) {
+        return;
+    }
+    CHECK(mode_of(key_path) == 0600);
+    CHECK_STATUS(sendense_store_open_with_key_file(db_path, NULL, key_path, &db, &err), SENDENSE_STATUS_OK, err);
+    if (db != SENTINEL_STORE) {
+        CHECK_STATUS(sendense_store_secret_key_id(db, &opened_id, &err), SENDENSE_STATUS_OK, err);
+        CHECK(opened_id != NULL && strcmp(opened_id, key_id) == 0);
+        sendense_string_free(opened_id);
+        sendense_store_free(db);
+    }
+    sendense_string_free(key_id);
+
+    /* Never replaced; the key id out-parameter may be NULL. */
+    before = take_snapshot(key_path);
+    key_id = SENTINEL_STRING;
+    EXPECT_FAIL(sendense_secret_key_file_create(key_path, &key_id, errp), SENDENSE_STATUS_ALREADY_EXISTS, key_path);
+    CHECK(key_id == SENTINEL_STRING);
+    CHECK_UNCHANGED(key_path, before);
+    EXPECT_FAIL(sendense_secret_key_file_create(NULL, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "key_path");
+    tmp_path(fifo, "no/such/dir.key");
+    EXPECT_FAIL(sendense_secret_key_file_create(fifo, NULL, errp), SENDENSE_STATUS_NOT_FOUND, fifo);
+    CHECK(sendense_secret_key_file_create(tmp_path(fifo, "other.key"), NULL, NULL) == SENDENSE_STATUS_OK);
+
+    /* Readable by group or others: refused, naming the mode. */
+    db = SENTINEL_STORE;
+    CHECK(chmod(key_path, 0644) == 0);
+    EXPECT_FAIL(sendense_store_open_with_key_file(db_path, NULL, key_path, &db, errp), SENDENSE_STATUS_SECRET_KEY,
+                key_path, "0644", "group or others");
+    CHECK(chmod(key_path, 0400) == 0);
+    CHECK_STATUS(sendense_store_open_with_key_file(db_path, NULL, key_path, &db, &err), SENDENSE_STATUS_OK, err);
+    if (db != SENTINEL_STORE) {
+        sendense_store_free(db);
+    }
+
+    /* Not regular files: not waited on, not read. */
+    db = SENTINEL_STORE;
+    tmp_path(fifo, "fifo.key");
+    CHECK(mkfifo(fifo, 0600) == 0);
+    EXPECT_FAIL(sendense_store_open_with_key_file(db_path, NULL, fifo, &db, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                fifo, "not a regular file");
+    EXPECT_FAIL(sendense_store_open_with_key_file(db_path, NULL, "/dev/zero", &db, errp),
+                SENDENSE_STATUS_INVALID_ARGUMENT, "/dev/zero", "not a regular file");
+    CHECK(db == SENTINEL_STORE);
 }
 
 static void test_open_and_reopen(void) {
@@ -756,6 +939,9 @@ int main(int argc, char **argv) {
     run_group("invalid UTF-8", test_invalid_utf8);
     run_group("open options", test_open_options);
     run_group("bad files", test_bad_files);
+    run_group("plain file names", test_plain_file_names);
+    run_group("file modes and links", test_file_modes_and_links);
+    run_group("key files", test_key_files);
     run_group("open and reopen", test_open_and_reopen);
     run_group("backup", test_backup);
     run_group("threads", test_threads);

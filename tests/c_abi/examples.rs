@@ -111,10 +111,10 @@ fn backup(_plain: &Path, stdout: &str) {
 
 fn targets(plain: &Path, stdout: &str) {
     let lines: Vec<&str> = stdout.lines().collect();
-    assert!(line_with(&lines, "key file ").ends_with(".key: created (32 random bytes)"), "{stdout}");
     let opened = line_with(&lines, "opened ");
     let key_id = opened.split(" with key ").nth(1).and_then(|r| r.split(' ').next()).unwrap_or("");
     assert!(key_id.len() == 16 && key_id.bytes().all(|b| b.is_ascii_hexdigit()), "{stdout}");
+    assert!(line_with(&lines, "key file ").ends_with(&format!(".key: created (key {key_id})")), "{stdout}");
     assert!(opened.ends_with(&format!(", schema version {})", sendense::SCHEMA_VERSION)), "{stdout}");
 
     // The read-out names the sealing key and carries no secret; the secrets open on request
@@ -209,6 +209,8 @@ fn targets(plain: &Path, stdout: &str) {
     let db = dir.path().join("targets.db");
     let key = dir.path().join("given.key");
     std::fs::write(&key, "42".repeat(32)).expect("write the key file");
+    // A key file must be private to its owner.
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod the key file");
     let mut cmd = command(plain, &[], &[]);
     cmd.arg(&db).arg(&key);
     let out = run_ok(&mut cmd);

@@ -45,8 +45,10 @@ func OpenWithKey(path string, opts *Options, key []byte) (*Store, error) {
 }
 
 // OpenWithKeyFile is OpenWithKey with the key read from the file keyPath: exactly 32 raw
-// bytes, or 64 hexadecimal digits (surrounding white space ignored). A missing file is ErrIO;
-// other contents are ErrInvalidArgument.
+// bytes, or 64 hexadecimal digits (surrounding white space ignored; at most 128 bytes), as
+// CreateKeyFile writes. The file must be a regular file that group and others may not access:
+// a mode like 0644 is ErrSecretKey naming the mode. A missing file is ErrIO; a FIFO, device or
+// directory (not waited on), a larger file or other contents are ErrInvalidArgument.
 func OpenWithKeyFile(path string, opts *Options, keyPath string) (*Store, error) {
 	var a cargs
 	p, kp := a.str("path", path), a.str("key path", keyPath)
@@ -74,4 +76,27 @@ func (s *Store) SecretKeyID() (string, error) {
 	return getString(s, nil, func(h cStore, out cOut, e cErr) cStatus {
 		return C.sendense_store_secret_key_id(h, out, e)
 	})
+}
+
+// CreateKeyFile creates a new key file at path holding a new random secret key, for
+// OpenWithKeyFile, and returns the key's id (as SecretKeyID reports it). The file holds 64
+// hexadecimal digits and a newline, with mode 0600, and is written durably (a temporary file
+// in the same directory, synced, linked into place, the directory synced): after a power cut
+// it holds the whole key or does not exist. An existing file, directory or symbolic link at
+// path is ErrAlreadyExists and left as it is (a key file is never replaced); a missing
+// directory is ErrNotFound.
+func CreateKeyFile(path string) (string, error) {
+	var a cargs
+	defer a.free()
+	p := a.str("key path", path)
+	if err := a.failed(); err != nil {
+		return "", err
+	}
+	var out *C.char
+	var cerr *C.sendense_error
+	if st := C.sendense_secret_key_file_create(p, &out, &cerr); st != C.SENDENSE_STATUS_OK {
+		return "", takeError(st, cerr)
+	}
+	defer C.sendense_string_free(out)
+	return C.GoString(out), nil
 }

@@ -239,3 +239,40 @@ func TestRotateSecretKey(t *testing.T) {
 		t.Fatalf("rotating to the same key: %d values", n)
 	}
 }
+
+// CreateKeyFile writes a new private key file that OpenWithKeyFile reads, and never replaces
+// one; a key file others may read is refused.
+func TestCreateKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "store.key")
+	keyID := must(sendense.CreateKeyFile(keyPath)).get(t)
+	if len(keyID) != 16 {
+		t.Fatalf("key id %q", keyID)
+	}
+	info := must(os.Stat(keyPath)).get(t)
+	if info.Mode().Perm() != 0o600 {
+		t.Fatalf("the key file has mode %v", info.Mode())
+	}
+	contents := must(os.ReadFile(keyPath)).get(t)
+	s := must(sendense.OpenWithKeyFile(filepath.Join(dir, "store.db"), nil, keyPath)).get(t)
+	if got := must(s.SecretKeyID()).get(t); got != keyID {
+		t.Fatalf("opened with key %s, created %s", got, keyID)
+	}
+	ok(t, s.Close())
+
+	_, err := sendense.CreateKeyFile(keyPath)
+	wantErr(t, "an existing key file", err, sendense.ErrAlreadyExists)
+	if again := must(os.ReadFile(keyPath)).get(t); !bytes.Equal(again, contents) {
+		t.Fatal("a refused CreateKeyFile changed the key file")
+	}
+	_, err = sendense.CreateKeyFile(filepath.Join(dir, "no", "such.key"))
+	wantErr(t, "a missing directory", err, sendense.ErrNotFound)
+	_, err = sendense.CreateKeyFile("bad\x00.key")
+	wantErr(t, "a NUL byte", err, sendense.ErrInvalidArgument)
+
+	ok(t, os.Chmod(keyPath, 0o644))
+	_, err = sendense.OpenWithKeyFile(filepath.Join(dir, "store.db"), nil, keyPath)
+	if e := wantErr(t, "a key file readable by others", err, sendense.ErrSecretKey); !strings.Contains(e.Message, "0644") {
+		t.Fatalf("the message does not name the mode: %q", e.Message)
+	}
+}

@@ -1,6 +1,8 @@
 //! The store on real files: opening, refusing files it must not touch, migrations and
 //! fixtures, integrity checks and online backups.
 
+mod files;
+mod key_files;
 mod schema;
 
 use std::path::{Path, PathBuf};

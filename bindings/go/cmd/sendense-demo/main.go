@@ -18,11 +18,9 @@
 package main
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -46,26 +44,17 @@ type vm struct {
 	id             string
 }
 
-// ensureKeyFile writes a new random secret key to path (64 hexadecimal digits, readable by
+// ensureKeyFile has the library write a new random secret key to path (durably, readable by
 // the owner only) unless the file exists.
 func ensureKeyFile(path string, w io.Writer) error {
-	if _, err := os.Stat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	key, err := sendense.NewSecretKey()
-	if err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(hex.EncodeToString(key)); err != nil {
-		f.Close()
+	if _, err := sendense.CreateKeyFile(path); err != nil {
+		if errors.Is(err, sendense.ErrAlreadyExists) {
+			return nil
+		}
 		return err
 	}
 	fmt.Fprintf(w, "created the key file %s\n", path)
-	return f.Close()
+	return nil
 }
 
 func run(path string, w io.Writer) error {
