@@ -12,8 +12,13 @@ use crate::header::{declared_functions, strip_comments, GENERATED};
 /// typed struct, so the snapshot objects, their accessors (every function whose first
 /// parameter is `const <type> *`), the functions that fill them and their `_free` are not
 /// wrapped.
-const SNAPSHOT_TYPES: &[&str] =
-    &["sendense_backup", "sendense_context", "sendense_device_mapping", "sendense_nbd_export", "sendense_replication_job"];
+const SNAPSHOT_TYPES: &[&str] = &[
+    "sendense_backup",
+    "sendense_context",
+    "sendense_device_mapping",
+    "sendense_nbd_export",
+    "sendense_replication_job",
+];
 
 /// The functions that fill a typed snapshot, and their destructors (see [`SNAPSHOT_TYPES`]).
 const SNAPSHOT_FUNCTIONS: &[&str] = &[
@@ -77,7 +82,8 @@ fn every_c_function_has_a_go_wrapper() {
     let mut called = BTreeSet::new();
     called_from_go(&Path::new(env!("CARGO_MANIFEST_DIR")).join("bindings/go"), &mut called);
 
-    let exempt = |f: &str| SNAPSHOT_FUNCTIONS.contains(&f) || NOT_WRAPPED.contains(&f) || is_snapshot_accessor(&code, f);
+    let exempt =
+        |f: &str| SNAPSHOT_FUNCTIONS.contains(&f) || NOT_WRAPPED.contains(&f) || is_snapshot_accessor(&code, f);
     let missing: Vec<&String> = declared.iter().filter(|f| !called.contains(*f) && !exempt(f)).collect();
     assert!(
         missing.is_empty(),
