@@ -5,7 +5,10 @@
  * - Every fallible function returns a sendense_status: SENDENSE_STATUS_OK (0) or an error code.
  * - The last parameter `sendense_error **err` may be NULL. On failure, when it is not NULL,
  *   *err receives a new error object (status + message naming the problem) that the caller
- *   frees with sendense_error_free. On success *err is not touched.
+ *   frees with sendense_error_free. On success *err is not touched. *err must be NULL or an
+ *   error object from an earlier call that has not been freed: a failing call frees that
+ *   earlier object before storing the new one, so one variable may be reused across calls
+ *   without leaking (initialise it to NULL; never leave it uninitialised or freed).
  * - Out-parameters are written only on success.
  * - Input strings are UTF-8, NUL-terminated and borrowed for the call; invalid UTF-8 is
  *   SENDENSE_STATUS_INVALID_ARGUMENT. Output strings are owned by the caller and freed with
@@ -40,6 +43,12 @@
 #define SENDENSE_SYNCHRONOUS_NORMAL 1
 
 /**
+ * The size of the first layout of `sendense_open_options` (ABI 2: `struct_size`,
+ * `synchronous`, `busy_timeout_ms`, `create_if_missing`), the smallest `struct_size` accepted.
+ */
+#define SENDENSE_OPEN_OPTIONS_SIZE_V1 16
+
+/**
  * Major version of the library (semver). Equals the package version.
  */
 #define SENDENSE_VERSION_MAJOR 0
@@ -56,9 +65,11 @@
 
 /**
  * Version of the C ABI: bumped whenever a declaration of this header changes incompatibly.
- * The shared library's soname is `libsendense.so.<SENDENSE_ABI_VERSION>`.
+ * The shared library's soname is `libsendense.so.<SENDENSE_ABI_VERSION>`. Version 2:
+ * `sendense_open_options` is read by its `struct_size` and its flags are `uint32_t` 0 or 1
+ * (was a C `bool`); see the README's changelog.
  */
-#define SENDENSE_ABI_VERSION 1
+#define SENDENSE_ABI_VERSION 2
 
 /**
  * A read-only snapshot of one backup point (a `backup_jobs` record), made by
@@ -140,7 +151,11 @@ typedef int32_t sendense_status;
 
 /**
  * Options for `sendense_store_open`. Start from `sendense_open_options_default()` and change
- * the fields you need; `struct_size` lets later versions append fields compatibly.
+ * the fields you need. The library reads `struct_size` first and then only that many bytes:
+ * any size from `SENDENSE_OPEN_OPTIONS_SIZE_V1` up is accepted (fields a caller's struct does
+ * not have take their defaults, bytes beyond the fields the library knows are ignored), so
+ * later versions can append fields compatibly. Flags are `uint32_t` holding 0 or 1; any
+ * other value is SENDENSE_STATUS_INVALID_ARGUMENT naming the field.
  */
 typedef struct {
   /**
@@ -156,10 +171,10 @@ typedef struct {
    */
   uint32_t busy_timeout_ms;
   /**
-   * Create the file when it does not exist (default true); false makes a missing file
+   * 1: create the file when it does not exist (default); 0: a missing file is
    * `SENDENSE_STATUS_NOT_FOUND`.
    */
-  bool create_if_missing;
+  uint32_t create_if_missing;
 } sendense_open_options;
 
 /**

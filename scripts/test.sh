@@ -13,6 +13,7 @@ command -v cc >/dev/null || missing+=(gcc)
 command -v c++ >/dev/null || missing+=(g++)
 command -v valgrind >/dev/null || missing+=(valgrind)
 command -v nm >/dev/null || missing+=(binutils)
+command -v pkg-config >/dev/null || missing+=(pkgconf)
 command -v go >/dev/null || missing+=(golang-go)
 if ((${#missing[@]})); then
     echo "installing: ${missing[*]}"

@@ -109,10 +109,15 @@ pub struct Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// An error with the given status and message.
+    /// An error with the given status and message. A message longer than
+    /// [`Error::MESSAGE_LIMIT`] bytes is cut there: the backstop for a message that quotes
+    /// input without [`echo`].
     pub fn new(status: Status, message: impl Into<String>) -> Error {
-        Error { status, message: message.into() }
+        Error { status, message: bounded(message.into()) }
     }
+
+    /// The longest message an error carries, in bytes (plus the note saying it was cut).
+    pub const MESSAGE_LIMIT: usize = 8 * 1024;
 
     /// The category of the error.
     pub fn status(&self) -> Status {
@@ -126,7 +131,7 @@ impl Error {
 
     /// The same error with `context` put in front of its message (`"context: message"`).
     pub fn context(self, context: impl fmt::Display) -> Error {
-        Error { status: self.status, message: format!("{context}: {}", self.message) }
+        Error { status: self.status, message: bounded(format!("{context}: {}", self.message)) }
     }
 
     /// Shorthand for [`Status::InvalidArgument`].
@@ -165,6 +170,75 @@ impl Error {
     }
 }
 
+/// `message`, cut to [`Error::MESSAGE_LIMIT`] bytes on a character boundary when longer.
+fn bounded(mut message: String) -> String {
+    if message.len() > Error::MESSAGE_LIMIT {
+        let total = message.len();
+        let cut = (0..=Error::MESSAGE_LIMIT).rev().find(|&i| message.is_char_boundary(i)).unwrap_or(0);
+        message.truncate(cut);
+        message.push_str(&format!("… (message cut at {cut} of {total} bytes)"));
+    }
+    message
+}
+
+/// How many characters of a caller's input a message quotes at most (see [`echo`]).
+pub(crate) const ECHO_CHARS: usize = 200;
+
+/// Caller input quoted in an error message, bounded: at most [`ECHO_CHARS`] characters (cut on
+/// a character boundary), followed by an ellipsis and the input's total length when it was
+/// cut. `{}` prints the text, `{:?}` quotes it (`"abc…" (10485760 bytes)`). Every message that
+/// repeats what a caller passed (an id, a name, a path, a value) quotes it through this, so a
+/// 10 MiB argument never makes a 10 MiB message.
+pub(crate) fn echo(s: &str) -> Echo<'_> {
+    Echo(s)
+}
+
+/// See [`echo`].
+pub(crate) struct Echo<'a>(&'a str);
+
+impl Echo<'_> {
+    /// The quoted prefix, and whether it is all of the input.
+    fn prefix(&self) -> (&str, bool) {
+        match self.0.char_indices().nth(ECHO_CHARS) {
+            Some((cut, _)) => (&self.0[..cut], false),
+            None => (self.0, true),
+        }
+    }
+}
+
+impl fmt::Display for Echo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.prefix() {
+            (all, true) => f.write_str(all),
+            (prefix, false) => write!(f, "{prefix}… ({} bytes)", self.0.len()),
+        }
+    }
+}
+
+impl fmt::Debug for Echo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.prefix() {
+            (all, true) => write!(f, "{all:?}"),
+            (prefix, false) => {
+                let quoted = format!("{prefix:?}");
+                write!(f, "{}…\" ({} bytes)", &quoted[..quoted.len() - 1], self.0.len())
+            }
+        }
+    }
+}
+
+/// A caller's floating-point number in an error message, readable at any magnitude: Rust's
+/// shortest exact form when that is short (`50`, `-0.5`, `100.25`), else scientific notation
+/// (`-1e-300`, `1.5e300`), never hundreds of digits.
+pub(crate) fn echo_f64(x: f64) -> impl fmt::Display {
+    let plain = x.to_string();
+    if plain.len() <= 24 {
+        plain
+    } else {
+        format!("{x:e}")
+    }
+}
+
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Error {
         Error::io(e.to_string())
@@ -173,7 +247,7 @@ impl From<std::io::Error> for Error {
 
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Error {
-        Error::invalid_argument(format!("invalid JSON: {e}"))
+        Error::invalid_argument(format!("invalid JSON: {}", echo(&e.to_string())))
     }
 }
 
@@ -189,6 +263,52 @@ mod tests {
         }
         assert_eq!(Status::from_code(0), None);
         assert_eq!(Status::from_code(99), None);
+    }
+
+    #[test]
+    fn echo_keeps_short_input_and_cuts_long_input_on_a_char_boundary() {
+        assert_eq!(echo("web-01").to_string(), "web-01");
+        assert_eq!(format!("{:?}", echo("a\"b")), "\"a\\\"b\"");
+        let exact = "é".repeat(ECHO_CHARS);
+        assert_eq!(echo(&exact).to_string(), exact);
+
+        let long = format!("{}{}", "é".repeat(ECHO_CHARS - 1), "x".repeat(10 << 20));
+        let shown = echo(&long).to_string();
+        assert_eq!(shown, format!("{}x… ({} bytes)", "é".repeat(ECHO_CHARS - 1), long.len()));
+        let quoted = format!("{:?}", echo(&long));
+        assert_eq!(quoted, format!("\"{}x…\" ({} bytes)", "é".repeat(ECHO_CHARS - 1), long.len()));
+
+        // Escaped characters stay bounded too: at most a few bytes of escape per character.
+        let controls = "\u{1}".repeat(1 << 20);
+        assert!(format!("{:?}", echo(&controls)).len() < 2 * 1024);
+    }
+
+    #[test]
+    fn messages_are_bounded_even_without_echo() {
+        let e = Error::invalid_argument(format!("name {} is bad", "é".repeat(1 << 20)));
+        assert!(e.message().len() < Error::MESSAGE_LIMIT + 64, "{}", e.message().len());
+        assert!(e.message().starts_with("name éé"));
+        assert!(e.message().ends_with(&format!(" of {} bytes)", 2 * (1 << 20) + 12)), "{}", &e.message()[8000..]);
+        let e = Error::not_found("x").context("y".repeat(1 << 20));
+        assert!(e.message().len() < Error::MESSAGE_LIMIT + 64);
+        assert_eq!(Error::not_found("short").message(), "short");
+    }
+
+    #[test]
+    fn echo_f64_is_short_at_every_magnitude() {
+        for (x, shown) in [
+            (50.0, "50"),
+            (-0.5, "-0.5"),
+            (100.25, "100.25"),
+            (-1e-300, "-1e-300"),
+            (1.5e300, "1.5e300"),
+            (f64::MAX, "1.7976931348623157e308"),
+            (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            assert_eq!(echo_f64(x).to_string(), shown);
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::{Error, Result};
+use crate::error::{echo, echo_f64, Error, Result};
 
 /// A point in time: milliseconds since the Unix epoch, UTC (the schema's `TIMESTAMP` class).
 /// Serialised to JSON as an RFC 3339 UTC string with milliseconds.
@@ -30,7 +30,8 @@ impl Timestamp {
     pub fn parse_rfc3339(s: &str) -> Result<Timestamp> {
         parse_rfc3339(s).ok_or_else(|| {
             Error::invalid_argument(format!(
-                "{s:?} is not an RFC 3339 timestamp (expected e.g. \"2026-11-28T05:09:49Z\")"
+                "{:?} is not an RFC 3339 timestamp (expected e.g. \"2026-11-28T05:09:49Z\")",
+                echo(s)
             ))
         })
     }
@@ -230,7 +231,7 @@ macro_rules! string_enum {
                     $($text => Ok($name::$variant),)+
                     _ => Err($crate::Error::invalid_argument(format!(
                         concat!("{:?} is not a valid ", $what, " (expected one of: {})"),
-                        s,
+                        $crate::error::echo(s),
                         [$($text),+].join(", ")
                     ))),
                 }
@@ -263,7 +264,7 @@ macro_rules! string_enum {
 /// Parse a JSON input document into `T`, refusing malformed JSON, wrong types and (through
 /// `deny_unknown_fields` on `T`) unknown keys, each as `INVALID_ARGUMENT` naming the problem.
 pub fn from_json<T: DeserializeOwned>(what: &str, json: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(|e| Error::invalid_argument(format!("{what}: {e}")))
+    serde_json::from_str(json).map_err(|e| Error::invalid_argument(format!("{what}: {}", echo(&e.to_string()))))
 }
 
 /// Serialise a record to its JSON read-out.
@@ -289,7 +290,7 @@ pub fn check_name(what: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() {
         Err(Error::invalid_argument(format!("{what} is empty")))
     } else if name.chars().any(char::is_control) {
-        Err(Error::invalid_argument(format!("{what} {name:?} contains a control character")))
+        Err(Error::invalid_argument(format!("{what} {:?} contains a control character", echo(name))))
     } else {
         Ok(())
     }
@@ -304,7 +305,7 @@ pub fn check_id(what: &str, id: &str) -> Result<()> {
         return Err(Error::invalid_argument(format!("{what} is longer than 255 bytes")));
     }
     if id.chars().any(char::is_control) {
-        return Err(Error::invalid_argument(format!("{what} {id:?} contains control characters")));
+        return Err(Error::invalid_argument(format!("{what} {:?} contains control characters", echo(id))));
     }
     Ok(())
 }
@@ -314,7 +315,7 @@ pub fn check_percent(name: &str, value: f64) -> Result<()> {
     if (0.0..=100.0).contains(&value) {
         Ok(())
     } else {
-        Err(Error::invalid_argument(format!("{name} {value} is outside 0-100")))
+        Err(Error::invalid_argument(format!("{name} {} is outside 0-100", echo_f64(value))))
     }
 }
 

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::backup::point::{check_disk_index, BackupPoint, BackupStatus, BackupType};
 use crate::backup::repository::load_repository;
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::replication::context;
 use crate::replication::{ChangeId, Decision};
 use crate::store::{Record, Store, Tx};
@@ -323,7 +323,7 @@ impl Store {
             Ok(links)
         })?;
         let Some(mut point) = links.remove(backup_id) else {
-            return Err(Error::not_found(format!("backup {backup_id:?} does not exist")));
+            return Err(Error::not_found(format!("backup {:?} does not exist", echo(backup_id))));
         };
         let mut chain = Vec::with_capacity(links.len() + 1);
         let mut seen = HashSet::with_capacity(links.len() + 1);

@@ -28,7 +28,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::backup::BackupPoint;
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::store::query::Select;
 use crate::store::{Store, Tx};
 use crate::value::{check_id, check_non_negative, new_id, Timestamp};
@@ -176,7 +176,7 @@ pub(crate) fn fan_out(tx: &Tx<'_>, backup: &BackupPoint, now: i64) -> Result<()>
 /// Load a copy inside a transaction; NOT_FOUND naming the id.
 pub(crate) fn load_copy(tx: &Tx<'_>, id: &str) -> Result<BackupCopy> {
     tx.record("WHERE id = :id", params![id])?
-        .ok_or_else(|| Error::not_found(format!("backup copy {id:?} does not exist")))
+        .ok_or_else(|| Error::not_found(format!("backup copy {:?} does not exist", echo(id))))
 }
 
 fn check_file_path(file_path: &str) -> Result<()> {

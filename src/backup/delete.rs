@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use crate::backup::chain::refresh_chain;
 use crate::backup::point::{load_backup, BackupPoint, BackupStatus, BackupType};
 use crate::backup::repository::{load_repository, ImmutableConfig};
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::params;
 use crate::store::{Store, Tx};
 use crate::value::Timestamp;
@@ -144,7 +144,7 @@ pub(crate) fn repository_lock(tx: &Tx<'_>, repository_id: &str) -> Result<Option
             params![repository_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?
-        .ok_or_else(|| Error::not_found(format!("repository {repository_id:?} does not exist")))?;
+        .ok_or_else(|| Error::not_found(format!("repository {:?} does not exist", echo(repository_id))))?;
     match (is_immutable, config) {
         (true, Some(text)) => {
             let value: serde_json::Value = serde_json::from_str(&text)?;

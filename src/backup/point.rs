@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::backup::chain::{chain_name, load_chain, parent_for, record_completion};
 use crate::backup::delete::{extend_lock_to_ancestors, lock_window, repository_lock, see_clock};
 use crate::backup::repository::load_repository;
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::replication::context;
 use crate::replication::ChangeId;
 use crate::store::query::{require_row, Select};
@@ -273,7 +273,8 @@ pub struct BackupPointFilter {
 }
 /// Load a point inside a transaction; NOT_FOUND naming the id.
 pub(crate) fn load_backup(tx: &Tx<'_>, id: &str) -> Result<BackupPoint> {
-    tx.record("WHERE id = :id", params![id])?.ok_or_else(|| Error::not_found(format!("backup {id:?} does not exist")))
+    tx.record("WHERE id = :id", params![id])?
+        .ok_or_else(|| Error::not_found(format!("backup {:?} does not exist", echo(id))))
 }
 
 /// After a single-row update of an active point changed nothing: why.
@@ -304,7 +305,7 @@ impl Store {
                 )));
             }
             if let Some(p) = &start.policy_id {
-                require_row(tx, "backup_policies", "id", p, &format!("policy {p:?}"))?;
+                require_row(tx, "backup_policies", "id", p, &format!("policy {:?}", echo(p)))?;
             }
             let name = chain_name(&ctx.context_id, start.disk_id, &repo.id);
             let active: Option<(String, BackupStatus)> = tx.optional(

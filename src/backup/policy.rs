@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backup::repository::{check_id_free, check_name_free, default_true, non_negative};
 use crate::backup::retention::RetentionRules;
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::store::query::{require_row, update_columns, Select};
 use crate::store::{Param, Record, Row, Store, Tx};
 use crate::value::{check_id, check_name, new_id, present, Timestamp};
@@ -247,7 +247,7 @@ pub fn validate_copy_rules(primary_repository_id: &str, rules: &[NewCopyRule]) -
         }
         if let Some(id) = &rule.id {
             if let Some(j) = rules[..i].iter().position(|r| r.id.as_deref() == Some(id.as_str())) {
-                return Err(Error::invalid_argument(format!("{name}: copy_rules[{j}] already has id {id:?}")));
+                return Err(Error::invalid_argument(format!("{name}: copy_rules[{j}] already has id {:?}", echo(id))));
             }
         }
     }
@@ -255,7 +255,7 @@ pub fn validate_copy_rules(primary_repository_id: &str, rules: &[NewCopyRule]) -
 }
 
 fn rule_name(i: usize, rule: &NewCopyRule) -> String {
-    format!("copy_rules[{i}] (destination {:?})", rule.destination_repository_id)
+    format!("copy_rules[{i}] (destination {:?})", echo(&rule.destination_repository_id))
 }
 
 /// A change of a policy (JSON input of `sendense_policy_update`). An absent key leaves the
@@ -312,7 +312,7 @@ pub struct PolicyFilter {
 pub(crate) fn load_policy(tx: &Tx<'_>, id: &str) -> Result<Policy> {
     let mut policy: Policy = tx
         .record("WHERE id = :id", params![id])?
-        .ok_or_else(|| Error::not_found(format!("policy {id:?} does not exist")))?;
+        .ok_or_else(|| Error::not_found(format!("policy {:?} does not exist", echo(id))))?;
     policy.copy_rules = load_rules(tx, id)?;
     Ok(policy)
 }
@@ -332,7 +332,7 @@ fn write_rules(tx: &Tx<'_>, policy_id: &str, rules: &[NewCopyRule], existing: &[
             "backup_repositories",
             "id",
             &rule.destination_repository_id,
-            &format!("destination repository {:?}", rule.destination_repository_id),
+            &format!("destination repository {:?}", echo(&rule.destination_repository_id)),
         )
         .map_err(|e| e.context(&name))?;
         let kept = existing.iter().find(|r| r.destination_repository_id == rule.destination_repository_id);
@@ -342,7 +342,7 @@ fn write_rules(tx: &Tx<'_>, policy_id: &str, rules: &[NewCopyRule], existing: &[
                 Some(k) => {
                     return Err(Error::invalid_argument(format!(
                         "{name}: the policy's rule for that destination is {:?}; a rule's id cannot change",
-                        k.id
+                        echo(&k.id)
                     )))
                 }
                 None => {
@@ -352,7 +352,8 @@ fn write_rules(tx: &Tx<'_>, policy_id: &str, rules: &[NewCopyRule], existing: &[
                         })?;
                     if let Some(p) = holder {
                         return Err(Error::already_exists(format!(
-                            "{name}: copy rule {id:?} already exists (in policy {p})"
+                            "{name}: copy rule {:?} already exists (in policy {p})",
+                            echo(id)
                         )));
                     }
                 }
@@ -420,7 +421,7 @@ impl Store {
                 "backup_repositories",
                 "id",
                 &new.primary_repository_id,
-                &format!("primary repository {:?}", new.primary_repository_id),
+                &format!("primary repository {:?}", echo(&new.primary_repository_id)),
             )?;
             let id = new.id.clone().unwrap_or_else(new_id);
             tx.execute(
@@ -496,9 +497,10 @@ impl Store {
                 None => {
                     if let Some(rule) = current.copy_rules.iter().find(|r| r.destination_repository_id == primary) {
                         return Err(Error::invalid_argument(format!(
-                            "copy rule {} already copies to repository {primary:?}, so it cannot become the \
+                            "copy rule {} already copies to repository {:?}, so it cannot become the \
                              policy's primary repository",
-                            rule.id
+                            rule.id,
+                            echo(primary)
                         )));
                     }
                 }
@@ -509,7 +511,7 @@ impl Store {
                 set.push(("name", Box::new(name.clone())));
             }
             if let Some(p) = &update.primary_repository_id {
-                require_row(tx, "backup_repositories", "id", p, &format!("primary repository {p:?}"))?;
+                require_row(tx, "backup_repositories", "id", p, &format!("primary repository {:?}", echo(p)))?;
                 set.push(("primary_repository_id", Box::new(p.clone())));
             }
             if let Some(e) = update.enabled {
@@ -540,7 +542,7 @@ impl Store {
         self.writing(|tx| {
             let n = tx.execute("DELETE FROM backup_policies WHERE id = :id", params![id])?;
             if n == 0 {
-                return Err(Error::not_found(format!("policy {id:?} does not exist")));
+                return Err(Error::not_found(format!("policy {:?} does not exist", echo(id))));
             }
             Ok(())
         })

@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::store::query::{update_columns, Select};
 use crate::store::{Param, Store, Tx};
 use crate::value::{check_id, check_name, check_non_negative, new_id, present, Timestamp};
@@ -106,7 +106,11 @@ pub fn validate_config(repository_type: RepositoryType, config: &Value) -> Resul
     let allowed = || keys.iter().map(|(k, _, _)| *k).collect::<Vec<_>>().join(", ");
     for key in object.keys() {
         if !keys.iter().any(|(k, _, _)| k == key) {
-            return Err(Error::invalid_argument(format!("{what}: unknown key {key:?} (allowed: {})", allowed())));
+            return Err(Error::invalid_argument(format!(
+                "{what}: unknown key {:?} (allowed: {})",
+                echo(key),
+                allowed()
+            )));
         }
     }
     for (key, kind, required) in keys {
@@ -135,12 +139,13 @@ fn check_config_value(what: &str, key: &str, kind: Kind, value: &Value) -> Resul
         Kind::Text => Ok(()),
         Kind::AbsolutePath if s.starts_with('/') => Ok(()),
         Kind::AbsolutePath => {
-            Err(Error::invalid_argument(format!("{what}: {key} must be an absolute path (got {s:?})")))
+            Err(Error::invalid_argument(format!("{what}: {key} must be an absolute path (got {:?})", echo(s))))
         }
         Kind::Url if s.starts_with("https://") || s.starts_with("http://") => Ok(()),
-        Kind::Url => {
-            Err(Error::invalid_argument(format!("{what}: {key} must be an http:// or https:// URL (got {s:?})")))
-        }
+        Kind::Url => Err(Error::invalid_argument(format!(
+            "{what}: {key} must be an http:// or https:// URL (got {:?})",
+            echo(s)
+        ))),
     }
 }
 
@@ -323,7 +328,7 @@ pub struct RepositoryFilter {
 /// Load a repository inside a transaction; NOT_FOUND naming the id.
 pub(crate) fn load_repository(tx: &Tx<'_>, id: &str) -> Result<Repository> {
     tx.record("WHERE id = :id", params![id])?
-        .ok_or_else(|| Error::not_found(format!("repository {id:?} does not exist")))
+        .ok_or_else(|| Error::not_found(format!("repository {:?} does not exist", echo(id))))
 }
 
 /// The number of backup jobs stored in a repository and of backup copies placed in it.
@@ -346,7 +351,9 @@ pub(super) fn check_id_free(tx: &Tx<'_>, table: &str, what: &str, id: &str) -> R
     let holder: Option<String> =
         tx.optional(&format!("SELECT name FROM {table} WHERE id = :id"), params![id], |r| r.get(0))?;
     match holder {
-        Some(name) => Err(Error::already_exists(format!("{what} {id:?} already exists (named {name:?})"))),
+        Some(name) => {
+            Err(Error::already_exists(format!("{what} {:?} already exists (named {:?})", echo(id), echo(&name))))
+        }
         None => Ok(()),
     }
 }
@@ -360,7 +367,7 @@ pub(super) fn check_name_free(tx: &Tx<'_>, table: &str, what: &str, name: &str, 
         |r| r.get(0),
     )?;
     match holder {
-        Some(h) => Err(Error::already_exists(format!("a {what} named {name:?} already exists ({h})"))),
+        Some(h) => Err(Error::already_exists(format!("a {what} named {:?} already exists ({h})", echo(name)))),
         None => Ok(()),
     }
 }
@@ -531,8 +538,9 @@ impl Store {
             )?;
             if let Some((pid, pname, primary)) = user {
                 return Err(Error::conflict(format!(
-                    "repository {id} is the {} of policy {pname:?} ({pid})",
-                    if primary { "primary repository" } else { "copy destination" }
+                    "repository {id} is the {} of policy {:?} ({pid})",
+                    if primary { "primary repository" } else { "copy destination" },
+                    echo(&pname)
                 )));
             }
             let chains: i64 =

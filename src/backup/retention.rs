@@ -64,7 +64,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::value::Timestamp;
 
 pub(super) const DAY_MS: i64 = 86_400_000;
@@ -169,7 +169,7 @@ impl RetentionPlan {
 /// the library; an unknown name is `INVALID_ARGUMENT` naming it.
 pub fn time_zone(name: &str) -> Result<TimeZone> {
     TimeZone::get(name)
-        .map_err(|_| Error::invalid_argument(format!("time zone {name:?} is not a known IANA time zone name")))
+        .map_err(|_| Error::invalid_argument(format!("time zone {:?} is not a known IANA time zone name", echo(name))))
 }
 
 /// A point in time the calendar arithmetic supports (years -9999..=9999).
@@ -336,7 +336,7 @@ impl Builder {
         immutable_until: Option<i64>,
         min_retention_until: Option<i64>,
     ) -> Result<()> {
-        instant(completed_at, || format!("point {id:?}: completion time"))?;
+        instant(completed_at, || format!("point {:?}: completion time", echo(id)))?;
         let next = self.chains.len() as u32;
         let chain = match self.chains.get(chain_key) {
             Some(&c) => c,

@@ -23,7 +23,7 @@ use crate::backup::policy::load_policy;
 use crate::backup::retention::{
     self, decide, instant, Builder, PointDecision, Points, RetentionRules, Why, DAY_MS, NEVER,
 };
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::params;
 use crate::store::{Store, Tx};
 use crate::value::{check_id, from_json, Timestamp};
@@ -334,7 +334,8 @@ impl Store {
         let mut seen = HashSet::with_capacity(plan.remove.len());
         if let Some(twice) = plan.remove.iter().find(|id| !seen.insert(id.as_str())) {
             return Err(Error::invalid_argument(format!(
-                "retention plan: point {twice:?} is listed twice in \"remove\""
+                "retention plan: point {:?} is listed twice in \"remove\"",
+                echo(twice)
             )));
         }
         let remove: Vec<&str> = plan.remove.iter().map(String::as_str).collect();
@@ -355,7 +356,10 @@ impl Store {
         let zone = retention::time_zone(time_zone).map_err(|e| e.context("retention plan"))?;
         instant(now.0, || "retention plan: now".to_string())?;
         let stale = |why: String| {
-            Error::conflict(format!("the retention plan of policy {policy_id} is stale: {why}; make a new plan"))
+            Error::conflict(format!(
+                "the retention plan of policy {} is stale: {why}; make a new plan",
+                echo(policy_id)
+            ))
         };
         self.writing(|tx| {
             let current_rules = load_policy(tx, policy_id)?.retention_rules();
@@ -386,11 +390,11 @@ impl Store {
                             "it removes point {id}, which is now kept ({})",
                             whys[i as usize].reasons(&current, i as usize).join(", ")
                         ),
-                        None => format!("it removes point {id}, which the policy does not cover"),
+                        None => format!("it removes point {}, which the policy does not cover", echo(id)),
                     },
                     None => {
                         let id = planned.iter().find(|id| remove.binary_search(id).is_err()).expect("the lists differ");
-                        format!("point {id} is now removed but the plan keeps it")
+                        format!("point {} is now removed but the plan keeps it", echo(id))
                     }
                 };
                 return Err(stale(why));

@@ -10,11 +10,14 @@ use serde::Serialize;
 
 use crate::error::{Error, Result, Status};
 use crate::ffi::{sendense_error, sendense_status, sendense_store, SENDENSE_STATUS_OK};
+use crate::store::secret::SecretKey;
 use crate::store::Store;
 use crate::value::{from_json, to_json};
 
 /// Run an exported function's body: panics are caught, errors become a status and, when
-/// `err` is not NULL, a new `sendense_error` stored in `*err`. `*err` is left alone on success.
+/// `err` is not NULL, a new `sendense_error` stored in `*err`; an error object already in
+/// `*err` (from an earlier failed call) is freed first, so reusing one variable never leaks.
+/// `*err` is left alone on success.
 pub(crate) fn call(err: *mut *mut sendense_error, body: impl FnOnce() -> Result<()>) -> sendense_status {
     let error = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => return SENDENSE_STATUS_OK,
@@ -29,8 +32,12 @@ pub(crate) fn call(err: *mut *mut sendense_error, body: impl FnOnce() -> Result<
         }
     };
     if !err.is_null() {
-        // SAFETY: the caller passes either NULL or a valid `sendense_error **`.
-        unsafe { err.write(Box::into_raw(Box::new(sendense_error::from_error(&error)))) };
+        // SAFETY: the caller passes either NULL or a valid `sendense_error **` whose target is
+        // NULL or an error object of this library that it has not freed (the header says so).
+        unsafe {
+            free_box(err.read());
+            err.write(Box::into_raw(Box::new(sendense_error::from_error(&error))));
+        }
     }
     error.status().code()
 }
@@ -149,7 +156,8 @@ pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
     p.as_ref().ok_or_else(|| Error::invalid_argument(format!("{name} is NULL")))
 }
 
-/// A borrowed byte buffer of `len` bytes: NULL is `INVALID_ARGUMENT` naming `name`.
+/// A borrowed byte buffer of `len` bytes: NULL and a length above `isize::MAX` (no buffer is
+/// that large) are `INVALID_ARGUMENT` naming `name`, checked before the slice is formed.
 ///
 /// # Safety
 /// `p` is NULL or points to `len` readable bytes.
@@ -157,7 +165,22 @@ pub(crate) unsafe fn arg_bytes<'a>(p: *const u8, len: usize, name: &str) -> Resu
     if p.is_null() {
         return Err(Error::invalid_argument(format!("{name} is NULL")));
     }
+    if isize::try_from(len).is_err() {
+        return Err(Error::invalid_argument(format!("{name}_len is {len}, larger than any buffer")));
+    }
     Ok(std::slice::from_raw_parts(p, len))
+}
+
+/// A secret key of `len` bytes at `p`: a length other than [`SecretKey::LEN`] is
+/// `INVALID_ARGUMENT` before the buffer is touched, then as [`arg_bytes`].
+///
+/// # Safety
+/// As [`arg_bytes`].
+pub(crate) unsafe fn arg_secret_key(p: *const u8, len: usize, name: &str) -> Result<SecretKey> {
+    if len != SecretKey::LEN {
+        return Err(Error::invalid_argument(format!("{name}: a secret key is {} bytes, not {len}", SecretKey::LEN)));
+    }
+    SecretKey::from_bytes(arg_bytes(p, len, name)?)
 }
 
 /// A checked, not-yet-written out-parameter.
@@ -235,8 +258,8 @@ mod tests {
 
     use super::*;
     use crate::ffi::{
-        sendense_error_free, sendense_error_message, sendense_error_status, SENDENSE_STATUS_NOT_FOUND,
-        SENDENSE_STATUS_PANIC,
+        sendense_error_free, sendense_error_message, sendense_error_status, SENDENSE_STATUS_INVALID_ARGUMENT,
+        SENDENSE_STATUS_NOT_FOUND, SENDENSE_STATUS_PANIC,
     };
 
     #[test]
@@ -258,6 +281,29 @@ mod tests {
         assert_eq!(err, sentinel);
         let status = call(std::ptr::null_mut(), || Err(Error::not_found("x")));
         assert_eq!(status, SENDENSE_STATUS_NOT_FOUND);
+    }
+
+    #[test]
+    fn a_failure_replaces_an_earlier_error_object() {
+        let mut err: *mut sendense_error = std::ptr::null_mut();
+        call(&mut err, || Err(Error::not_found("first")));
+        // The first object is freed here (the C tests run this under valgrind and LeakSanitizer).
+        assert_eq!(call(&mut err, || Err(Error::invalid_argument("second"))), SENDENSE_STATUS_INVALID_ARGUMENT);
+        let msg = unsafe { CStr::from_ptr(sendense_error_message(err)) }.to_str().unwrap().to_string();
+        assert_eq!(msg, "INVALID_ARGUMENT: second");
+        unsafe { sendense_error_free(err) };
+    }
+
+    #[test]
+    fn byte_lengths_are_checked_before_the_slice_is_formed() {
+        let buf = [7u8; 4];
+        let e = unsafe { arg_bytes(buf.as_ptr(), usize::MAX, "key") }.unwrap_err();
+        assert_eq!(e.message(), format!("key_len is {}, larger than any buffer", usize::MAX));
+        let e = unsafe { arg_secret_key(buf.as_ptr(), usize::MAX, "key") }.unwrap_err();
+        assert_eq!(e.message(), format!("key: a secret key is 32 bytes, not {}", usize::MAX));
+        let e = unsafe { arg_secret_key(std::ptr::null(), 32, "key") }.unwrap_err();
+        assert_eq!(e.message(), "key is NULL");
+        assert_eq!(unsafe { arg_bytes(buf.as_ptr(), 4, "b") }.unwrap(), &[7; 4]);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //!   non-NULL `err`, a caller-owned `sendense_error` object (`status.rs`); `store_call` is `call`
 //!   for a function on a store handle, and `guard` is the boundary of the functions that
 //!   cannot fail (getters, destructors);
-//! - `arg_str`, `arg_json`, `arg_bytes`, `arg_ref` and `out_ptr` (and their `_opt` forms) check
+//! - `arg_str`, `arg_json`, `arg_bytes`, `arg_secret_key`, `arg_ref` and `out_ptr` (and their `_opt` forms) check
 //!   pointers, UTF-8 and JSON input before any work is done;
 //! - `Out::write` (or `write_string`, `write_json`, `write_box`) is the last step of a body,
 //!   so out-parameters are written only on success;
@@ -38,8 +38,8 @@ pub use targets::*;
 pub use version::*;
 
 pub(crate) use call::{
-    arg_bytes, arg_json, arg_opt_json, arg_opt_str, arg_str, call, free_box, guard, out_opt_ptr, out_ptr, store_call,
-    store_list_json, store_read_json,
+    arg_json, arg_opt_json, arg_opt_str, arg_secret_key, arg_str, call, free_box, guard, out_opt_ptr, out_ptr,
+    store_call, store_list_json, store_read_json,
 };
 pub(crate) use snapshot::{c_column, c_opt_column, field, field_ms, field_opt, field_str};
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::ffi::{
-    arg_bytes, arg_str, call, free_box, guard, out_opt_ptr, out_ptr, sendense_error, sendense_status, store_call,
+    arg_secret_key, arg_str, call, free_box, guard, out_opt_ptr, out_ptr, sendense_error, sendense_status, store_call,
 };
 use crate::store::secret::SecretKey;
 use crate::store::{OpenOptions, Store, Synchronous};
@@ -38,7 +38,11 @@ pub const SENDENSE_SYNCHRONOUS_FULL: i32 = 0;
 pub const SENDENSE_SYNCHRONOUS_NORMAL: i32 = 1;
 
 /// Options for `sendense_store_open`. Start from `sendense_open_options_default()` and change
-/// the fields you need; `struct_size` lets later versions append fields compatibly.
+/// the fields you need. The library reads `struct_size` first and then only that many bytes:
+/// any size from `SENDENSE_OPEN_OPTIONS_SIZE_V1` up is accepted (fields a caller's struct does
+/// not have take their defaults, bytes beyond the fields the library knows are ignored), so
+/// later versions can append fields compatibly. Flags are `uint32_t` holding 0 or 1; any
+/// other value is SENDENSE_STATUS_INVALID_ARGUMENT naming the field.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct sendense_open_options {
@@ -48,25 +52,21 @@ pub struct sendense_open_options {
     pub synchronous: i32,
     /// How long a write waits for another connection's lock, in milliseconds (default 5000).
     pub busy_timeout_ms: u32,
-    /// Create the file when it does not exist (default true); false makes a missing file
+    /// 1: create the file when it does not exist (default); 0: a missing file is
     /// `SENDENSE_STATUS_NOT_FOUND`.
-    pub create_if_missing: bool,
+    pub create_if_missing: u32,
 }
+
+/// The size of the first layout of `sendense_open_options` (ABI 2: `struct_size`,
+/// `synchronous`, `busy_timeout_ms`, `create_if_missing`), the smallest `struct_size` accepted.
+pub const SENDENSE_OPEN_OPTIONS_SIZE_V1: u32 = 16;
 
 /// The default open options: synchronous FULL, 5000 ms busy timeout, create if missing.
 /// (Should the library fail inside, the answer has `struct_size` 0, which every open refuses
 /// as INVALID_ARGUMENT.)
 #[no_mangle]
 pub extern "C" fn sendense_open_options_default() -> sendense_open_options {
-    guard(sendense_open_options::FAILED, || {
-        let d = OpenOptions::default();
-        sendense_open_options {
-            struct_size: size_of::<sendense_open_options>() as u32,
-            synchronous: SENDENSE_SYNCHRONOUS_FULL,
-            busy_timeout_ms: u32::try_from(d.busy_timeout.as_millis()).unwrap_or(u32::MAX),
-            create_if_missing: d.create_if_missing,
-        }
-    })
+    guard(sendense_open_options::FAILED, sendense_open_options::defaults)
 }
 
 impl sendense_open_options {
@@ -75,18 +75,46 @@ impl sendense_open_options {
         struct_size: 0,
         synchronous: SENDENSE_SYNCHRONOUS_FULL,
         busy_timeout_ms: 0,
-        create_if_missing: false,
+        create_if_missing: 0,
     };
 
-    fn to_options(self) -> Result<OpenOptions> {
-        let size = size_of::<sendense_open_options>() as u32;
-        if self.struct_size != size {
+    fn defaults() -> sendense_open_options {
+        let d = OpenOptions::default();
+        sendense_open_options {
+            struct_size: size_of::<sendense_open_options>() as u32,
+            synchronous: SENDENSE_SYNCHRONOUS_FULL,
+            busy_timeout_ms: u32::try_from(d.busy_timeout.as_millis()).unwrap_or(u32::MAX),
+            create_if_missing: u32::from(d.create_if_missing),
+        }
+    }
+
+    /// The caller's options, read by their declared size: `struct_size` first (through the
+    /// raw pointer, without reading the rest), then the first `min(struct_size, sizeof)`
+    /// bytes over the defaults.
+    ///
+    /// # Safety
+    /// `p` points to at least `SENDENSE_OPEN_OPTIONS_SIZE_V1` readable bytes whose first four
+    /// are `struct_size`, and to `struct_size` readable bytes.
+    unsafe fn read(p: *const sendense_open_options) -> Result<sendense_open_options> {
+        const {
+            let end_of_v1 = std::mem::offset_of!(sendense_open_options, create_if_missing) + size_of::<u32>();
+            assert!(SENDENSE_OPEN_OPTIONS_SIZE_V1 as usize == end_of_v1);
+        }
+        let declared = std::ptr::addr_of!((*p).struct_size).read_unaligned();
+        if declared < SENDENSE_OPEN_OPTIONS_SIZE_V1 {
             return Err(Error::invalid_argument(format!(
-                "options.struct_size is {}, expected {size} (initialise the options with \
-                 sendense_open_options_default())",
-                self.struct_size
+                "options.struct_size is {declared}, smaller than the first layout's {SENDENSE_OPEN_OPTIONS_SIZE_V1} \
+                 (initialise the options with sendense_open_options_default())"
             )));
         }
+        let mut options = sendense_open_options::defaults();
+        let len = (declared as usize).min(size_of::<sendense_open_options>());
+        // Every field is a plain integer: any bytes are a valid value, checked below.
+        std::ptr::copy_nonoverlapping(p.cast::<u8>(), std::ptr::addr_of_mut!(options).cast::<u8>(), len);
+        Ok(options)
+    }
+
+    fn to_options(self) -> Result<OpenOptions> {
         let synchronous = match self.synchronous {
             SENDENSE_SYNCHRONOUS_FULL => Synchronous::Full,
             SENDENSE_SYNCHRONOUS_NORMAL => Synchronous::Normal,
@@ -100,15 +128,25 @@ impl sendense_open_options {
         Ok(OpenOptions::default()
             .synchronous(synchronous)
             .busy_timeout(Duration::from_millis(u64::from(self.busy_timeout_ms)))
-            .create_if_missing(self.create_if_missing))
+            .create_if_missing(flag(self.create_if_missing, "create_if_missing")?))
+    }
+}
+
+/// A flag field of the options: 0 or 1, anything else is `INVALID_ARGUMENT` naming it.
+fn flag(value: u32, name: &str) -> Result<bool> {
+    match value {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(Error::invalid_argument(format!("options.{name} is {other}; expected 0 or 1"))),
     }
 }
 
 /// The options a caller passed; NULL means the defaults.
 unsafe fn open_options(options: *const sendense_open_options) -> Result<OpenOptions> {
-    match options.as_ref() {
-        Some(o) => o.to_options(),
-        None => Ok(OpenOptions::default()),
+    if options.is_null() {
+        Ok(OpenOptions::default())
+    } else {
+        sendense_open_options::read(options)?.to_options()
     }
 }
 
@@ -154,7 +192,7 @@ pub unsafe extern "C" fn sendense_store_open_with_key(
 ) -> sendense_status {
     call(err, || {
         let path = arg_str(path, "path")?;
-        let key = SecretKey::from_bytes(arg_bytes(key, key_len, "key")?)?;
+        let key = arg_secret_key(key, key_len, "key")?;
         let out = out_ptr(out, "out")?;
         let store = Store::open_with_key(path, open_options(options)?, key)?;
         out.write_box(sendense_store { store });
@@ -224,7 +262,7 @@ pub unsafe extern "C" fn sendense_store_rotate_secret_key(
     err: *mut *mut sendense_error,
 ) -> sendense_status {
     store_call(store, err, |store| {
-        let key = SecretKey::from_bytes(arg_bytes(key, key_len, "key")?)?;
+        let key = arg_secret_key(key, key_len, "key")?;
         let count = store.rotate_secret_key(key)?;
         if let Some(out) = out_opt_ptr(resealed_out) {
             out.write(count as i64);
@@ -244,7 +282,7 @@ pub unsafe extern "C" fn sendense_store_add_previous_secret_key(
     err: *mut *mut sendense_error,
 ) -> sendense_status {
     store_call(store, err, |store| {
-        store.add_previous_secret_key(SecretKey::from_bytes(arg_bytes(key, key_len, "key")?)?);
+        store.add_previous_secret_key(arg_secret_key(key, key_len, "key")?);
         Ok(())
     })
 }

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::replication::context;
 use crate::replication::{check_disk_id, load_disk, load_job, recorded_change_ids, ChangeId, ReplicationType};
 use crate::store::{Store, Tx};
@@ -234,7 +234,9 @@ impl Store {
             }
             let disk = load_disk(tx, &job.vm_context_id, disk_id)?
                 .filter(|d| d.job_id.as_deref() == Some(job_id))
-                .ok_or_else(|| Error::not_found(format!("replication job {job_id} has no disk {disk_id}")))?;
+                .ok_or_else(|| {
+                    Error::not_found(format!("replication job {} has no disk {}", echo(job_id), echo(disk_id)))
+                })?;
             let previous = disk.disk_change_id.filter(|p| !p.is_empty() && p != "*");
             let continues =
                 previous.as_deref().and_then(|p| ChangeId::parse(p).ok()).is_some_and(|p| p.uuid == parsed.uuid);

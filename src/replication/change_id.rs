@@ -6,7 +6,7 @@
 //! any malformed id. Whether a parsed id can be a base is decided by the CBT rules (the cbt
 //! module) and the job start (the job module).
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 
 /// A parsed VMware change id, `<uuid part>/<sequence>` (e.g.
 /// `52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77/42`).
@@ -22,7 +22,10 @@ impl ChangeId {
     /// Parse a change id. `*` and `''` mean "no base" and are refused like any malformed id.
     pub fn parse(s: &str) -> Result<ChangeId> {
         let bad = |why: &str| {
-            Error::invalid_argument(format!("change id {s:?} is invalid ({why}); expected <uuid part>/<sequence>"))
+            Error::invalid_argument(format!(
+                "change id {:?} is invalid ({why}); expected <uuid part>/<sequence>",
+                echo(s)
+            ))
         };
         if s.is_empty() || s == "*" {
             return Err(bad("it means \"no base\""));

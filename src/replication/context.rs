@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::replication::ACTIVE_STATUSES_SQL;
 use crate::store::query::{require_row, Select};
 use crate::store::{Param, Store, Tx};
@@ -342,7 +342,7 @@ pub struct ContextFilter {
 /// Load a context inside a transaction; NOT_FOUND naming the id.
 pub(crate) fn load(tx: &Tx<'_>, context_id: &str) -> Result<Context> {
     tx.record("WHERE context_id = :context_id", params![context_id])?
-        .ok_or_else(|| Error::not_found(format!("context {context_id:?} does not exist")))
+        .ok_or_else(|| Error::not_found(format!("context {:?} does not exist", echo(context_id))))
 }
 
 /// Move a context to `to` along the status machine, stamping last_status_change.
@@ -403,9 +403,13 @@ impl Store {
             )?;
             if let Some((id, vm_id)) = existing {
                 return Err(Error::already_exists(if vm_id == new.vmware_vm_id {
-                    format!("VM {} on {} already has context {id}", new.vmware_vm_id, new.vcenter_host)
+                    format!("VM {} on {} already has context {id}", echo(&new.vmware_vm_id), echo(&new.vcenter_host))
                 } else {
-                    format!("a VM named {:?} on {} already has context {id}", new.vm_name, new.vcenter_host)
+                    format!(
+                        "a VM named {:?} on {} already has context {id}",
+                        echo(&new.vm_name),
+                        echo(&new.vcenter_host)
+                    )
                 }));
             }
             check_references(tx, new.credential_id, new.ossea_config_id)?;
@@ -484,8 +488,9 @@ impl Store {
                 )?;
                 if let Some(holder) = holder {
                     return Err(Error::already_exists(format!(
-                        "a VM named {name:?} on {} already has context {holder}",
-                        current.vcenter_host
+                        "a VM named {:?} on {} already has context {holder}",
+                        echo(name),
+                        echo(&current.vcenter_host)
                     )));
                 }
             }
@@ -534,7 +539,7 @@ impl Store {
             let n =
                 tx.execute("DELETE FROM vm_replication_contexts WHERE context_id = :context_id", params![context_id])?;
             if n == 0 {
-                return Err(Error::not_found(format!("context {context_id:?} does not exist")));
+                return Err(Error::not_found(format!("context {:?} does not exist", echo(context_id))));
             }
             Ok(())
         })

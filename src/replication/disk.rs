@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::replication::context::{self, Context};
 use crate::replication::{explain_inactive, load_job, TERMINAL_STATUSES_SQL};
 use crate::store::{Store, Tx};
@@ -129,7 +129,8 @@ pub(crate) fn check_disk_id(disk_id: &str) -> Result<()> {
     match disk_id.strip_prefix("disk-") {
         Some(key) if !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
         _ => Err(Error::invalid_argument(format!(
-            "disk_id {disk_id:?} is not of the form disk-<VMware device key> (e.g. disk-2000)"
+            "disk_id {:?} is not of the form disk-<VMware device key> (e.g. disk-2000)",
+            echo(disk_id)
         ))),
     }
 }
@@ -234,7 +235,11 @@ impl Store {
                 if job.status.is_terminal() {
                     return Err(explain_inactive(tx, job_id, "disk progress report"));
                 }
-                return Err(Error::not_found(format!("replication job {job_id} has no disk {disk_id}")));
+                return Err(Error::not_found(format!(
+                    "replication job {} has no disk {}",
+                    echo(job_id),
+                    echo(disk_id)
+                )));
             }
             Ok(())
         })

@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::replication::context::{self, ContextStatus};
 use crate::replication::{recorded_change_ids, upsert_disks, ChangeId, DiskSpec};
 use crate::store::query::{require_row, Select};
@@ -333,7 +333,8 @@ impl VmaProgress {
         if let Some(t) = &self.vma_sync_type {
             if !["initial", "incremental", "full"].contains(&t.as_str()) {
                 return Err(Error::invalid_argument(format!(
-                    "{t:?} is not a valid vma_sync_type (expected one of: initial, incremental, full)"
+                    "{:?} is not a valid vma_sync_type (expected one of: initial, incremental, full)",
+                    echo(t)
                 )));
             }
         }
@@ -354,7 +355,8 @@ impl VmaProgress {
         if let Some(c) = &self.vma_error_classification {
             if !CLASSES.contains(&c.as_str()) {
                 return Err(Error::invalid_argument(format!(
-                    "{c:?} is not a valid vma_error_classification (expected one of: {})",
+                    "{:?} is not a valid vma_error_classification (expected one of: {})",
+                    echo(c),
                     CLASSES.join(", ")
                 )));
             }
@@ -394,7 +396,7 @@ pub struct JobFilter {
 /// Load a job inside a transaction; NOT_FOUND naming the id.
 pub(crate) fn load_job(tx: &Tx<'_>, job_id: &str) -> Result<ReplicationJob> {
     tx.record("WHERE id = :job_id", params![job_id])?
-        .ok_or_else(|| Error::not_found(format!("replication job {job_id:?} does not exist")))
+        .ok_or_else(|| Error::not_found(format!("replication job {:?} does not exist", echo(job_id))))
 }
 
 /// After a single-row update of an active job changed nothing: why (NOT_FOUND or the job is
@@ -468,10 +470,10 @@ impl Store {
                 require_row(tx, "ossea_configs", "id", &id, &format!("ossea config {id}"))?;
             }
             if let Some(id) = &start.schedule_execution_id {
-                require_row(tx, "schedule_executions", "id", id, &format!("schedule execution {id:?}"))?;
+                require_row(tx, "schedule_executions", "id", id, &format!("schedule execution {:?}", echo(id)))?;
             }
             if let Some(id) = &start.vm_group_id {
-                require_row(tx, "vm_machine_groups", "id", id, &format!("machine group {id:?}"))?;
+                require_row(tx, "vm_machine_groups", "id", id, &format!("machine group {:?}", echo(id)))?;
             }
             for id in start.disks.iter().filter_map(|d| d.ossea_volume_id) {
                 require_row(tx, "ossea_volumes", "id", &id, &format!("ossea volume {id}"))?;

@@ -20,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::replication::context;
 use crate::store::query::update_columns;
 use crate::store::secret::envelope_key_id;
@@ -199,7 +199,7 @@ fn check_url(what: &str, url: &str) -> Result<()> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     match rest {
         Some(host) if !host.is_empty() && !url.chars().any(char::is_whitespace) => Ok(()),
-        _ => Err(Error::invalid_argument(format!("{what} {url:?} is not an http:// or https:// URL"))),
+        _ => Err(Error::invalid_argument(format!("{what} {:?} is not an http:// or https:// URL", echo(url)))),
     }
 }
 
@@ -219,7 +219,7 @@ pub(super) fn name_taken(tx: &Tx<'_>, table: &str, what: &str, name: &str, excep
         |r| r.get(0),
     )?;
     match holder {
-        Some(id) => Err(Error::already_exists(format!("{what} {id} is already named {name:?}"))),
+        Some(id) => Err(Error::already_exists(format!("{what} {id} is already named {:?}", echo(name)))),
         None => Ok(()),
     }
 }
@@ -581,7 +581,7 @@ impl Store {
     pub fn ossea_volume_find(&self, volume_id: &str) -> Result<OsseaVolume> {
         self.reading(|tx| {
             tx.record("WHERE volume_id = :volume_id", params![volume_id])?
-                .ok_or_else(|| Error::not_found(format!("volume {volume_id:?} does not exist")))
+                .ok_or_else(|| Error::not_found(format!("volume {:?} does not exist", echo(volume_id))))
         })
     }
 
@@ -697,7 +697,7 @@ impl Store {
             )?;
             if linked == 0 {
                 context::load(tx, context_id)?;
-                return Err(Error::not_found(format!("context {context_id} has no disk {disk_id:?}")));
+                return Err(Error::not_found(format!("context {context_id} has no disk {:?}", echo(disk_id))));
             }
             if volume.vm_context_id.is_none() {
                 tx.execute(

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::replication::context;
 use crate::store::query::require_row;
 use crate::store::{Store, Tx};
@@ -185,8 +185,9 @@ impl NewMapping {
             (OperationMode::Oma, Some(p)) => check_device_path(p)?,
             (OperationMode::Failover, Some(p)) => {
                 return Err(Error::invalid_argument(format!(
-                    "volume {}: a failover mapping has no local device, but device_path {p:?} was given",
-                    self.volume_uuid
+                    "volume {}: a failover mapping has no local device, but device_path {:?} was given",
+                    echo(&self.volume_uuid),
+                    echo(p)
                 )))
             }
             (OperationMode::Failover, None) => {}
@@ -214,8 +215,8 @@ impl NewMapping {
             if e.volume_uuid.as_deref().is_some_and(|v| v != self.volume_uuid) {
                 return Err(Error::invalid_argument(format!(
                     "export.volume_uuid {:?} is not the attached volume {}",
-                    e.volume_uuid.as_deref().unwrap_or_default(),
-                    self.volume_uuid
+                    echo(e.volume_uuid.as_deref().unwrap_or_default()),
+                    echo(&self.volume_uuid)
                 )));
             }
             e.validate_fields()?;
@@ -228,7 +229,8 @@ impl NewMapping {
 fn check_device_path(p: &str) -> Result<()> {
     if !p.starts_with('/') || p.len() < 2 || p.chars().any(char::is_control) {
         return Err(Error::invalid_argument(format!(
-            "device_path {p:?} is not an absolute device path (e.g. /dev/disk/by-id/virtio-...)"
+            "device_path {:?} is not an absolute device path (e.g. /dev/disk/by-id/virtio-...)",
+            echo(p)
         )));
     }
     Ok(())
@@ -365,7 +367,7 @@ impl DeviceUpdate {
 /// Load a mapping by volume inside a transaction; NOT_FOUND naming the volume.
 pub(crate) fn load_mapping(tx: &Tx<'_>, volume_uuid: &str) -> Result<DeviceMapping> {
     find_mapping(tx, volume_uuid)?
-        .ok_or_else(|| Error::not_found(format!("no device mapping for volume {volume_uuid:?}")))
+        .ok_or_else(|| Error::not_found(format!("no device mapping for volume {:?}", echo(volume_uuid))))
 }
 
 fn find_mapping(tx: &Tx<'_>, volume_uuid: &str) -> Result<Option<DeviceMapping>> {
@@ -389,7 +391,7 @@ fn conflict_path(device_path: &str, holder: &str, wanted_by: &str) -> Error {
 
 fn insert_mapping(tx: &Tx<'_>, m: &NewMapping, now: i64) -> Result<String> {
     if let Some(c) = &m.vm_context_id {
-        require_row(tx, "vm_replication_contexts", "context_id", c, &format!("context {c:?}"))?;
+        require_row(tx, "vm_replication_contexts", "context_id", c, &format!("context {:?}", echo(c)))?;
     }
     if let Some(existing) = find_mapping(tx, &m.volume_uuid)? {
         return Err(Error::already_exists(format!(

@@ -39,7 +39,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::params;
 use crate::store::query::require_row;
 use crate::store::{Row, Store, Tx};
@@ -124,9 +124,13 @@ impl NewLeasePool {
         }
         let mut seen = std::collections::HashSet::new();
         for r in &self.resources {
-            check_id("resource", r).map_err(|e| e.context(format!("pool {}", self.name)))?;
+            check_id("resource", r).map_err(|e| e.context(format!("pool {}", echo(&self.name))))?;
             if !seen.insert(r.as_str()) {
-                return Err(Error::invalid_argument(format!("pool {}: resource {r:?} is listed twice", self.name)));
+                return Err(Error::invalid_argument(format!(
+                    "pool {}: resource {:?} is listed twice",
+                    echo(&self.name),
+                    echo(r)
+                )));
             }
         }
         Ok(())
@@ -150,7 +154,7 @@ fn check_pool_and_owner(pool: &str, owner_id: &str) -> Result<()> {
 
 /// NOT_FOUND naming the pool when it does not exist.
 fn require_pool(tx: &Tx<'_>, pool: &str) -> Result<()> {
-    require_row(tx, "lease_pools", "name", &pool, &format!("lease pool {pool:?}"))
+    require_row(tx, "lease_pools", "name", &pool, &format!("lease pool {:?}", echo(pool)))
 }
 
 /// NOT_FOUND naming the pool when it does not exist; else its number of resources.
@@ -186,7 +190,7 @@ fn load_pool(tx: &Tx<'_>, name: &str, now: i64) -> Result<LeasePool> {
         .optional("SELECT description, created_at FROM lease_pools WHERE name = :name", params![name], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?
-        .ok_or_else(|| Error::not_found(format!("lease pool {name:?} does not exist")))?;
+        .ok_or_else(|| Error::not_found(format!("lease pool {:?} does not exist", echo(name))))?;
     let resources =
         tx.rows("SELECT resource FROM lease_resources WHERE pool = :name ORDER BY ordinal", params![name], |r| {
             r.get(0)

@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::params;
 use crate::store::query::require_row;
 use crate::store::secret::envelope_key_id;
@@ -142,7 +142,10 @@ impl NewLinstorConfig {
             return Err(Error::invalid_argument(format!("api_port {} is not a port (1-65535)", self.api_port)));
         }
         if !matches!(self.api_protocol.as_str(), "http" | "https") {
-            return Err(Error::invalid_argument(format!("api_protocol {:?} is not http or https", self.api_protocol)));
+            return Err(Error::invalid_argument(format!(
+                "api_protocol {:?} is not http or https",
+                echo(&self.api_protocol)
+            )));
         }
         if self.connection_timeout_seconds < 1 {
             return Err(Error::invalid_argument("connection_timeout_seconds must be at least 1"));

@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::replication;
 use crate::replication::context;
 use crate::store::{Store, Tx};
@@ -121,7 +121,7 @@ impl NewExport {
 /// Load an export by name inside a transaction; NOT_FOUND naming it.
 pub(crate) fn load_export(tx: &Tx<'_>, name: &str) -> Result<NbdExport> {
     tx.record("WHERE export_name = :name", params![name])?
-        .ok_or_else(|| Error::not_found(format!("NBD export {name:?} does not exist")))
+        .ok_or_else(|| Error::not_found(format!("NBD export {:?} does not exist", echo(name))))
 }
 
 /// The export of `volume_uuid`, if it has one, now serves `device_path` (its mapping's new
@@ -220,7 +220,7 @@ pub(super) fn insert_export_of(
 /// The context of a replication job; NOT_FOUND naming the job.
 fn job_context(tx: &Tx<'_>, job_id: &str) -> Result<String> {
     tx.optional("SELECT vm_context_id FROM replication_jobs WHERE id = :job_id", params![job_id], |r| r.get(0))?
-        .ok_or_else(|| Error::not_found(format!("replication job {job_id:?} does not exist")))
+        .ok_or_else(|| Error::not_found(format!("replication job {:?} does not exist", echo(job_id))))
 }
 
 impl Store {

@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::store::query::{require_row, Select};
 use crate::store::{Record, Row, Store, Tx};
 use crate::value::{check_id, new_id, Timestamp};
@@ -324,7 +324,7 @@ impl NewVolumeMount {
 
 fn check_path(name: &str, path: &str) -> Result<()> {
     if !path.starts_with('/') || path.contains('\0') || path.chars().any(char::is_control) {
-        return Err(Error::invalid_argument(format!("{name} {path:?} is not an absolute path")));
+        return Err(Error::invalid_argument(format!("{name} {:?} is not an absolute path", echo(path))));
     }
     Ok(())
 }
@@ -370,7 +370,7 @@ impl VolumeMetrics {
 
 fn load_op(tx: &Tx<'_>, id: &str) -> Result<VolumeOperation> {
     tx.record("WHERE id = :id", params![id])?
-        .ok_or_else(|| Error::not_found(format!("volume operation {id:?} does not exist")))
+        .ok_or_else(|| Error::not_found(format!("volume operation {:?} does not exist", echo(id))))
 }
 
 fn load_mount(tx: &Tx<'_>, id: i64) -> Result<VolumeMount> {
@@ -529,7 +529,7 @@ impl Store {
     /// operation does not exist.
     pub fn volume_op_history(&self, id: &str) -> Result<Vec<VolumeOpHistory>> {
         self.reading(|tx| {
-            require_row(tx, "volume_operations", "id", &id, &format!("volume operation {id:?}"))?;
+            require_row(tx, "volume_operations", "id", &id, &format!("volume operation {:?}", echo(id)))?;
             tx.records("WHERE operation_id = :id ORDER BY id", params![id])
         })
     }
@@ -559,7 +559,13 @@ impl Store {
                 &new.ossea_volume_id,
                 &format!("ossea volume {}", new.ossea_volume_id),
             )?;
-            require_row(tx, "replication_jobs", "id", &new.job_id, &format!("replication job {:?}", new.job_id))?;
+            require_row(
+                tx,
+                "replication_jobs",
+                "id",
+                &new.job_id,
+                &format!("replication job {:?}", echo(&new.job_id)),
+            )?;
             for (column, value) in [("device_path", Some(&new.device_path)), ("mount_point", new.mount_point.as_ref())]
             {
                 let Some(value) = value else { continue };
@@ -622,7 +628,7 @@ impl Store {
     /// job does not exist.
     pub fn volume_mount_list(&self, job_id: &str) -> Result<Vec<VolumeMount>> {
         self.reading(|tx| {
-            require_row(tx, "replication_jobs", "id", &job_id, &format!("replication job {job_id:?}"))?;
+            require_row(tx, "replication_jobs", "id", &job_id, &format!("replication job {:?}", echo(job_id)))?;
             tx.records("WHERE job_id = :job_id ORDER BY id", params![job_id])
         })
     }

@@ -1159,6 +1159,35 @@ static void test_invalid_status_strings(void) {
     free_fixture(&f);
 }
 
+/* Echoed input is bounded: a 10 MiB status string and a percent of -1e-300 give messages of
+ * less than 1 KiB that still name what was wrong. */
+static void test_bounded_messages(void) {
+    fixture f = make_fixture("bounded.db");
+    const size_t len = (size_t)10 << 20;
+    char *huge;
+    sendense_error *err = NULL;
+    if (db == NULL || f.job == NULL) {
+        free_fixture(&f);
+        return;
+    }
+    huge = malloc(len + 1);
+    if (CHECK(huge != NULL)) {
+        memset(huge, 'x', len);
+        huge[len] = '\0';
+        CHECK(sendense_replication_set_status(db, f.job, huge, NULL, &err) == SENDENSE_STATUS_INVALID_ARGUMENT);
+        CHECK(strlen(sendense_error_message(err)) < 1024);
+        CHECK_CONTAINS(sendense_error_message(err), "is not a valid replication job status");
+        CHECK(sendense_context_get_json(db, huge, &(char *){NULL}, &err) == SENDENSE_STATUS_NOT_FOUND);
+        CHECK(strlen(sendense_error_message(err)) < 1024);
+        CHECK_CONTAINS(sendense_error_message(err), "does not exist");
+        sendense_error_free(err);
+        free(huge);
+    }
+    REFUSED(sendense_replication_progress(db, f.job, -1e-300, 1, 10, 1, NULL, errp), INVALID_ARGUMENT,
+            "percent -1e-300 is outside 0-100");
+    free_fixture(&f);
+}
+
 static void test_forbidden_transitions(void) {
     fixture f = make_fixture("transitions.db");
     char json[JSON_BUF];
@@ -1538,6 +1567,7 @@ int main(int argc, char **argv) {
     run_group("bad JSON", test_bad_json);
     run_group("unknown ids", test_unknown_ids);
     run_group("invalid status strings", test_invalid_status_strings);
+    run_group("bounded messages", test_bounded_messages);
     run_group("forbidden transitions", test_forbidden_transitions);
     run_group("conflicts and duplicates", test_conflicts_and_duplicates);
     run_group("ranges and change ids", test_ranges);

@@ -278,7 +278,7 @@ static void test_error_objects(void) {
         sendense_error *a = NULL, *b = NULL;
         char p[PATH_BUF];
         sendense_open_options o = sendense_open_options_default();
-        o.create_if_missing = false;
+        o.create_if_missing = 0;
         CHECK(sendense_store_open(NULL, NULL, &store, &a) == SENDENSE_STATUS_INVALID_ARGUMENT);
         CHECK(sendense_store_open(tmp_path(p, "missing-for-errors.db"), &o, &store, &b) == SENDENSE_STATUS_NOT_FOUND);
         CHECK(a != NULL && b != NULL && a != b);
@@ -356,14 +356,14 @@ static void test_open_options(void) {
     sendense_store *store = SENTINEL_STORE;
     sendense_store *db;
     char path[PATH_BUF], msg[128];
-    static const uint32_t bad_sizes[] = {0, 1, sizeof(sendense_open_options) - 1, sizeof(sendense_open_options) + 8};
+    static const uint32_t bad_sizes[] = {0, 1, SENDENSE_OPEN_OPTIONS_SIZE_V1 - 1};
     static const int32_t bad_sync[] = {-1, 2, 100};
     size_t i;
 
     CHECK(o.struct_size == sizeof(sendense_open_options));
     CHECK(o.synchronous == SENDENSE_SYNCHRONOUS_FULL);
     CHECK(o.busy_timeout_ms == 5000);
-    CHECK(o.create_if_missing == true);
+    CHECK(o.create_if_missing == 1);
 
     tmp_path(path, "options.db");
     for (i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
@@ -387,7 +387,7 @@ static void test_open_options(void) {
 
     /* create_if_missing = false: a missing file is NOT_FOUND, and is not created. */
     o = sendense_open_options_default();
-    o.create_if_missing = false;
+    o.create_if_missing = 0;
     EXPECT_FAIL(sendense_store_open(path, &o, &store, errp), SENDENSE_STATUS_NOT_FOUND, path, "does not exist");
     CHECK(store == SENTINEL_STORE);
     CHECK(!file_exists(path));
@@ -421,7 +421,7 @@ static void test_open_options(void) {
     o = sendense_open_options_default();
     o.synchronous = SENDENSE_SYNCHRONOUS_NORMAL;
     o.busy_timeout_ms = 0;
-    o.create_if_missing = false;
+    o.create_if_missing = 0;
     db = open_ok(path, &o);
     if (db != NULL) {
         CHECK(schema_version_of(db) >= 1);
@@ -431,6 +431,122 @@ static void test_open_options(void) {
     CHECK(sendense_store_open_in_memory(&o, &db, NULL) == SENDENSE_STATUS_OK);
     CHECK(db != NULL);
     sendense_store_free(db);
+}
+
+/* ABI 2: the options are read by their declared size. A size below the first layout's is
+ * refused; exactly that size is accepted; a larger struct (a newer caller) is accepted and what
+ * lies beyond the fields this library knows is ignored. Flags are integers, 0 or 1 only. */
+static void test_open_options_by_size(void) {
+    sendense_open_options o;
+    sendense_store *store = SENTINEL_STORE;
+    sendense_store *db = NULL;
+    char path[PATH_BUF], msg[128];
+    static const uint32_t small_sizes[] = {0, 4, SENDENSE_OPEN_OPTIONS_SIZE_V1 - 1};
+    static const uint32_t bad_flags[] = {2, 255, UINT32_MAX};
+    unsigned char *bigger;
+    size_t i;
+
+    CHECK(SENDENSE_OPEN_OPTIONS_SIZE_V1 <= sizeof(sendense_open_options));
+    tmp_path(path, "options-by-size.db");
+    for (i = 0; i < sizeof small_sizes / sizeof small_sizes[0]; i++) {
+        o = sendense_open_options_default();
+        o.struct_size = small_sizes[i];
+        snprintf(msg, sizeof msg, "options.struct_size is %" PRIu32, small_sizes[i]);
+        EXPECT_FAIL(sendense_store_open(path, &o, &store, errp), SENDENSE_STATUS_INVALID_ARGUMENT, msg);
+        EXPECT_FAIL(sendense_store_open_in_memory(&o, &store, errp), SENDENSE_STATUS_INVALID_ARGUMENT, msg);
+        CHECK(store == SENTINEL_STORE);
+        CHECK(!file_exists(path));
+    }
+
+    /* Exactly the first layout. */
+    o = sendense_open_options_default();
+    o.struct_size = SENDENSE_OPEN_OPTIONS_SIZE_V1;
+    CHECK_STATUS(sendense_store_open_in_memory(&o, &db, NULL), SENDENSE_STATUS_OK, NULL);
+    sendense_store_free(db);
+
+    /* A larger struct from a newer caller, whose unknown tail is garbage: accepted, the tail
+     * ignored, the known fields honoured (create_if_missing 0 still refuses a missing file). */
+    bigger = malloc(sizeof(sendense_open_options) + 64);
+    if (CHECK(bigger != NULL)) {
+        memset(bigger, 0xa5, sizeof(sendense_open_options) + 64);
+        o = sendense_open_options_default();
+        o.struct_size = (uint32_t)(sizeof(sendense_open_options) + 64);
+        memcpy(bigger, &o, sizeof o);
+        db = NULL;
+        CHECK_STATUS(sendense_store_open_in_memory((const sendense_open_options *)(void *)bigger, &db, NULL),
+                     SENDENSE_STATUS_OK, NULL);
+        sendense_store_free(db);
+        o.create_if_missing = 0;
+        memcpy(bigger, &o, sizeof o);
+        EXPECT_FAIL(sendense_store_open(path, (const sendense_open_options *)(void *)bigger, &store, errp),
+                    SENDENSE_STATUS_NOT_FOUND, "does not exist");
+        CHECK(!file_exists(path));
+        free(bigger);
+    }
+
+    /* A flag is 0 or 1: any other value is refused by name, never read as true or false. */
+    for (i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++) {
+        o = sendense_open_options_default();
+        o.create_if_missing = bad_flags[i];
+        snprintf(msg, sizeof msg, "options.create_if_missing is %" PRIu32, bad_flags[i]);
+        EXPECT_FAIL(sendense_store_open(path, &o, &store, errp), SENDENSE_STATUS_INVALID_ARGUMENT, msg, "0 or 1");
+        EXPECT_FAIL(sendense_store_open_in_memory(&o, &store, errp), SENDENSE_STATUS_INVALID_ARGUMENT, msg);
+        CHECK(store == SENTINEL_STORE);
+        CHECK(!file_exists(path));
+    }
+}
+
+/* A key length is checked before the key is read: a huge length with a short (or no) buffer is
+ * INVALID_ARGUMENT, never a read past the buffer or an abort. */
+static void test_key_length_checked_first(void) {
+    unsigned char key[32];
+    char path[PATH_BUF];
+    sendense_store *store = SENTINEL_STORE;
+    sendense_store *db = NULL;
+    static const size_t bad_lengths[] = {SIZE_MAX, (size_t)PTRDIFF_MAX + 1, (size_t)PTRDIFF_MAX, 33, 0};
+    size_t i;
+
+    memset(key, 0x42, sizeof key);
+    tmp_path(path, "key-length.db");
+    for (i = 0; i < sizeof bad_lengths / sizeof bad_lengths[0]; i++) {
+        EXPECT_FAIL(sendense_store_open_with_key(path, NULL, key, bad_lengths[i], &store, errp),
+                    SENDENSE_STATUS_INVALID_ARGUMENT, "key", "32 bytes");
+        EXPECT_FAIL(sendense_store_open_with_key(path, NULL, NULL, bad_lengths[i], &store, errp),
+                    SENDENSE_STATUS_INVALID_ARGUMENT, "key");
+        CHECK(store == SENTINEL_STORE);
+        CHECK(!file_exists(path));
+    }
+    if (CHECK_STATUS(sendense_store_open_in_memory(NULL, &db, NULL), SENDENSE_STATUS_OK, NULL)) {
+        EXPECT_FAIL(sendense_store_rotate_secret_key(db, key, SIZE_MAX, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                    "key", "32 bytes");
+        EXPECT_FAIL(sendense_store_add_previous_secret_key(db, key, SIZE_MAX, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                    "key", "32 bytes");
+        sendense_store_free(db);
+    }
+}
+
+/* A non-NULL *err from an earlier failure passed into a failing call is freed before the new
+ * error is written (the leak checkers of the sanitizer and valgrind runs see any leak); a
+ * successful call leaves it alone. */
+static void test_error_reused(void) {
+    sendense_error *err = NULL;
+    sendense_store *store = SENTINEL_STORE;
+    sendense_store *db = NULL;
+    uint32_t v = 0;
+
+    CHECK(sendense_store_open(NULL, NULL, &store, &err) == SENDENSE_STATUS_INVALID_ARGUMENT);
+    CHECK_STR_EQ(sendense_error_message(err), "INVALID_ARGUMENT: path is NULL");
+    /* Not freed: the next failure replaces it. */
+    CHECK(sendense_store_open_in_memory(NULL, NULL, &err) == SENDENSE_STATUS_INVALID_ARGUMENT);
+    CHECK_STR_EQ(sendense_error_message(err), "INVALID_ARGUMENT: out is NULL");
+    CHECK(sendense_store_schema_version(NULL, &v, &err) == SENDENSE_STATUS_INVALID_ARGUMENT);
+    CHECK_STR_EQ(sendense_error_message(err), "INVALID_ARGUMENT: store is NULL");
+    if (CHECK(sendense_store_open_in_memory(NULL, &db, &err) == SENDENSE_STATUS_OK)) {
+        CHECK_STR_EQ(sendense_error_message(err), "INVALID_ARGUMENT: store is NULL");
+        sendense_store_free(db);
+    }
+    CHECK(store == SENTINEL_STORE);
+    sendense_error_free(err);
 }
 
 static void test_bad_files(void) {
@@ -737,7 +853,7 @@ static void test_open_and_reopen(void) {
     check_integrity_ok(a, v);
 
     /* Two more handles on the same file at the same time. */
-    o.create_if_missing = false;
+    o.create_if_missing = 0;
     b = open_ok(path, &o);
     c = open_ok(path, NULL);
     if (b != NULL && c != NULL) {
@@ -938,6 +1054,9 @@ int main(int argc, char **argv) {
     run_group("NULL arguments", test_null_arguments);
     run_group("invalid UTF-8", test_invalid_utf8);
     run_group("open options", test_open_options);
+    run_group("open options by size", test_open_options_by_size);
+    run_group("key length checked first", test_key_length_checked_first);
+    run_group("error reused", test_error_reused);
     run_group("bad files", test_bad_files);
     run_group("plain file names", test_plain_file_names);
     run_group("file modes and links", test_file_modes_and_links);

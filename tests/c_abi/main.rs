@@ -11,9 +11,13 @@
 //!   the sanitizers, and must refuse a database that exists; what an example must print is
 //!   checked by the function its file name has in `examples.rs` (`OUTPUT_CHECKS`).
 //! - The header compiles on its own as C99 and as C++11.
+//! - `scripts/install.sh` installs into a temporary prefix, `pkg-config` answers the flags of
+//!   the installed `sendense.pc`, and a test program linked with them against the shared
+//!   library runs.
 //!
 //! The programs of one run are compiled and run on as many threads as the machine has cores.
-//! Needs `cc`, `c++` and `valgrind`; a missing tool fails the test (it is never skipped).
+//! Needs `cc`, `c++`, `valgrind`, `objdump` and `pkg-config`; a missing tool fails the test (it is
+//! never skipped).
 
 use std::ffi::OsStr;
 use std::panic::AssertUnwindSafe;
@@ -48,8 +52,9 @@ fn output_of(cmd: &mut Command) -> Output {
     let tool = cmd.get_program().to_string_lossy().into_owned();
     cmd.output().unwrap_or_else(|e| match e.kind() {
         std::io::ErrorKind::NotFound => panic!(
-            "`{tool}` is not installed ({e}). The C ABI tests need cc, c++ and valgrind: run the test command \
-             from the README, which installs them (on Debian: apt-get install gcc g++ valgrind)"
+            "`{tool}` is not installed ({e}). The C ABI tests need cc, c++, valgrind, objdump and pkg-config: run \
+             the test command from the README, which installs them (on Debian: apt-get install gcc g++ valgrind \
+             binutils pkgconf)"
         ),
         _ => panic!("cannot run `{tool}`: {e}"),
     })
@@ -273,6 +278,60 @@ fn header_compiles_standalone_as_c99_and_cpp11() {
     ] {
         run_ok(Command::new(compiler).args(flags).arg(&header));
     }
+}
+
+/// The shared library as installed: `scripts/install.sh` puts the header, both libraries (the
+/// shared one under the name its soname gives, with the `libsendense.so` link for `-lsendense`)
+/// and `sendense.pc` under a temporary prefix; `pkg-config` answers the flags; a test program
+/// built with exactly those flags links `libsendense.so`, passes, and cannot start without the
+/// library on the loader's path (so it really is the shared library that it runs).
+#[test]
+fn a_c_program_links_the_installed_shared_library_through_pkg_config() {
+    let built = static_lib().parent().expect("target/<profile>");
+    let prefix = tempfile::tempdir().expect("tempdir");
+    let prefix = prefix.path();
+    run_ok(Command::new("bash").arg(crate_dir().join("scripts/install.sh")).arg(prefix).arg(built));
+    let lib = prefix.join("lib");
+    let soname = format!("libsendense.so.{}", sendense::ffi::SENDENSE_ABI_VERSION);
+    assert!(lib.join(&soname).is_file(), "{soname} is not installed");
+    assert_eq!(std::fs::read_link(lib.join("libsendense.so")).expect("libsendense.so is a link"), Path::new(&soname));
+    assert!(prefix.join("include/sendense.h").is_file() && lib.join("libsendense.a").is_file());
+    let dynamic = run_ok(Command::new("objdump").arg("-p").arg(lib.join(&soname)));
+    let dynamic = String::from_utf8_lossy(&dynamic.stdout);
+    assert!(
+        dynamic.lines().any(|l| l.split_whitespace().eq(["SONAME", soname.as_str()])),
+        "the installed library's soname is not {soname}:\n{dynamic}"
+    );
+
+    let pkg_config = |args: &[&str]| -> Vec<String> {
+        let mut cmd = Command::new("pkg-config");
+        cmd.args(args).arg("sendense").env("PKG_CONFIG_PATH", lib.join("pkgconfig"));
+        String::from_utf8_lossy(&run_ok(&mut cmd).stdout).split_whitespace().map(str::to_string).collect()
+    };
+    let flags = pkg_config(&["--cflags", "--libs"]);
+    let include = format!("-I{}", prefix.join("include").display());
+    assert_eq!(flags, [include, format!("-L{}", lib.display()), "-lsendense".to_string()]);
+    let static_flags = pkg_config(&["--static", "--libs"]);
+    for native in NATIVE_LIBS {
+        assert!(static_flags.iter().any(|f| f == native), "Libs.private lacks {native}: {static_flags:?}");
+    }
+
+    let build = tempfile::tempdir().expect("tempdir");
+    let exe = build.path().join("store_abi_shared");
+    let mut cc = Command::new("cc");
+    cc.args(CFLAGS).arg(crate_dir().join("tests/c/store_abi.c")).args(&flags).arg("-o").arg(&exe);
+    run_ok(&mut cc);
+    run_program(&exe, &[], &[("LD_LIBRARY_PATH", lib.to_str().expect("a UTF-8 path"))]);
+
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let mut alone = Command::new(&exe);
+    alone.arg(scratch.path()).env_remove("LD_LIBRARY_PATH");
+    let out = output_of(&mut alone);
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains(&soname),
+        "without the prefix on the loader's path the program must fail to load {soname}:\n{}",
+        describe(&alone, &out)
+    );
 }
 
 /// Run a C example on a new database file in a fresh directory; returns its output.

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const GENERATED: &str = include_str!(concat!(env!("OUT_DIR"), "/sendense.h"));
+pub(crate) const GENERATED: &str = include_str!(concat!(env!("OUT_DIR"), "/sendense.h"));
 
 fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -40,7 +40,7 @@ fn checked_in_header_equals_the_generated_one() {
 }
 
 /// The header without its comments.
-fn strip_comments(src: &str) -> String {
+pub(crate) fn strip_comments(src: &str) -> String {
     let mut out = String::with_capacity(src.len());
     let mut rest = src;
     loop {
@@ -66,7 +66,7 @@ fn strip_comments(src: &str) -> String {
 }
 
 /// Names of the functions the header declares (identifiers followed by `(` outside comments).
-fn declared_functions(header: &str) -> BTreeSet<String> {
+pub(crate) fn declared_functions(header: &str) -> BTreeSet<String> {
     let code = strip_comments(header);
     let mut names = BTreeSet::new();
     for (i, _) in code.match_indices("sendense_") {

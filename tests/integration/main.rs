@@ -8,6 +8,7 @@
 //! - `targets`: CloudStack configurations and volumes, device mappings, leases, volume
 //!   operations;
 //! - `header`: the checked-in C header against the generated one and the library's symbols;
+//! - `go_parity`: every C function has a Go wrapper (or a reasoned exception);
 //! - `layering`: the layering rule on the sources.
 //!
 //! Run one area with `cargo test --test integration <area>::`, e.g. `cargo test --test
@@ -18,6 +19,7 @@ mod common;
 mod fixtures;
 
 mod backup;
+mod go_parity;
 mod header;
 mod layering;
 mod replication;

@@ -120,6 +120,38 @@ func (s *Store) SetBackupRunning(backupID string) error {
 	})
 }
 
+// BackupProgress is what a backup writer reports while a point is active.
+type BackupProgress struct {
+	Percent          float64 // 0 to 100
+	BytesTransferred int64   // at most TotalBytes when that is known
+	TotalBytes       int64   // 0 when unknown
+	SpeedBps         int64
+	ETASeconds       int64
+	Phase            string // "" keeps the previous phase label
+}
+
+// ReportBackupProgress records the progress of an active (pending or running) point: the
+// hot path, a single-row update that stamps last_telemetry_at. A finished point is
+// ErrInvalidState; out-of-range values ErrInvalidArgument.
+func (s *Store) ReportBackupProgress(backupID string, p BackupProgress) error {
+	var a cargs
+	id, phase := a.str("backup id", backupID), a.opt("phase", p.Phase)
+	return s.run(&a, func(h cStore, e cErr) cStatus {
+		return C.sendense_backup_progress(h, id, C.double(p.Percent), C.int64_t(p.BytesTransferred),
+			C.int64_t(p.TotalBytes), C.int64_t(p.SpeedBps), C.int64_t(p.ETASeconds), phase, e)
+	})
+}
+
+// SetBackupProtected protects a point (retention never removes or counts it, and a delete is
+// refused) or lifts the protection. An unknown point is ErrNotFound.
+func (s *Store) SetBackupProtected(backupID string, protected bool) error {
+	var a cargs
+	id := a.str("backup id", backupID)
+	return s.run(&a, func(h cStore, e cErr) cStatus {
+		return C.sendense_backup_set_protected(h, id, C.bool(protected), e)
+	})
+}
+
 // CompleteBackup completes a running point with its VMware change id ("" for none), the
 // bytes transferred and the size of its file. In the same transaction its chain is created or
 // updated and its policy's enabled copy rules queue pending copies.

@@ -160,3 +160,41 @@ func TestBackupPoints(t *testing.T) {
 		t.Fatalf("completed points after deleting the differential: %s", got)
 	}
 }
+
+// Progress reports land on the active point; protection is set and lifted, and a protected
+// point cannot be deleted.
+func TestBackupProgressAndProtection(t *testing.T) {
+	s, _ := openTemp(t)
+	b := newBackupSetup(t, s, "pp-01")
+	id := must(s.StartBackup(sendense.BackupStart{ContextID: b.ctx, DiskID: 0, RepositoryID: b.primary,
+		BackupType: sendense.BackupFull, RepositoryPath: "/srv/pp-01/full.qcow2"})).get(t)
+	ok(t, s.SetBackupRunning(id))
+	ok(t, s.ReportBackupProgress(id, sendense.BackupProgress{Percent: 40, BytesTransferred: 4 << 20, TotalBytes: 10 << 20,
+		SpeedBps: 1 << 20, ETASeconds: 6, Phase: "transferring"}))
+	ok(t, s.ReportBackupProgress(id, sendense.BackupProgress{Percent: 50, BytesTransferred: 5 << 20, TotalBytes: 10 << 20}))
+	p := must(s.BackupPoint(id)).get(t)
+	if p.ProgressPercent != 50 || p.BytesTransferred != 5<<20 || p.TotalBytes != 10<<20 || p.CurrentPhase != "transferring" ||
+		p.LastTelemetryAt == nil {
+		t.Fatalf("after progress: %+v", p)
+	}
+	err := s.ReportBackupProgress(id, sendense.BackupProgress{Percent: 101})
+	wantErr(t, "percent 101", err, sendense.ErrInvalidArgument)
+	err = s.ReportBackupProgress("no-such-point", sendense.BackupProgress{Percent: 1})
+	wantErr(t, "progress of an unknown point", err, sendense.ErrNotFound)
+
+	ok(t, s.CompleteBackup(id, changeID(epochA, 1), 10<<20, 8<<20))
+	err = s.ReportBackupProgress(id, sendense.BackupProgress{Percent: 100})
+	wantErr(t, "progress of a completed point", err, sendense.ErrInvalidState)
+
+	ok(t, s.SetBackupProtected(id, true))
+	if p := must(s.BackupPoint(id)).get(t); !p.Protected {
+		t.Fatalf("not protected: %+v", p)
+	}
+	wantErr(t, "deleting a protected point", s.DeleteBackupPoint(id), sendense.ErrInvalidState)
+	ok(t, s.SetBackupProtected(id, false))
+	if p := must(s.BackupPoint(id)).get(t); p.Protected {
+		t.Fatalf("still protected: %+v", p)
+	}
+	wantErr(t, "protecting an unknown point", s.SetBackupProtected("no-such-point", true), sendense.ErrNotFound)
+	ok(t, s.DeleteBackupPoint(id))
+}

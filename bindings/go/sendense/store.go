@@ -86,7 +86,10 @@ func (o *Options) toC() (*C.sendense_open_options, error) {
 	if o.BusyTimeout > 0 {
 		c.busy_timeout_ms = C.uint32_t(o.BusyTimeout.Milliseconds())
 	}
-	c.create_if_missing = C.bool(!o.MustExist)
+	c.create_if_missing = 1 // a flag of the C ABI: uint32_t 0 or 1
+	if o.MustExist {
+		c.create_if_missing = 0
+	}
 	return &c, nil
 }
 

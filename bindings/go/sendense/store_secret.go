@@ -69,6 +69,16 @@ func (s *Store) RotateSecretKey(key []byte) (int64, error) {
 	})
 }
 
+// AddPreviousSecretKey lets this Store also open secrets sealed with the older key (while
+// another process still seals with it, or during a rotation); new secrets stay sealed with the
+// Store's current key. A key of another length than SecretKeyLen is ErrInvalidArgument.
+func (s *Store) AddPreviousSecretKey(key []byte) error {
+	return s.run(nil, func(h cStore, e cErr) cStatus {
+		ckey, clen := keyPtr(key)
+		return C.sendense_store_add_previous_secret_key(h, ckey, clen, e)
+	})
+}
+
 // SecretKeyID is the id of the key that seals new secrets (16 hexadecimal digits, as named in
 // the sealed values and in the SealedWithKey of configurations); "" when the store was opened
 // without a key.

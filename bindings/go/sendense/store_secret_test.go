@@ -276,3 +276,30 @@ func TestCreateKeyFile(t *testing.T) {
 		t.Fatalf("the message does not name the mode: %q", e.Message)
 	}
 }
+
+// A Store given the previous key as well opens what that key sealed, and keeps sealing with
+// its own key.
+func TestAddPreviousSecretKey(t *testing.T) {
+	oldKey, newKey := testKey(t), testKey(t)
+	s, path := openKeyed(t, oldKey)
+	a := must(s.CreateCloudStackConfig(cloudStack("cloud-a", true))).get(t)
+	oldID := must(s.SecretKeyID()).get(t)
+	ok(t, s.Close())
+
+	s = reopen(t, path, newKey)
+	_, err := s.CloudStackConfigSecrets(a)
+	wantErr(t, "secrets sealed with another key", err, sendense.ErrSecretKey)
+	wantErr(t, "a short previous key", s.AddPreviousSecretKey(make([]byte, 16)), sendense.ErrInvalidArgument)
+	ok(t, s.AddPreviousSecretKey(oldKey))
+	if sec := must(s.CloudStackConfigSecrets(a)).get(t); sec.APIKey != plainAPIKey || sec.SecretKey != plainSecretKey {
+		t.Fatal("the previous key does not open the secrets")
+	}
+	if id := must(s.SecretKeyID()).get(t); id == oldID {
+		t.Fatal("adding a previous key changed the sealing key")
+	}
+	b := must(s.CreateCloudStackConfig(cloudStack("cloud-b", false))).get(t)
+	if c := must(s.CloudStackConfig(b)).get(t); str(c.SealedWithKey) != must(s.SecretKeyID()).get(t) {
+		t.Fatalf("a new secret is sealed with %s", str(c.SealedWithKey))
+	}
+	ok(t, s.Close())
+}

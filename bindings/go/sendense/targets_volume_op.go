@@ -162,6 +162,14 @@ func (s *Store) VolumeMetrics() (*VolumeMetrics, error) {
 	})
 }
 
+// VolumeMetricsSamples returns the recorded metric samples (RecordVolumeMetrics), newest
+// first, at most limit of them.
+func (s *Store) VolumeMetricsSamples(limit uint32) ([]VolumeMetrics, error) {
+	return getJSON[[]VolumeMetrics](s, nil, func(h cStore, out cOut, e cErr) cStatus {
+		return C.sendense_volume_metrics_samples_json(h, C.uint32_t(limit), out, e)
+	})
+}
+
 // RecordVolumeMetrics computes the metrics and stores them as a volume_daemon_metrics sample,
 // returned with its ID.
 func (s *Store) RecordVolumeMetrics() (*VolumeMetrics, error) {

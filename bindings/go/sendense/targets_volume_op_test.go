@@ -76,8 +76,17 @@ func TestVolumeOperations(t *testing.T) {
 		m.ErrorRatePercent != 50 || m.ID != nil {
 		t.Fatalf("metrics %+v", m)
 	}
-	if rec := must(s.RecordVolumeMetrics()).get(t); rec.ID == nil || rec.TotalOperations != 3 {
+	rec := must(s.RecordVolumeMetrics()).get(t)
+	if rec.ID == nil || rec.TotalOperations != 3 {
 		t.Fatalf("recorded sample %+v", rec)
+	}
+	second := must(s.RecordVolumeMetrics()).get(t)
+	if samples := must(s.VolumeMetricsSamples(10)).get(t); len(samples) != 2 || *samples[0].ID != *second.ID ||
+		*samples[1].ID != *rec.ID || samples[1].TotalOperations != 3 {
+		t.Fatalf("samples %+v", samples)
+	}
+	if samples := must(s.VolumeMetricsSamples(1)).get(t); len(samples) != 1 || *samples[0].ID != *second.ID {
+		t.Fatalf("the newest sample %+v", samples)
 	}
 }
 

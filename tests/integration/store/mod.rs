@@ -3,6 +3,7 @@
 
 mod files;
 mod key_files;
+mod messages;
 mod schema;
 
 use std::path::{Path, PathBuf};
