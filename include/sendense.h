@@ -7,6 +7,12 @@
  *   *err receives a new error object (status + message naming the problem) that the caller
  *   frees with sendense_error_free. On success *err is not touched.
  * - Out-parameters are written only on success.
+ * - A failed write changed nothing, except when it fails with SENDENSE_STATUS_COMMIT_UNKNOWN:
+ *   the failure (I/O error, full disk) hit the commit itself, and the change may have been
+ *   applied (the next open of the file replays a commit record that reached the disk). Re-read
+ *   what the call would have changed, then retry only what is safe. Creates that take a
+ *   caller-chosen id or identity are safe to retry: when the first call was applied, the retry
+ *   answers SENDENSE_STATUS_ALREADY_EXISTS naming the row.
  * - Input strings are UTF-8, NUL-terminated and borrowed for the call; invalid UTF-8 is
  *   SENDENSE_STATUS_INVALID_ARGUMENT. Output strings are owned by the caller and freed with
  *   sendense_string_free; never free them with free(), nor pass other memory to it.
@@ -219,6 +225,16 @@ typedef struct {
  * key than the one that sealed it, or the sealed text was altered.
  */
 #define SENDENSE_STATUS_SECRET_KEY 13
+
+/**
+ * The write failed while committing (an I/O error or a full disk during the commit itself):
+ * whether its change was applied is unknown, since the commit record may have reached the
+ * file first (the change is then there, at the latest when the file is next opened). Re-read
+ * what the call would have changed, then retry only what is safe: a create with a
+ * caller-chosen id or identity answers SENDENSE_STATUS_ALREADY_EXISTS naming the row when it
+ * was applied. SENDENSE_STATUS_IO means the failure came before the commit: nothing changed.
+ */
+#define SENDENSE_STATUS_COMMIT_UNKNOWN 14
 
 #ifdef __cplusplus
 extern "C" {
