@@ -1,6 +1,7 @@
 //! The store on real files: opening, refusing files it must not touch, migrations and
 //! fixtures, integrity checks and online backups.
 
+mod retry;
 mod schema;
 
 use std::path::{Path, PathBuf};
