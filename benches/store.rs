@@ -3,7 +3,8 @@
 //! the same run, as ratios. The machines are noisy: read the ratios, not the absolute times.
 //!
 //! `cargo bench` runs everything; `cargo bench -- NAME` runs the benchmarks whose key contains
-//! NAME (open, update, progress, decide, start, append, restore, lease, attach).
+//! NAME (open, update, progress, decide, start, append, restore, lease, attach, stale, cascade,
+//! change_id).
 //!
 //! Writes go to one database file per side (same content), so no side pays for another's
 //! writes (page-cache invalidation, checkpoints); rounds rotate which side goes first.
@@ -277,38 +278,46 @@ const UUID: &str = "52 3c 1a 9e 6f 0b 4d 2a-8f 11 22 33 44 55 66 77";
 fn seed_cbt_history(store: &Store) {
     store
         .write(|tx| {
-            let mut ctx = tx.prepare(
-                "INSERT INTO vm_replication_contexts (context_id, vm_name, vmware_vm_id, vm_path, vcenter_host, \
-                 datacenter, created_at, updated_at) VALUES (?1, ?1, ?1, '/p', 'vc', 'dc', 0, 0)",
-            )?;
-            let mut disk = tx.prepare(
-                "INSERT INTO vm_disks (vm_context_id, disk_id, vm_dk_path, size_gb, disk_change_id, created_at, \
-                 updated_at) VALUES (?1, ?2, 'p', 1, ?3, 0, 0)",
-            )?;
-            let mut hist = tx.prepare(
-                "INSERT INTO cbt_history (vm_context_id, disk_id, change_id, previous_change_id, sync_type, \
-                 sync_success, created_at) VALUES (?1, ?2, ?3, ?4, 'incremental', 1, ?5)",
-            )?;
+            seed_contexts(tx, 1_000)?;
             for c in 0..1_000 {
-                let id = format!("ctx-{c:04}");
-                ctx.execute([&id])?;
-                for d in 0..2 {
-                    let disk_id = format!("disk-{}", 2000 + d);
-                    for seq in 1..=500i64 {
-                        hist.execute(params![
-                            id,
-                            disk_id,
-                            format!("{UUID}/{seq}"),
-                            format!("{UUID}/{}", seq - 1),
-                            seq
-                        ])?;
-                    }
-                    disk.execute(params![id, disk_id, format!("{UUID}/500")])?;
-                }
+                seed_disk_history(tx, &format!("ctx-{c:04}"), 500, |_| None)?;
             }
             Ok(())
         })
         .unwrap();
+}
+
+/// Two disks of context `ctx`, each with `per_disk` successful incrementals in its
+/// cbt_history (the n-th by job `job(n)`) and the last one as its recorded change id.
+fn seed_disk_history(
+    tx: &sendense::rusqlite::Transaction<'_>,
+    ctx: &str,
+    per_disk: usize,
+    job: impl Fn(usize) -> Option<String>,
+) -> sendense::Result<()> {
+    let mut disk = tx.prepare_cached(
+        "INSERT INTO vm_disks (vm_context_id, disk_id, vm_dk_path, size_gb, disk_change_id, created_at, \
+         updated_at) VALUES (?1, ?2, 'p', 1, ?3, 0, 0)",
+    )?;
+    let mut hist = tx.prepare_cached(
+        "INSERT INTO cbt_history (vm_context_id, job_id, disk_id, change_id, previous_change_id, sync_type, \
+         sync_success, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'incremental', 1, ?6)",
+    )?;
+    for d in 0..2 {
+        let disk_id = format!("disk-{}", 2000 + d);
+        for seq in 1..=per_disk {
+            hist.execute(params![
+                ctx,
+                job(seq),
+                disk_id,
+                format!("{UUID}/{seq}"),
+                format!("{UUID}/{}", seq - 1),
+                seq as i64
+            ])?;
+        }
+        disk.execute(params![ctx, disk_id, format!("{UUID}/{per_disk}")])?;
+    }
+    Ok(())
 }
 
 fn bench_decide(dir: &Path) -> Row {
@@ -777,6 +786,274 @@ fn bench_attach(dir: &Path) -> Row {
     Row { name: "attach (mapping + export), synchronous=NORMAL".into(), api: t[0], c: Some(t[1]), floor: t[2] }
 }
 
+const STALE_CONTEXTS: usize = 1_000;
+const JOBS_PER_CONTEXT: usize = 100;
+/// Every context's last job is active; one context in ten has a stale one.
+const STALE_JOBS: usize = STALE_CONTEXTS / 10;
+
+/// `contexts` contexts named `ctx-NNNN` (raw rows, the same in every file).
+fn seed_contexts(tx: &sendense::rusqlite::Transaction<'_>, contexts: usize) -> sendense::Result<()> {
+    let mut ctx = tx.prepare(
+        "INSERT INTO vm_replication_contexts (context_id, vm_name, vmware_vm_id, vm_path, vcenter_host, \
+         datacenter, created_at, updated_at) VALUES (?1, ?1, ?1, '/p', 'vc', 'dc', 0, 0)",
+    )?;
+    for c in 0..contexts {
+        ctx.execute([format!("ctx-{c:04}")])?;
+    }
+    Ok(())
+}
+
+/// `jobs` jobs of context `ctx`, the oldest first, updated at `updated_at(k)`, all completed
+/// but the last when `last_active`.
+fn seed_jobs(
+    tx: &sendense::rusqlite::Transaction<'_>,
+    ctx: &str,
+    jobs: usize,
+    last_active: bool,
+    updated_at: impl Fn(usize) -> i64,
+) -> sendense::Result<()> {
+    let mut job = tx.prepare_cached(
+        "INSERT INTO replication_jobs (id, vm_context_id, source_vm_id, source_vm_name, source_vm_path, \
+         v_center_host, datacenter, replication_type, status, created_at, updated_at) \
+         VALUES (?1, ?2, ?2, ?2, '/p', 'vc', 'dc', 'incremental', ?3, ?4, ?4)",
+    )?;
+    for k in 0..jobs {
+        let status = if last_active && k == jobs - 1 { "replicating" } else { "completed" };
+        job.execute(params![format!("{ctx}-job-{k:04}"), ctx, status, updated_at(k)])?;
+    }
+    Ok(())
+}
+
+/// The floor of the stale scan: the jobs' columns (the library's column list) of the active
+/// jobs not updated since the cutoff, oldest first.
+fn stale_scan_sql() -> String {
+    use sendense::store::Record;
+    let active: Vec<String> = JobStatus::ACTIVE.iter().map(|s| format!("'{s}'")).collect();
+    format!(
+        "SELECT {} FROM replication_jobs WHERE status IN ({}) AND updated_at < ?1 ORDER BY updated_at, id",
+        sendense::replication::ReplicationJob::COLUMNS,
+        active.join(", ")
+    )
+}
+
+/// The stale-job scan over 100,000 jobs (1,000 contexts with 100 each, the last one active;
+/// 100 of the active ones not updated for a day). Reads only: the sides share the file.
+fn bench_stale(dir: &Path) -> Row {
+    let path = dir.join("stale.db");
+    let now = unix_ms();
+    Store::open(&path, OpenOptions::default().synchronous(Synchronous::Normal))
+        .unwrap()
+        .write(|tx| {
+            seed_contexts(tx, STALE_CONTEXTS)?;
+            for c in 0..STALE_CONTEXTS {
+                let last = if c % 10 == 0 { now - 86_400_000 } else { now + 86_400_000 };
+                seed_jobs(tx, &format!("ctx-{c:04}"), JOBS_PER_CONTEXT, true, |k| {
+                    if k == JOBS_PER_CONTEXT - 1 {
+                        last
+                    } else {
+                        k as i64
+                    }
+                })?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let store = Store::open(&path, OpenOptions::default()).unwrap();
+    let cstore = CStore::open(&path, Synchronous::Full);
+    let conn = direct_open(&path, Synchronous::Full);
+    let sql = stale_scan_sql();
+    const HOUR: i64 = 3_600_000;
+    let t = compare(
+        15,
+        20,
+        &mut [
+            &mut |_| assert_eq!(store.replication_stale(HOUR).unwrap().len(), STALE_JOBS),
+            &mut |_| {
+                let mut json = std::ptr::null_mut();
+                ok(unsafe { ffi::sendense_replication_stale_json(cstore.0, HOUR, &mut json, std::ptr::null_mut()) });
+                free_string(json);
+            },
+            &mut |_| {
+                let mut stmt = conn.prepare_cached(&sql).unwrap();
+                let columns = stmt.column_count();
+                let rows: Vec<Vec<Value>> = stmt
+                    .query_map([unix_ms() - HOUR], |r| (0..columns).map(|k| r.get::<_, Value>(k)).collect())
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                assert_eq!(rows.len(), STALE_JOBS);
+            },
+        ],
+    );
+    Row { name: "stale-job scan (100,000 jobs, 100 stale)".into(), api: t[0], c: Some(t[1]), floor: t[2] }
+}
+
+const HISTORY_JOBS: usize = 1_000;
+const HISTORY_CBT_PER_DISK: usize = 5_000; // x 2 disks = 10,000 cbt_history rows
+const HISTORY_POINTS: usize = 100;
+
+/// Deleting a context with a long history: 1,000 finished jobs, 2 disks with 5,000
+/// cbt_history rows each and 100 completed backup points (fulls: unprotected, in a repository
+/// without immutability or minimum retention, so each could be deleted on its own). One
+/// context per operation, all made before the timed rounds. The floor is the one DELETE of
+/// the context row in an immediate transaction (the foreign keys cascade).
+fn bench_cascade(dir: &Path) -> Row {
+    let (rounds, per_round) = (9, 3);
+    let n = rounds * per_round;
+    let sync = Synchronous::Normal;
+    let paths = three_files(dir, "cascade", sync, |store| {
+        store
+            .write(|tx| {
+                seed_contexts(tx, n)?;
+                for c in 0..n {
+                    let ctx = format!("ctx-{c:04}");
+                    seed_jobs(tx, &ctx, HISTORY_JOBS, false, |k| k as i64)?;
+                    seed_disk_history(tx, &ctx, HISTORY_CBT_PER_DISK, |seq| {
+                        Some(format!("{ctx}-job-{:04}", seq * HISTORY_JOBS / (HISTORY_CBT_PER_DISK + 1)))
+                    })?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let repo = store
+            .repository_create(&NewRepository {
+                id: Some("repo-bench".into()),
+                ..NewRepository::new("bench", RepositoryType::Local, serde_json::json!({"path": "/srv/bench"}))
+            })
+            .unwrap();
+        for c in 0..n {
+            for p in 0..HISTORY_POINTS {
+                let mut start =
+                    StartBackup::new(format!("ctx-{c:04}"), 0, &repo, BackupType::Full, format!("/srv/bench/{c}-{p}"));
+                start.id = Some(format!("ctx-{c:04}-point-{p:03}"));
+                backup_point(store, start, true);
+            }
+        }
+    });
+    let store = Store::open(&paths[0], OpenOptions::default().synchronous(sync)).unwrap();
+    let cstore = CStore::open(&paths[1], sync);
+    let mut conn = direct_open(&paths[2], sync);
+    let ids: Vec<String> = (0..n).map(|c| format!("ctx-{c:04}")).collect();
+    let c_ids: Vec<CString> = ids.iter().map(|s| c(s)).collect();
+    let t = compare(
+        rounds,
+        per_round,
+        &mut [
+            &mut |i| store.context_delete(&ids[i]).unwrap(),
+            &mut |i| ok(unsafe { ffi::sendense_context_delete(cstore.0, c_ids[i].as_ptr(), std::ptr::null_mut()) }),
+            &mut |i| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+                let n = tx
+                    .prepare_cached("DELETE FROM vm_replication_contexts WHERE context_id = ?1")
+                    .unwrap()
+                    .execute([&ids[i]])
+                    .unwrap();
+                assert_eq!(n, 1);
+                tx.commit().unwrap();
+            },
+        ],
+    );
+    for (k, path) in paths.iter().enumerate() {
+        let left: i64 = Connection::open(path)
+            .unwrap()
+            .query_row(
+                "SELECT (SELECT count(*) FROM replication_jobs) + (SELECT count(*) FROM cbt_history) \
+                 + (SELECT count(*) FROM backup_jobs) + (SELECT count(*) FROM vm_replication_contexts)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0, "side {k}: every context and its history deleted");
+    }
+    Row {
+        name: "context delete (1,000 jobs, 10,000 CBT rows, 100 points), synchronous=NORMAL".into(),
+        api: t[0],
+        c: Some(t[1]),
+        floor: t[2],
+    }
+}
+
+const CBT_DISK_SQL: &str = "UPDATE vm_disks SET disk_change_id = ?3, sync_status = 'completed', \
+    sync_progress_percent = 100, bytes_synced = ?4, updated_at = ?5 WHERE vm_context_id = ?1 AND disk_id = ?2";
+const CBT_HISTORY_SQL: &str = "INSERT INTO cbt_history (vm_context_id, job_id, disk_id, change_id, \
+    previous_change_id, sync_type, bytes_transferred, sync_duration_seconds, sync_success, created_at) \
+    VALUES (?1, ?2, ?3, ?4, NULL, 'initial', ?5, 0, 1, ?6)";
+const CBT_JOB_SQL: &str = "UPDATE replication_jobs SET change_id = ?2, previous_change_id = NULL, updated_at = ?3 \
+    WHERE id = ?1";
+
+/// The change id written when a disk's copy completes (`cbt_record`): one (job, disk) per
+/// operation, four disks per running job, all started before the timed rounds. The floor is
+/// the disk UPDATE, the cbt_history INSERT and the job UPDATE in one immediate transaction.
+fn bench_change_id(dir: &Path) -> Row {
+    let (rounds, per_round) = (15, 100);
+    let n = rounds * per_round;
+    let jobs = n / 4;
+    let sync = Synchronous::Normal;
+    let mut contexts: Vec<Vec<String>> = Vec::new();
+    let paths = three_files(dir, "change-id", sync, |store| {
+        let mut ctxs = Vec::new();
+        for j in 0..jobs {
+            let ctx = store.context_create(&new_vm(j)).unwrap();
+            let mut start = StartJob::new(ctx.as_str(), four_disks());
+            start.id = Some(format!("job-{j}"));
+            store.replication_start(&start).unwrap();
+            store.replication_set_status(&format!("job-{j}"), JobStatus::Replicating, None).unwrap();
+            ctxs.push(ctx);
+        }
+        contexts.push(ctxs);
+    });
+    let store = Store::open(&paths[0], OpenOptions::default().synchronous(sync)).unwrap();
+    let cstore = CStore::open(&paths[1], sync);
+    let mut conn = direct_open(&paths[2], sync);
+    let job = |i: usize| format!("job-{}", i / 4);
+    let disk = |i: usize| format!("disk-{}", 2000 + i % 4);
+    let c_jobs: Vec<CString> = (0..jobs).map(|j| c(&format!("job-{j}"))).collect();
+    let c_disks: Vec<CString> = (0..4).map(|d| c(&format!("disk-{}", 2000 + d))).collect();
+    let change = format!("{UUID}/42");
+    let c_change = c(&change);
+    let bytes = 100i64 << 30;
+    let t = compare(
+        rounds,
+        per_round,
+        &mut [
+            &mut |i| {
+                store.cbt_record(&job(i), &disk(i), &change, bytes).unwrap();
+            },
+            &mut |i| {
+                ok(unsafe {
+                    ffi::sendense_cbt_record(
+                        cstore.0,
+                        c_jobs[i / 4].as_ptr(),
+                        c_disks[i % 4].as_ptr(),
+                        c_change.as_ptr(),
+                        bytes,
+                        std::ptr::null_mut(),
+                    )
+                })
+            },
+            &mut |i| {
+                let (ctx, job, disk, now) = (&contexts[2][i / 4], job(i), disk(i), i as i64);
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+                let n =
+                    tx.prepare_cached(CBT_DISK_SQL).unwrap().execute(params![ctx, disk, change, bytes, now]).unwrap();
+                assert_eq!(n, 1);
+                tx.prepare_cached(CBT_HISTORY_SQL)
+                    .unwrap()
+                    .execute(params![ctx, job, disk, change, bytes, now])
+                    .unwrap();
+                tx.prepare_cached(CBT_JOB_SQL).unwrap().execute(params![job, change, now]).unwrap();
+                tx.commit().unwrap();
+            },
+        ],
+    );
+    for (k, path) in paths.iter().enumerate() {
+        let rows: i64 =
+            Connection::open(path).unwrap().query_row("SELECT count(*) FROM cbt_history", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, n as i64, "side {k}: one history row per disk completion");
+    }
+    Row { name: "change-id write at disk completion, synchronous=NORMAL".into(), api: t[0], c: Some(t[1]), floor: t[2] }
+}
+
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let dir = tempfile::tempdir().unwrap();
@@ -793,6 +1070,9 @@ fn main() {
         ("restore", Box::new(bench_restore)),
         ("lease", Box::new(bench_lease)),
         ("attach", Box::new(bench_attach)),
+        ("stale", Box::new(bench_stale)),
+        ("cascade", Box::new(bench_cascade)),
+        ("change_id", Box::new(bench_change_id)),
     ];
     println!(
         "{:<52} {:>10} {:>10} {:>10} {:>9} {:>7}",

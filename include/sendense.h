@@ -10,6 +10,12 @@
  *   earlier object before storing the new one, so one variable may be reused across calls
  *   without leaking (initialise it to NULL; never leave it uninitialised or freed).
  * - Out-parameters are written only on success.
+ * - A failed write changed nothing, except when it fails with SENDENSE_STATUS_COMMIT_UNKNOWN:
+ *   the failure (I/O error, full disk) hit the commit itself, and the change may have been
+ *   applied (the next open of the file replays a commit record that reached the disk). Re-read
+ *   what the call would have changed, then retry only what is safe. Creates that take a
+ *   caller-chosen id or identity are safe to retry: when the first call was applied, the retry
+ *   answers SENDENSE_STATUS_ALREADY_EXISTS naming the row.
  * - Input strings are UTF-8, NUL-terminated and borrowed for the call; invalid UTF-8 is
  *   SENDENSE_STATUS_INVALID_ARGUMENT. Output strings are owned by the caller and freed with
  *   sendense_string_free; never free them with free(), nor pass other memory to it.
@@ -248,6 +254,16 @@ typedef struct {
  */
 #define SENDENSE_STATUS_SECRET_KEY 13
 
+/**
+ * The write failed while committing (an I/O error or a full disk during the commit itself):
+ * whether its change was applied is unknown, since the commit record may have reached the
+ * file first (the change is then there, at the latest when the file is next opened). Re-read
+ * what the call would have changed, then retry only what is safe: a create with a
+ * caller-chosen id or identity answers SENDENSE_STATUS_ALREADY_EXISTS naming the row when it
+ * was applied. SENDENSE_STATUS_IO means the failure came before the commit: nothing changed.
+ */
+#define SENDENSE_STATUS_COMMIT_UNKNOWN 14
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -402,6 +418,8 @@ sendense_status sendense_copy_list_json(sendense_store *s,
  * per-disk points of one VM backup) and `vm_name`. The parent of an incremental (the chain's
  * latest completed point) or a differential (the chain's full) is found by the library; when
  * there is none the start is INVALID_STATE with the reason. `*backup_id_out` receives the id.
+ * With an `id` it is safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call
+ * was applied, the retry is ALREADY_EXISTS naming the point.
  */
 sendense_status sendense_backup_start(sendense_store *s,
                                       const char *json,
@@ -671,6 +689,8 @@ sendense_status sendense_backup_cbt_decide(sendense_store *s,
  * `"copy_rules": [{"destination_repository_id":…, "priority":…, "copy_mode"?:…, "enabled"?:…,
  * "verify_after_copy"?:…}]`: each destination must exist and differ from the primary, no
  * destination twice, priority >= 1. `*policy_id_out` receives the id.
+ * A taken id or name is ALREADY_EXISTS naming it, so it is safe to retry after
+ * SENDENSE_STATUS_COMMIT_UNKNOWN.
  */
 sendense_status sendense_policy_create(sendense_store *s,
                                        const char *json,
@@ -720,6 +740,8 @@ sendense_status sendense_policy_delete(sendense_store *s,
  * `enabled`, `is_immutable` with `immutable_config` (`grace_period_days`, `apply_to_fulls`,
  * `apply_to_incrementals`, `min_retention_days`) and `min_retention_days`.
  * `*repository_id_out` receives the id. A taken id or name is ALREADY_EXISTS naming it.
+ * Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call was applied, the
+ * retry is ALREADY_EXISTS naming the id or name.
  */
 sendense_status sendense_repository_create(sendense_store *s,
                                            const char *json,
@@ -914,6 +936,8 @@ sendense_status sendense_cbt_verify_lineage(sendense_store *s,
  * `*context_id_out` receives the new id (free it with `sendense_string_free`). A context with
  * the same (vmware_vm_id, vcenter_host) or (vm_name, vcenter_host) is ALREADY_EXISTS naming
  * the existing context id.
+ * Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call was applied, the
+ * retry is ALREADY_EXISTS naming the context.
  */
 sendense_status sendense_context_create(sendense_store *s,
                                         const char *json,
@@ -1107,6 +1131,8 @@ bool sendense_context_last_status_change_ms(const sendense_context *c, int64_t *
  * inserted as pending and the context moves to replicating pointing at it. `*job_id_out`
  * receives the job id. A context that already has an active job is CONFLICT naming it; a
  * taken job id is ALREADY_EXISTS.
+ * With an `id` it is safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call
+ * was applied, the retry is ALREADY_EXISTS naming the job.
  */
 sendense_status sendense_replication_start(sendense_store *s,
                                            const char *json,
@@ -1484,6 +1510,8 @@ sendense_status sendense_store_backup(sendense_store *store,
  * `is_active` (true makes it the one active configuration). `api_key` and `secret_key` are
  * stored sealed with the store's key (SENDENSE_STATUS_SECRET_KEY when it has none). A taken
  * name is ALREADY_EXISTS. `*config_id_out` receives the new id.
+ * Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call was applied, the
+ * retry is ALREADY_EXISTS naming the configuration.
  */
 sendense_status sendense_ossea_config_create(sendense_store *s,
                                              const char *json,
@@ -1544,6 +1572,8 @@ sendense_status sendense_ossea_config_delete(sendense_store *s,
  * Record a CloudStack volume. `json`: `volume_id` (the CloudStack UUID, unique),
  * `volume_name`, `size_gb` (>= 1), and optionally `vm_context_id`, `ossea_config_id`,
  * `volume_type` and `status` (default creating). `*volume_row_id_out` receives its row id.
+ * A taken `volume_id` is ALREADY_EXISTS naming it, so it is safe to retry after
+ * SENDENSE_STATUS_COMMIT_UNKNOWN.
  */
 sendense_status sendense_ossea_volume_create(sendense_store *s,
                                              const char *json,
@@ -1635,6 +1665,8 @@ sendense_status sendense_storage_consistency_json(sendense_store *s,
  * `volume_uuid`: the volume's export, created in the same transaction). A volume that is
  * already mapped is ALREADY_EXISTS naming its mapping; a device path held by another oma
  * mapping is CONFLICT naming that volume. `*mapping_id_out` receives the mapping id.
+ * Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call was applied
+ * (mapping and export), the retry is ALREADY_EXISTS naming the volume and its mapping.
  */
 sendense_status sendense_device_attach(sendense_store *s,
                                        const char *json,
@@ -1903,6 +1935,8 @@ sendense_status sendense_lease_pools_json(sendense_store *s, char **json_out, se
  * `api_url`, and optionally `api_port` (3370), `api_protocol` (http), `api_key`,
  * `api_secret` (both sealed), `connection_timeout_seconds` (30), `retry_attempts` (3),
  * `description`, `is_active` (true). `*config_id_out` receives the new id.
+ * A taken name is ALREADY_EXISTS naming it, so it is safe to retry after
+ * SENDENSE_STATUS_COMMIT_UNKNOWN.
  */
 sendense_status sendense_linstor_config_create(sendense_store *s,
                                                const char *json,
@@ -1946,6 +1980,8 @@ sendense_status sendense_linstor_config_delete(sendense_store *s,
  * `config_path`. The export serves the mapping's device path and starts "pending". A volume
  * already exported is ALREADY_EXISTS. `*export_name_out` receives the name,
  * `migration-vol-{volume_uuid}`.
+ * Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call was applied, the
+ * retry is ALREADY_EXISTS naming the export.
  */
 sendense_status sendense_nbd_export_create(sendense_store *s,
                                            const char *json,
@@ -2080,6 +2116,8 @@ int64_t sendense_nbd_export_updated_at_ms(const sendense_nbd_export *e);
  * `json`: `type` (create, attach, detach, delete or cleanup), `volume_id`, `request` (a JSON
  * object), and optionally `id` (the caller's id; a new UUID otherwise) and `vm_id`.
  * `*operation_id_out` receives the id. A duplicate id is ALREADY_EXISTS.
+ * With an `id` it is safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN (the retry is
+ * ALREADY_EXISTS naming it); without one, a retry records a second operation.
  */
 sendense_status sendense_volume_op_create(sendense_store *s,
                                           const char *json,

@@ -82,6 +82,14 @@ statuses! {
     /// another key than the one the secret was sealed with, or the sealed text fails
     /// authentication (it was altered).
     SecretKey = 13, "SECRET_KEY";
+    /// The write failed while committing (an I/O error or a full disk during the commit
+    /// itself), so whether its change was applied is unknown: the commit record may have
+    /// reached the file before the failure, and then the change is there (at the latest once
+    /// the file is next opened). Re-read the records the call would have changed, then retry
+    /// only what is safe: a create with a caller-chosen id or identity answers
+    /// `ALREADY_EXISTS` naming the row when it was applied. [`Status::Io`] means the failure
+    /// came before the commit and nothing was changed.
+    CommitUnknown = 14, "COMMIT_UNKNOWN";
 }
 
 impl Status {

@@ -291,11 +291,26 @@ impl Store {
     /// Start a backup point (status pending) and return its id. Checks, in one transaction:
     /// the context, repository and policy exist (NOT_FOUND naming them), the repository is
     /// enabled, no other point of the same (context, disk, repository) is active (CONFLICT
-    /// naming it), and finds the parent from the chain ([`parent_for`]).
+    /// naming it), and finds the parent from the chain ([`parent_for`]). A taken `id` is
+    /// ALREADY_EXISTS naming it (checked first), so a start with an id is safe to retry after
+    /// [`crate::Status::CommitUnknown`].
     pub fn backup_start(&self, start: &StartBackup) -> Result<String> {
         start.validate()?;
         self.writing(|tx| {
             let now = self.now_ms();
+            // A taken id first: a retry of a start that was applied (after COMMIT_UNKNOWN)
+            // is ALREADY_EXISTS naming the point, not CONFLICT with itself as the active one.
+            let id = match &start.id {
+                Some(id) => {
+                    let taken: Option<String> =
+                        tx.optional("SELECT vm_context_id FROM backup_jobs WHERE id = :id", params![id], |r| r.get(0))?;
+                    if let Some(owner) = taken {
+                        return Err(Error::already_exists(format!("backup {id} already exists (context {owner})")));
+                    }
+                    id.clone()
+                }
+                None => new_id(),
+            };
             let ctx = context::load(tx, &start.context_id)?;
             let repo = load_repository(tx, &start.repository_id)?;
             if !repo.enabled {
@@ -345,17 +360,6 @@ impl Store {
                     )));
                 }
             }
-            let id = match &start.id {
-                Some(id) => {
-                    let taken: Option<String> =
-                        tx.optional("SELECT vm_context_id FROM backup_jobs WHERE id = :id", params![id], |r| r.get(0))?;
-                    if let Some(owner) = taken {
-                        return Err(Error::already_exists(format!("backup {id} already exists (context {owner})")));
-                    }
-                    id.clone()
-                }
-                None => new_id(),
-            };
             let chain = load_chain(tx, &ctx.context_id, start.disk_id, &repo.id)?;
             let parent = parent_for(start.backup_type, chain.as_ref(), &name)?;
             tx.execute(

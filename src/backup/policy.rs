@@ -408,6 +408,8 @@ impl Store {
     /// one, or a new UUIDv7). A duplicate id or name (case-insensitive) is ALREADY_EXISTS
     /// naming the holder; a missing primary or destination repository is NOT_FOUND naming it;
     /// a bad rule is INVALID_ARGUMENT naming it ([`validate_copy_rules`]).
+    /// A taken id or name is ALREADY_EXISTS naming it, so it is safe to retry after
+    /// [`crate::Status::CommitUnknown`].
     pub fn policy_create(&self, new: &NewPolicy) -> Result<String> {
         new.validate()?;
         self.writing(|tx| {

@@ -375,6 +375,8 @@ pub(super) fn check_name_free(tx: &Tx<'_>, table: &str, what: &str, name: &str, 
 impl Store {
     /// Create a repository; returns its id (the given one, or a new UUIDv7). A duplicate id or
     /// name (case-insensitive) is ALREADY_EXISTS naming the holder.
+    /// Safe to retry after [`crate::Status::CommitUnknown`]: when the first call was applied,
+    /// the retry is ALREADY_EXISTS naming the id or name.
     pub fn repository_create(&self, new: &NewRepository) -> Result<String> {
         new.validate()?;
         self.writing(|tx| {

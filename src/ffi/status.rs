@@ -43,6 +43,13 @@ pub const SENDENSE_STATUS_NOT_A_DATABASE: sendense_status = 12;
 /// A secret cannot be sealed or read: the store was opened without a secret key, with another
 /// key than the one that sealed it, or the sealed text was altered.
 pub const SENDENSE_STATUS_SECRET_KEY: sendense_status = 13;
+/// The write failed while committing (an I/O error or a full disk during the commit itself):
+/// whether its change was applied is unknown, since the commit record may have reached the
+/// file first (the change is then there, at the latest when the file is next opened). Re-read
+/// what the call would have changed, then retry only what is safe: a create with a
+/// caller-chosen id or identity answers SENDENSE_STATUS_ALREADY_EXISTS naming the row when it
+/// was applied. SENDENSE_STATUS_IO means the failure came before the commit: nothing changed.
+pub const SENDENSE_STATUS_COMMIT_UNKNOWN: sendense_status = 14;
 
 /// Details of a failed call: a status and a message naming the problem. Owned by the caller,
 /// who frees it with `sendense_error_free`.
@@ -120,6 +127,7 @@ mod tests {
             SENDENSE_STATUS_PANIC,
             SENDENSE_STATUS_NOT_A_DATABASE,
             SENDENSE_STATUS_SECRET_KEY,
+            SENDENSE_STATUS_COMMIT_UNKNOWN,
         ];
         assert_eq!(consts.len(), Status::ALL.len());
         for (status, code) in Status::ALL.iter().zip(consts) {

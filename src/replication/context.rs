@@ -391,6 +391,8 @@ pub(crate) fn recompute_counters(tx: &Tx<'_>, context_id: &str, now: i64) -> Res
 impl Store {
     /// Create a context for a VM; returns its new id. A context with the same
     /// (vmware_vm_id, vcenter_host) or (vm_name, vcenter_host) is ALREADY_EXISTS naming it.
+    /// Safe to retry after [`crate::Status::CommitUnknown`]: when the first call was applied,
+    /// the retry is ALREADY_EXISTS naming the context.
     pub fn context_create(&self, new: &NewContext) -> Result<String> {
         new.validate()?;
         self.writing(|tx| {

@@ -447,11 +447,30 @@ impl Store {
     /// Start a replication job: checks the context may replicate and has no active job,
     /// upserts its disk rows (keeping their change ids), resolves `auto`, inserts the job, and
     /// moves the context to `replicating` pointing at it, all in one transaction. Returns the
-    /// job id. A second start while a job is active is CONFLICT naming that job.
+    /// job id. A second start while a job is active is CONFLICT naming that job. A taken `id`
+    /// is ALREADY_EXISTS naming it (checked first), so a start with an id is safe to retry
+    /// after [`crate::Status::CommitUnknown`].
     pub fn replication_start(&self, start: &StartJob) -> Result<String> {
         start.validate()?;
         self.writing(|tx| {
             let now = self.now_ms();
+            // A taken id first: a retry of a start that was applied (after COMMIT_UNKNOWN)
+            // is ALREADY_EXISTS naming the job, not CONFLICT with itself as the active job.
+            let job_id = match &start.id {
+                Some(id) => {
+                    let taken: Option<String> =
+                        tx.optional("SELECT vm_context_id FROM replication_jobs WHERE id = :id", params![id], |r| {
+                            r.get(0)
+                        })?;
+                    if let Some(owner) = taken {
+                        return Err(Error::already_exists(format!(
+                            "replication job {id} already exists (context {owner})"
+                        )));
+                    }
+                    id.clone()
+                }
+                None => new_id(),
+            };
             let ctx = context::load(tx, &start.context_id)?;
             if let Some(active) = &ctx.current_job_id {
                 return Err(Error::conflict(format!(
@@ -478,21 +497,6 @@ impl Store {
             for id in start.disks.iter().filter_map(|d| d.ossea_volume_id) {
                 require_row(tx, "ossea_volumes", "id", &id, &format!("ossea volume {id}"))?;
             }
-            let job_id = match &start.id {
-                Some(id) => {
-                    let taken: Option<String> =
-                        tx.optional("SELECT vm_context_id FROM replication_jobs WHERE id = :id", params![id], |r| {
-                            r.get(0)
-                        })?;
-                    if let Some(owner) = taken {
-                        return Err(Error::already_exists(format!(
-                            "replication job {id} already exists (context {owner})"
-                        )));
-                    }
-                    id.clone()
-                }
-                None => new_id(),
-            };
             let recorded = recorded_change_ids(tx, &ctx.context_id)?;
             let mut usable_bases = 0;
             let mut missing_base = None;

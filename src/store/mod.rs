@@ -334,7 +334,10 @@ impl Store {
     }
 
     /// Run `f` in one write (`BEGIN IMMEDIATE`) transaction: committed when `f` returns `Ok`,
-    /// rolled back when it returns `Err` or panics.
+    /// rolled back when it returns `Err` or panics. When the commit itself fails with an I/O
+    /// error or a full disk, the error is [`Status::CommitUnknown`]: the change may have been
+    /// applied (see [`Status::CommitUnknown`]); an I/O error before the commit stays
+    /// [`Status::Io`] and nothing was changed.
     ///
     /// This is the seam every domain operation of the library is built on. Rust callers may
     /// use it for their own tables or for SQL the API does not offer; the schema's keys,
@@ -352,7 +355,8 @@ impl Store {
 
     /// Run `f` in one write (`BEGIN IMMEDIATE`) transaction through the query API: the seam
     /// every domain operation is built on (committed when `f` returns `Ok`, rolled back when
-    /// it returns `Err` or panics). Rust callers may use it for their own tables or SQL the API
+    /// it returns `Err` or panics; a failed commit is [`Status::CommitUnknown`], as for
+    /// [`Store::write`]). Rust callers may use it for their own tables or SQL the API
     /// does not offer, like [`Store::write`] but without naming rusqlite, so their code keeps
     /// working on another backend; the domain rules the typed operations enforce are then
     /// the caller's.
@@ -388,9 +392,10 @@ impl Store {
     /// Run `f` on the connection outside an explicit transaction: for operations that are a
     /// single statement (atomic on its own, waiting on the busy timeout like a transaction),
     /// such as the progress hot paths, which then cost no more than the statement itself.
+    /// The statement commits as it runs, so an I/O failure is [`Status::CommitUnknown`].
     pub(crate) fn autocommit<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let conn = self.conn.lock();
-        f(&Tx::new(&conn)).map_err(|e| self.busy_context(e))
+        f(&Tx::new(&conn)).map_err(|e| commit_failed(self.busy_context(e)))
     }
 
     fn transaction<T>(
@@ -401,7 +406,7 @@ impl Store {
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(behavior).map_err(|e| self.busy_context(e.into()))?;
         let value = f(&tx)?;
-        tx.commit().map_err(|e| self.busy_context(e.into()))?;
+        tx.commit().map_err(|e| commit_failed(self.busy_context(e.into())))?;
         Ok(value)
     }
 
@@ -481,6 +486,24 @@ impl Store {
         }
         dst.close().map_err(|(_, e)| Error::from(e))
     }
+}
+
+/// The error of a failed commit: an I/O failure (or a full disk) while committing may come
+/// after SQLite wrote the commit record to the WAL, and the next open of the file then replays
+/// it, so it is [`Status::CommitUnknown`], not [`Status::Io`] (which promises that nothing was
+/// changed). A single-statement operation (see [`Store::autocommit`]) commits as it runs, so
+/// its I/O failures are failures of its commit too. Other errors are returned as they are.
+fn commit_failed(e: Error) -> Error {
+    if e.status() != Status::Io {
+        return e;
+    }
+    Error::new(
+        Status::CommitUnknown,
+        format!(
+            "{}; the commit failed, so the change may or may not have been applied: re-read before retrying",
+            e.message()
+        ),
+    )
 }
 
 /// Run `f` again while it fails with [`Status::Busy`], until `timeout` has passed.

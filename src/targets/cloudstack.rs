@@ -232,6 +232,8 @@ pub(crate) fn load_ossea_config(tx: &Tx<'_>, id: i64) -> Result<OsseaConfig> {
 impl Store {
     /// Create a CloudStack configuration, its API key and secret sealed with the store's key
     /// (SECRET_KEY when the store has none); returns its id. A taken name is ALREADY_EXISTS.
+    /// Safe to retry after [`crate::Status::CommitUnknown`]: when the first call was applied,
+    /// the retry is ALREADY_EXISTS naming the configuration.
     pub fn ossea_config_create(&self, new: &NewOsseaConfig) -> Result<i64> {
         new.validate()?;
         let api_key = self.seal("ossea_configs.api_key", &new.api_key)?;
@@ -535,6 +537,8 @@ pub(crate) fn load_volume(tx: &Tx<'_>, id: i64) -> Result<OsseaVolume> {
 impl Store {
     /// Record a CloudStack volume; returns its row id. The context and configuration, when
     /// given, must exist (NOT_FOUND); a volume_id already recorded is ALREADY_EXISTS.
+    /// A taken `volume_id` is ALREADY_EXISTS naming it, so it is safe to retry after
+    /// [`crate::Status::CommitUnknown`].
     pub fn ossea_volume_create(&self, new: &NewOsseaVolume) -> Result<i64> {
         new.validate()?;
         self.writing(|tx| {

@@ -458,6 +458,8 @@ impl Store {
     /// ALREADY_EXISTS naming the existing mapping when the volume is already mapped (or the id
     /// is taken); CONFLICT naming the holder's volume when another oma mapping holds the
     /// device path.
+    /// Safe to retry after [`crate::Status::CommitUnknown`]: when the first call was applied
+    /// (mapping and export), the retry is ALREADY_EXISTS naming the volume and its mapping.
     pub fn device_attach(&self, mapping: &NewMapping) -> Result<String> {
         mapping.validate()?;
         let now = self.now_ms();

@@ -170,6 +170,8 @@ fn load_linstor(tx: &Tx<'_>, id: i64) -> Result<LinstorConfig> {
 impl Store {
     /// Create a Linstor configuration, its API key and secret (when given) sealed with the
     /// store's key; returns its id. A taken name is ALREADY_EXISTS.
+    /// A taken name is ALREADY_EXISTS naming it, so it is safe to retry after
+    /// [`crate::Status::CommitUnknown`].
     pub fn linstor_config_create(&self, new: &NewLinstorConfig) -> Result<i64> {
         new.validate()?;
         let seal = |column: &str, v: &Option<Zeroizing<String>>| -> Result<Option<String>> {

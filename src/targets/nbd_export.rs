@@ -230,6 +230,8 @@ impl Store {
     /// NOT_FOUND for an unknown volume mapping, disk row or job; INVALID_STATE when the
     /// mapping is in failover mode or has no context; ALREADY_EXISTS when the volume is
     /// already exported.
+    /// Safe to retry after [`crate::Status::CommitUnknown`]: when the first call was applied,
+    /// the retry is ALREADY_EXISTS naming the export.
     pub fn nbd_export_create(&self, export: &NewExport) -> Result<String> {
         export.validate_fields()?;
         let Some(volume) = export.volume_uuid.as_deref() else {

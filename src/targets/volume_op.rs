@@ -436,6 +436,8 @@ impl Store {
     /// Record a new operation in pending, with its first history row (NULL -> pending), in one
     /// transaction. Returns its id (the caller's, or a new UUIDv7). A duplicate id is
     /// ALREADY_EXISTS.
+    /// With an `id` it is safe to retry after [`crate::Status::CommitUnknown`] (the retry is
+    /// ALREADY_EXISTS naming it); without one, a retry records a second operation.
     pub fn volume_op_create(&self, new: &NewVolumeOp) -> Result<String> {
         new.validate()?;
         let id = new.id.clone().unwrap_or_else(new_id);

@@ -234,8 +234,9 @@ static void test_status_names(void) {
         {SENDENSE_STATUS_PANIC, "PANIC"},
         {SENDENSE_STATUS_NOT_A_DATABASE, "NOT_A_DATABASE"},
         {SENDENSE_STATUS_SECRET_KEY, "SECRET_KEY"},
+        {SENDENSE_STATUS_COMMIT_UNKNOWN, "COMMIT_UNKNOWN"},
     };
-    static const sendense_status unknown[] = {-1, 14, 99, INT32_MIN, INT32_MAX};
+    static const sendense_status unknown[] = {-1, 15, 99, INT32_MIN, INT32_MAX};
     size_t i;
     for (i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
         /* The codes are dense and append-only: code i is the i-th entry. */

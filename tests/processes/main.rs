@@ -6,7 +6,8 @@
 //! area modules: [`replication`] (writers, job starters, job completers), [`backup`] (copy
 //! claimers, backup writers), [`targets::lease`] (lease holders and takers),
 //! [`targets::volume_op`] (volume operators) and [`targets::device`] (device mapping racers
-//! and streams of mapping operations). Otherwise it is the parent: it runs the scenarios one
+//! and streams of mapping operations), [`store`] (an operation under an injected disk fault).
+//! Otherwise it is the parent: it runs the scenarios one
 //! after the other, prints `test <area>::<scenario> ... ok` or `... FAILED` for each and closes
 //! with the line `N passed, N failed`, and exits 1 when one failed.
 //!
@@ -34,6 +35,7 @@ mod common;
 
 mod backup;
 mod replication;
+mod store;
 mod targets;
 
 /// The scenarios of each area, in the order they run; a scenario's name is
@@ -44,6 +46,7 @@ const AREAS: &[(&str, &[Scenario])] = &[
     ("targets::lease", targets::lease::SCENARIOS),
     ("targets::volume_op", targets::volume_op::SCENARIOS),
     ("targets::device", targets::device::SCENARIOS),
+    ("store", store::SCENARIOS),
 ];
 
 /// A scenario: its name within its area, and the function that runs it (panics on failure).
@@ -54,8 +57,14 @@ type Scenario = (&'static str, fn());
 type ChildRoles = fn(&[String]) -> bool;
 
 /// The child roles of each area.
-const CHILD_ROLES: &[ChildRoles] =
-    &[replication::child, backup::child, targets::lease::child, targets::volume_op::child, targets::device::child];
+const CHILD_ROLES: &[ChildRoles] = &[
+    replication::child,
+    backup::child,
+    targets::lease::child,
+    targets::volume_op::child,
+    targets::device::child,
+    store::child,
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

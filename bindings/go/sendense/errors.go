@@ -28,6 +28,12 @@ const (
 	StatusPanic           Status = C.SENDENSE_STATUS_PANIC
 	StatusNotADatabase    Status = C.SENDENSE_STATUS_NOT_A_DATABASE
 	StatusSecretKey       Status = C.SENDENSE_STATUS_SECRET_KEY
+	// StatusCommitUnknown: the write failed while committing, so whether its change was
+	// applied is unknown (the commit record may have reached the file first). Re-read what
+	// the call would have changed, then retry only what is safe: a create with a
+	// caller-chosen id or identity answers ErrAlreadyExists naming the row when it was
+	// applied. StatusIO means the failure came before the commit and nothing changed.
+	StatusCommitUnknown Status = C.SENDENSE_STATUS_COMMIT_UNKNOWN
 )
 
 // String is the status name of the C header ("NOT_FOUND", ...); "UNKNOWN" for a code this
@@ -78,6 +84,7 @@ var (
 	ErrPanic           = &Error{Status: StatusPanic}
 	ErrNotADatabase    = &Error{Status: StatusNotADatabase}
 	ErrSecretKey       = &Error{Status: StatusSecretKey}
+	ErrCommitUnknown   = &Error{Status: StatusCommitUnknown}
 )
 
 // ErrClosed is returned by every method of a Store after Close. Its status is

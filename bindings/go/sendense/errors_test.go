@@ -128,7 +128,8 @@ func TestStatusNames(t *testing.T) {
 		t.Fatalf("status name %q", got)
 	}
 	for st, name := range map[sendense.Status]string{sendense.StatusOK: "OK", sendense.StatusNotFound: "NOT_FOUND",
-		sendense.StatusSecretKey: "SECRET_KEY", sendense.Status(9999): "UNKNOWN"} {
+		sendense.StatusSecretKey: "SECRET_KEY", sendense.StatusCommitUnknown: "COMMIT_UNKNOWN",
+		sendense.Status(9999): "UNKNOWN"} {
 		if got := st.String(); got != name {
 			t.Fatalf("status %d is named %q, want %q", int32(st), got, name)
 		}

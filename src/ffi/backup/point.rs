@@ -69,6 +69,8 @@ impl sendense_backup {
 /// per-disk points of one VM backup) and `vm_name`. The parent of an incremental (the chain's
 /// latest completed point) or a differential (the chain's full) is found by the library; when
 /// there is none the start is INVALID_STATE with the reason. `*backup_id_out` receives the id.
+/// With an `id` it is safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call
+/// was applied, the retry is ALREADY_EXISTS naming the point.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_backup_start(
     s: *mut sendense_store,

@@ -15,6 +15,8 @@ use crate::store::Store;
 /// `"copy_rules": [{"destination_repository_id":…, "priority":…, "copy_mode"?:…, "enabled"?:…,
 /// "verify_after_copy"?:…}]`: each destination must exist and differ from the primary, no
 /// destination twice, priority >= 1. `*policy_id_out` receives the id.
+/// A taken id or name is ALREADY_EXISTS naming it, so it is safe to retry after
+/// SENDENSE_STATUS_COMMIT_UNKNOWN.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_policy_create(
     s: *mut sendense_store,

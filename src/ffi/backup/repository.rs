@@ -16,6 +16,8 @@ use crate::store::Store;
 /// `enabled`, `is_immutable` with `immutable_config` (`grace_period_days`, `apply_to_fulls`,
 /// `apply_to_incrementals`, `min_retention_days`) and `min_retention_days`.
 /// `*repository_id_out` receives the id. A taken id or name is ALREADY_EXISTS naming it.
+/// Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call was applied, the
+/// retry is ALREADY_EXISTS naming the id or name.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_repository_create(
     s: *mut sendense_store,

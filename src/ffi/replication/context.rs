@@ -63,6 +63,8 @@ impl sendense_context {
 /// `*context_id_out` receives the new id (free it with `sendense_string_free`). A context with
 /// the same (vmware_vm_id, vcenter_host) or (vm_name, vcenter_host) is ALREADY_EXISTS naming
 /// the existing context id.
+/// Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call was applied, the
+/// retry is ALREADY_EXISTS naming the context.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_context_create(
     s: *mut sendense_store,

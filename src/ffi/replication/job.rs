@@ -61,6 +61,8 @@ impl sendense_replication_job {
 /// inserted as pending and the context moves to replicating pointing at it. `*job_id_out`
 /// receives the job id. A context that already has an active job is CONFLICT naming it; a
 /// taken job id is ALREADY_EXISTS.
+/// With an `id` it is safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call
+/// was applied, the retry is ALREADY_EXISTS naming the job.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_replication_start(
     s: *mut sendense_store,

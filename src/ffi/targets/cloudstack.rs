@@ -17,6 +17,8 @@ use crate::targets::{NewOsseaConfig, NewOsseaVolume, OsseaConfigUpdate, Snapshot
 /// `is_active` (true makes it the one active configuration). `api_key` and `secret_key` are
 /// stored sealed with the store's key (SENDENSE_STATUS_SECRET_KEY when it has none). A taken
 /// name is ALREADY_EXISTS. `*config_id_out` receives the new id.
+/// Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call was applied, the
+/// retry is ALREADY_EXISTS naming the configuration.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_ossea_config_create(
     s: *mut sendense_store,
@@ -109,6 +111,8 @@ pub unsafe extern "C" fn sendense_ossea_config_delete(
 /// Record a CloudStack volume. `json`: `volume_id` (the CloudStack UUID, unique),
 /// `volume_name`, `size_gb` (>= 1), and optionally `vm_context_id`, `ossea_config_id`,
 /// `volume_type` and `status` (default creating). `*volume_row_id_out` receives its row id.
+/// A taken `volume_id` is ALREADY_EXISTS naming it, so it is safe to retry after
+/// SENDENSE_STATUS_COMMIT_UNKNOWN.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_ossea_volume_create(
     s: *mut sendense_store,

@@ -73,6 +73,8 @@ impl sendense_device_mapping {
 /// `volume_uuid`: the volume's export, created in the same transaction). A volume that is
 /// already mapped is ALREADY_EXISTS naming its mapping; a device path held by another oma
 /// mapping is CONFLICT naming that volume. `*mapping_id_out` receives the mapping id.
+/// Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call was applied
+/// (mapping and export), the retry is ALREADY_EXISTS naming the volume and its mapping.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_device_attach(
     s: *mut sendense_store,

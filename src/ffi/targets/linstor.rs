@@ -10,6 +10,8 @@ use crate::targets::NewLinstorConfig;
 /// `api_url`, and optionally `api_port` (3370), `api_protocol` (http), `api_key`,
 /// `api_secret` (both sealed), `connection_timeout_seconds` (30), `retry_attempts` (3),
 /// `description`, `is_active` (true). `*config_id_out` receives the new id.
+/// A taken name is ALREADY_EXISTS naming it, so it is safe to retry after
+/// SENDENSE_STATUS_COMMIT_UNKNOWN.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_linstor_config_create(
     s: *mut sendense_store,

@@ -59,6 +59,8 @@ impl sendense_nbd_export {
 /// `config_path`. The export serves the mapping's device path and starts "pending". A volume
 /// already exported is ALREADY_EXISTS. `*export_name_out` receives the name,
 /// `migration-vol-{volume_uuid}`.
+/// Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call was applied, the
+/// retry is ALREADY_EXISTS naming the export.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_nbd_export_create(
     s: *mut sendense_store,

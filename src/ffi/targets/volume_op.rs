@@ -16,6 +16,8 @@ use crate::targets::{MountStatus, NewVolumeMount, NewVolumeOp, VolumeOpStatus};
 /// `json`: `type` (create, attach, detach, delete or cleanup), `volume_id`, `request` (a JSON
 /// object), and optionally `id` (the caller's id; a new UUID otherwise) and `vm_id`.
 /// `*operation_id_out` receives the id. A duplicate id is ALREADY_EXISTS.
+/// With an `id` it is safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN (the retry is
+/// ALREADY_EXISTS naming it); without one, a retry records a second operation.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_volume_op_create(
     s: *mut sendense_store,

@@ -499,6 +499,9 @@ impl Run {
         let mut rtype = ReplicationType::Initial;
         let expect = if invalid {
             Expect::Fail(Status::InvalidArgument)
+        } else if id.as_ref().is_some_and(|id| self.model.jobs.contains_key(id)) {
+            // A taken id is checked first: a retried start is ALREADY_EXISTS.
+            Expect::Fail(Status::AlreadyExists)
         } else if let Some(i) = ci {
             let c = &self.model.ctxs[i];
             let usable = disks.iter().filter(|d| c.disks.get(*d).is_some_and(|m| m.change_id.is_some())).count();
@@ -506,8 +509,6 @@ impl Run {
                 Expect::Fail(Status::Conflict)
             } else if !c.status.can_move_to(ContextStatus::Replicating) {
                 Expect::Fail(Status::InvalidState)
-            } else if id.as_ref().is_some_and(|id| self.model.jobs.contains_key(id)) {
-                Expect::Fail(Status::AlreadyExists)
             } else {
                 match requested.unwrap_or(RequestedType::Auto) {
                     RequestedType::Incremental if usable == 0 => Expect::Fail(Status::InvalidState),

@@ -4,6 +4,7 @@
 mod files;
 mod key_files;
 mod messages;
+mod retry;
 mod schema;
 
 use std::path::{Path, PathBuf};
