@@ -854,6 +854,26 @@ sendense_status sendense_cbt_record(sendense_store *s,
                                     sendense_error **err);
 
 /**
+ * `sendense_cbt_record` stating what the disk's copy actually was. `sync_json` may be NULL
+ * (inferred, exactly as `sendense_cbt_record`: in an incremental job, incremental from the
+ * disk's base when the change id continues it, else full) or `{"mode":"full"|"incremental",
+ * "base_change_id":…}` with an optional `reason`, so the JSON `sendense_cbt_decide` gave may
+ * be passed back as it is. Only the caller knows that the target volume was new: a disk that
+ * the decision sent to a full copy is recorded as `full` (or `initial` in an initial job) with
+ * no previous change id; a stated incremental is recorded from its base, which
+ * `sendense_cbt_verify_lineage` holds against the disk's prior change id. A full with a base,
+ * an incremental without one or with a base of another CBT epoch or ahead of `change_id`, or
+ * an unknown key is INVALID_ARGUMENT; otherwise as `sendense_cbt_record`.
+ */
+sendense_status sendense_cbt_record_sync(sendense_store *s,
+                                         const char *job_id,
+                                         const char *disk_id,
+                                         const char *change_id,
+                                         int64_t bytes_transferred,
+                                         const char *sync_json,
+                                         sendense_error **err);
+
+/**
  * The CBT history of a context, of one disk or (`disk_id` NULL) of all its disks, by disk
  * then oldest first, as a JSON array of objects whose keys are the column names of
  * `cbt_history`. NOT_FOUND when the context does not exist.
