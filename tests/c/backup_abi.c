@@ -266,11 +266,19 @@ static void test_backups(sendense_store *s) {
                 "change id");
     CHECK_STATUS(sendense_backup_complete(s, full, "52 aa-bb/7", 1000, 900, &err), SENDENSE_STATUS_OK, err);
 
+    /* Without repository_path: the point's location is derived from the repository. */
     snprintf(start, sizeof start,
-             "{\"context_id\":\"%s\",\"disk_id\":0,\"repository_id\":\"%s\",\"backup_type\":\"incremental\","
-             "\"repository_path\":\"/srv/points/incr.qcow2\"}",
-             ctx, repo);
+             "{\"context_id\":\"%s\",\"disk_id\":0,\"repository_id\":\"%s\",\"backup_type\":\"incremental\"}", ctx,
+             repo);
     CHECK_STATUS(sendense_backup_start(s, start, &incr, &err), SENDENSE_STATUS_OK, err);
+    if (incr != NULL) {
+        char want[512];
+        snprintf(want, sizeof want, "\"repository_path\":\"/srv/points/%s/disk-0/%s.qcow2\"", ctx, incr);
+        CHECK_STATUS(sendense_backup_get_json(s, incr, &json, &err), SENDENSE_STATUS_OK, err);
+        CHECK_CONTAINS(json, want);
+        sendense_string_free(json);
+        json = NULL;
+    }
     CHECK_STATUS(sendense_backup_set_running(s, incr, &err), SENDENSE_STATUS_OK, err);
     CHECK_STATUS(sendense_backup_complete(s, incr, NULL, 100, 90, &err), SENDENSE_STATUS_OK, err);
 
