@@ -974,8 +974,12 @@ sendense_status sendense_context_set_status(sendense_store *s,
                                             sendense_error **err);
 
 /**
- * Delete a context and everything it owns (jobs, disks, CBT history, and the rest that
- * docs/SCHEMA.md cascades). NOT_FOUND when there is none.
+ * Delete a context and everything it owns (jobs, disks, CBT history, backup points and the
+ * rest that docs/SCHEMA.md cascades). Refused with CONFLICT, changing nothing, while any of
+ * its backup points could not be deleted on its own by `sendense_backup_delete` (active,
+ * protected, with a copy in flight, inside its repository's minimum retention or its lock
+ * window; its points going together, they do not hold one another): the message names the
+ * first few points with their rule and counts the rest. NOT_FOUND when there is none.
  */
 sendense_status sendense_context_delete(sendense_store *s,
                                         const char *context_id,
