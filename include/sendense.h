@@ -316,16 +316,33 @@ sendense_status sendense_copy_claim(sendense_store *s,
                                     sendense_error **err);
 
 /**
- * A claimed copy was written: copying -> verifying, recording the path actually written
- * (`file_path`, replacing the planned one; not empty), its size (`size_bytes`, not negative)
- * and copy_completed_at. NOT_FOUND naming the id when there is none; a copy in another status
- * is INVALID_STATE naming from and to.
+ * A claimed copy was written: records the path actually written (`file_path`, replacing the
+ * planned one; not empty), its size (`size_bytes`, not negative) and copy_completed_at, and
+ * moves it copying -> verifying when its copy rule verifies after copy (or the rule is gone),
+ * or straight to completed when the rule has `verify_after_copy` false (verification_status
+ * then stays "pending" and verified_at null: never verified); read the copy back to see
+ * which. NOT_FOUND naming the id when there is none; a copy in another status is
+ * INVALID_STATE naming from and to.
  */
 sendense_status sendense_copy_set_verifying(sendense_store *s,
                                             const char *copy_id,
                                             const char *file_path,
                                             int64_t size_bytes,
                                             sendense_error **err);
+
+/**
+ * Queue now the copies that copy rule `rule_id` is owed: how a rule whose `copy_mode` is
+ * "scheduled" or "manual" copies (only "immediate" rules queue copies when a point
+ * completes). One pending copy per completed point of the rule's policy that does not live in
+ * the rule's destination and has no copy there yet, oldest point first, in one transaction.
+ * `*copies_json_out` receives the queued copies as a JSON array of copy objects (`[]` when
+ * nothing was owed, e.g. when asked again). NOT_FOUND naming an unknown rule; a disabled rule
+ * is INVALID_STATE.
+ */
+sendense_status sendense_copy_queue(sendense_store *s,
+                                    const char *rule_id,
+                                    char **copies_json_out,
+                                    sendense_error **err);
 
 /**
  * Record the verification result of a copy in verifying, stamping verified_at:
