@@ -171,22 +171,26 @@ pub(crate) fn extend_lock_to_ancestors(tx: &Tx<'_>, id: &str, from: i64, until: 
     Ok(())
 }
 
+/// What [`refusals`] found for a set of points deleted together.
+struct Refusals {
+    /// The first refusals, in the order of the points (each names its point and rule).
+    named: Vec<Error>,
+    /// How many points were refused in all.
+    total: usize,
+    /// The chains (context, disk, repository) the points belong to.
+    chains: Vec<(String, i64, String)>,
+}
+
 /// Why each of the points `ids`, deleted together, could not be deleted on its own
 /// ([`delete_refusal`], with the points among `ids` not counting as one another's
-/// dependents, so a point and everything built on it can go together): one `(id, refusal)`
-/// per refused point, in the order of `ids`, at most `limit` of them (the rest is counted in
-/// the returned total). Also returns the chains the points belong to.
-fn refusals(
-    tx: &Tx<'_>,
-    ids: &[&str],
-    now: i64,
-    limit: usize,
-) -> Result<(Vec<(String, Error)>, usize, Vec<(String, i64, String)>)> {
+/// dependents, so a point and everything built on it can go together): at most `limit`
+/// refusals named, the rest counted.
+fn refusals(tx: &Tx<'_>, ids: &[&str], now: i64, limit: usize) -> Result<Refusals> {
     let watermark = clock_watermark(tx)?;
     let removing: HashSet<&str> = ids.iter().copied().collect();
     let mut min_retention: HashMap<String, i64> = HashMap::new();
     let mut chains: Vec<(String, i64, String)> = Vec::new();
-    let (mut refused, mut total) = (Vec::new(), 0);
+    let (mut named, mut total) = (Vec::new(), 0);
     for id in ids {
         let point = load_backup(tx, id)?;
         let staying: Vec<String> = tx
@@ -217,8 +221,8 @@ fn refusals(
         };
         if let Some(refusal) = delete_refusal(&point, &at) {
             total += 1;
-            if refused.len() < limit {
-                refused.push((point.id.clone(), refusal));
+            if named.len() < limit {
+                named.push(refusal);
             }
         }
         let key = (point.vm_context_id, point.disk_id, point.repository_id);
@@ -226,7 +230,7 @@ fn refusals(
             chains.push(key);
         }
     }
-    Ok((refused, total, chains))
+    Ok(Refusals { named, total, chains })
 }
 
 /// Delete the points `ids` in one transaction (the caller's): each must pass
@@ -234,8 +238,8 @@ fn refusals(
 /// and everything built on it can go together); then every chain they belonged to is
 /// recomputed once. The copies of the points go with them (ON DELETE CASCADE).
 pub(crate) fn remove_points(tx: &Tx<'_>, ids: &[&str], now: i64) -> Result<()> {
-    let (refused, _, chains) = refusals(tx, ids, now, 1)?;
-    if let Some((_, refusal)) = refused.into_iter().next() {
+    let Refusals { named, chains, .. } = refusals(tx, ids, now, 1)?;
+    if let Some(refusal) = named.into_iter().next() {
         return Err(refusal);
     }
     // Parents may go before their children inside this transaction; the foreign keys are
@@ -257,12 +261,12 @@ const NAMED_REFUSALS: usize = 3;
 /// not be deleted on its own (all of them going together, [`refusals`]): the message names the
 /// first [`NAMED_REFUSALS`] points with their rule and counts the rest.
 pub(crate) fn check_cascade(tx: &Tx<'_>, what: &str, ids: &[&str], now: i64) -> Result<()> {
-    let (refused, total, _) = refusals(tx, ids, now, NAMED_REFUSALS)?;
+    let Refusals { named, total, .. } = refusals(tx, ids, now, NAMED_REFUSALS)?;
     if total == 0 {
         return Ok(());
     }
-    let named: Vec<&str> = refused.iter().map(|(_, e)| e.message()).collect();
-    let more = if total > refused.len() { format!(" (and {} more)", total - refused.len()) } else { String::new() };
+    let more = if total > named.len() { format!(" (and {} more)", total - named.len()) } else { String::new() };
+    let named: Vec<&str> = named.iter().map(Error::message).collect();
     let points = if total == 1 { "point" } else { "points" };
     Err(Error::conflict(format!(
         "{what} cannot be deleted: it would take along {total} backup {points} that a single delete refuses: {}{more}",
