@@ -360,16 +360,33 @@ sendense_status sendense_copy_claim(sendense_store *s,
                                     sendense_error **err);
 
 /**
- * A claimed copy was written: copying -> verifying, recording the path actually written
- * (`file_path`, replacing the planned one; not empty), its size (`size_bytes`, not negative)
- * and copy_completed_at. NOT_FOUND naming the id when there is none; a copy in another status
- * is INVALID_STATE naming from and to.
+ * A claimed copy was written: records the path actually written (`file_path`, replacing the
+ * planned one; not empty), its size (`size_bytes`, not negative) and copy_completed_at, and
+ * moves it copying -> verifying when its copy rule verifies after copy (or the rule is gone),
+ * or straight to completed when the rule has `verify_after_copy` false (verification_status
+ * then stays "pending" and verified_at null: never verified); read the copy back to see
+ * which. NOT_FOUND naming the id when there is none; a copy in another status is
+ * INVALID_STATE naming from and to.
  */
 sendense_status sendense_copy_set_verifying(sendense_store *s,
                                             const char *copy_id,
                                             const char *file_path,
                                             int64_t size_bytes,
                                             sendense_error **err);
+
+/**
+ * Queue now the copies that copy rule `rule_id` is owed: how a rule whose `copy_mode` is
+ * "scheduled" or "manual" copies (only "immediate" rules queue copies when a point
+ * completes). One pending copy per completed point of the rule's policy that does not live in
+ * the rule's destination and has no copy there yet, oldest point first, in one transaction.
+ * `*copies_json_out` receives the queued copies as a JSON array of copy objects (`[]` when
+ * nothing was owed, e.g. when asked again). NOT_FOUND naming an unknown rule; a disabled rule
+ * is INVALID_STATE.
+ */
+sendense_status sendense_copy_queue(sendense_store *s,
+                                    const char *rule_id,
+                                    char **copies_json_out,
+                                    sendense_error **err);
 
 /**
  * Record the verification result of a copy in verifying, stamping verified_at:
@@ -413,9 +430,13 @@ sendense_status sendense_copy_list_json(sendense_store *s,
 
 /**
  * Start a backup point of one disk. `json`: `context_id`, `disk_id` (the disk's index in the
- * VM: 0, 1, ...), `repository_id`, `backup_type` (full, incremental or differential),
- * `repository_path`, and optionally `id`, `policy_id`, `backup_group_id` (shared by the
- * per-disk points of one VM backup) and `vm_name`. The parent of an incremental (the chain's
+ * VM: 0, 1, ...), `repository_id`, `backup_type` (full, incremental or differential), and
+ * optionally `id`, `policy_id`, `backup_group_id` (shared by the per-disk points of one VM
+ * backup), `vm_name` and `repository_path` (where the point's file is written; not empty).
+ * Without `repository_path` the location is derived from the repository as
+ * `<root>/<context_id>/disk-<disk_id>/<id>.qcow2`, the root in the repository type's notation:
+ * local `<path>`, nfs `<server>:<export_path>`, cifs/smb `//<server>/<share>`, s3
+ * `s3://<bucket>[/<prefix>]`, azure `https://<account>.blob.core.windows.net/<container>[/<prefix>]`. The parent of an incremental (the chain's
  * latest completed point) or a differential (the chain's full) is found by the library; when
  * there is none the start is INVALID_STATE with the reason. `*backup_id_out` receives the id.
  * With an `id` it is safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call
@@ -904,6 +925,26 @@ sendense_status sendense_cbt_record(sendense_store *s,
                                     sendense_error **err);
 
 /**
+ * `sendense_cbt_record` stating what the disk's copy actually was. `sync_json` may be NULL
+ * (inferred, exactly as `sendense_cbt_record`: in an incremental job, incremental from the
+ * disk's base when the change id continues it, else full) or `{"mode":"full"|"incremental",
+ * "base_change_id":…}` with an optional `reason`, so the JSON `sendense_cbt_decide` gave may
+ * be passed back as it is. Only the caller knows that the target volume was new: a disk that
+ * the decision sent to a full copy is recorded as `full` (or `initial` in an initial job) with
+ * no previous change id; a stated incremental is recorded from its base, which
+ * `sendense_cbt_verify_lineage` holds against the disk's prior change id. A full with a base,
+ * an incremental without one or with a base of another CBT epoch or ahead of `change_id`, or
+ * an unknown key is INVALID_ARGUMENT; otherwise as `sendense_cbt_record`.
+ */
+sendense_status sendense_cbt_record_sync(sendense_store *s,
+                                         const char *job_id,
+                                         const char *disk_id,
+                                         const char *change_id,
+                                         int64_t bytes_transferred,
+                                         const char *sync_json,
+                                         sendense_error **err);
+
+/**
  * The CBT history of a context, of one disk or (`disk_id` NULL) of all its disks, by disk
  * then oldest first, as a JSON array of objects whose keys are the column names of
  * `cbt_history`. NOT_FOUND when the context does not exist.
@@ -1002,8 +1043,12 @@ sendense_status sendense_context_set_status(sendense_store *s,
                                             sendense_error **err);
 
 /**
- * Delete a context and everything it owns (jobs, disks, CBT history, and the rest that
- * docs/SCHEMA.md cascades). NOT_FOUND when there is none.
+ * Delete a context and everything it owns (jobs, disks, CBT history, backup points and the
+ * rest that docs/SCHEMA.md cascades). Refused with CONFLICT, changing nothing, while any of
+ * its backup points could not be deleted on its own by `sendense_backup_delete` (active,
+ * protected, with a copy in flight, inside its repository's minimum retention or its lock
+ * window; its points going together, they do not hold one another): the message names the
+ * first few points with their rule and counts the rest. NOT_FOUND when there is none.
  */
 sendense_status sendense_context_delete(sendense_store *s,
                                         const char *context_id,

@@ -6,11 +6,12 @@
 //!   pending `backup_copies` row, unique per (backup, destination repository): the insert is
 //!   `ON CONFLICT DO NOTHING`, so running the fan-out again never duplicates a copy. A rule
 //!   whose destination is the repository the point already lives in is skipped (a copy onto
-//!   itself protects nothing). The policy's own `enabled` flag and the rule's `copy_mode` are
-//!   not consulted: they decide when backups and copies are scheduled, not whether a completed
-//!   point is owed its copies;
+//!   itself protects nothing). Only `immediate` rules fan out at completion; `scheduled` and
+//!   `manual` rules queue their copies when asked ([`Store::copy_queue`], the same insert).
+//!   The policy's own `enabled` flag is not consulted: it decides when backups are scheduled;
 //! - the copy status machine ([`CopyStatus::check_move`]): pending -> copying -> verifying ->
-//!   completed | failed, and copying -> failed; completed and failed are final;
+//!   completed | failed, and copying -> failed; a copy whose rule has `verify_after_copy` off
+//!   goes copying -> completed instead of through verifying; completed and failed are final;
 //! - a worker claims the oldest pending copy (by created_at, then id) atomically
 //!   ([`Store::copy_claim`]): one immediate transaction whose guarded update
 //!   (`WHERE id = ? AND status = 'pending'`) must change exactly one row, so two workers, in
@@ -53,12 +54,16 @@ impl CopyStatus {
     }
 
     /// Whether the machine has the edge `self -> to`: pending -> copying -> verifying ->
-    /// completed | failed, and copying -> failed.
+    /// completed | failed, copying -> failed, and copying -> completed, which only a copy whose
+    /// rule does not verify after copy takes ([`Store::copy_set_verifying`]).
     pub fn can_move_to(self, to: CopyStatus) -> bool {
         use CopyStatus::*;
         matches!(
             (self, to),
-            (Pending, Copying) | (Copying, Verifying) | (Verifying, Completed) | (Copying | Verifying, Failed)
+            (Pending, Copying)
+                | (Copying, Verifying | Completed)
+                | (Verifying, Completed)
+                | (Copying | Verifying, Failed)
         )
     }
 
@@ -71,7 +76,7 @@ impl CopyStatus {
         } else {
             Err(Error::invalid_state(format!(
                 "a backup copy cannot move from {self} to {to}: pending -> copying -> verifying -> completed or \
-                 failed, and copying -> failed"
+                 failed, copying -> failed, and copying -> completed for a rule without verification"
             )))
         }
     }
@@ -136,9 +141,10 @@ pub fn destination_path(destination_repository_id: &str, backup: &BackupPoint) -
     format!("{destination_repository_id}/{}/disk-{}/{}", backup.vm_context_id, backup.disk_id, backup.id)
 }
 
-/// Queue the copies a completed point is owed: one pending row per enabled copy rule of its
-/// policy (none without a policy), skipping a destination that already has a copy of the
-/// point and the point's own repository. Runs inside the completion's transaction.
+/// Queue the copies a completed point is owed now: one pending row per enabled `immediate`
+/// copy rule of its policy (none without a policy), skipping a destination that already has a
+/// copy of the point and the point's own repository. Runs inside the completion's
+/// transaction. `scheduled` and `manual` rules queue theirs when asked ([`Store::copy_queue`]).
 pub(crate) fn fan_out(tx: &Tx<'_>, backup: &BackupPoint, now: i64) -> Result<()> {
     let Some(policy_id) = &backup.policy_id else {
         return Ok(());
@@ -147,7 +153,7 @@ pub(crate) fn fan_out(tx: &Tx<'_>, backup: &BackupPoint, now: i64) -> Result<()>
     // bundled SQLite re-prepared the statement on every completion (the chain-append hot path).
     let mut rules: Vec<(i64, String, String)> = tx.rows(
         "SELECT priority, id, destination_repository_id FROM backup_copy_rules \
-         WHERE policy_id = :policy_id AND enabled = 1",
+         WHERE policy_id = :policy_id AND enabled = 1 AND copy_mode = 'immediate'",
         params![policy_id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
@@ -155,28 +161,47 @@ pub(crate) fn fan_out(tx: &Tx<'_>, backup: &BackupPoint, now: i64) -> Result<()>
     rules.sort();
     let rules = rules.into_iter().map(|(_, id, destination)| (id, destination));
     for (rule_id, destination) in rules {
-        tx.execute(
-            "INSERT INTO backup_copies (id, source_backup_id, repository_id, copy_rule_id, status, file_path, \
-             size_bytes, verification_status, created_at) \
-             VALUES (:id, :source_backup_id, :repository_id, :copy_rule_id, 'pending', :file_path, 0, 'pending', \
-             :now) ON CONFLICT (source_backup_id, repository_id) DO NOTHING",
-            params![
-                id = new_id(),
-                source_backup_id = backup.id,
-                repository_id = destination,
-                copy_rule_id = rule_id,
-                file_path = destination_path(&destination, backup),
-                now
-            ],
-        )?;
+        queue_copy(tx, backup, &rule_id, &destination, now)?;
     }
     Ok(())
+}
+
+/// Insert the pending copy of `backup` to `destination` under `rule_id`; returns its id, or
+/// `None` when the point has a copy there already (which is left as it is).
+fn queue_copy(tx: &Tx<'_>, backup: &BackupPoint, rule_id: &str, destination: &str, now: i64) -> Result<Option<String>> {
+    let id = new_id();
+    let inserted = tx.execute(
+        "INSERT INTO backup_copies (id, source_backup_id, repository_id, copy_rule_id, status, file_path, \
+         size_bytes, verification_status, created_at) \
+         VALUES (:id, :source_backup_id, :repository_id, :copy_rule_id, 'pending', :file_path, 0, 'pending', \
+         :now) ON CONFLICT (source_backup_id, repository_id) DO NOTHING",
+        params![
+            id,
+            source_backup_id = backup.id,
+            repository_id = destination,
+            copy_rule_id = rule_id,
+            file_path = destination_path(destination, backup),
+            now
+        ],
+    )?;
+    Ok((inserted == 1).then_some(id))
 }
 
 /// Load a copy inside a transaction; NOT_FOUND naming the id.
 pub(crate) fn load_copy(tx: &Tx<'_>, id: &str) -> Result<BackupCopy> {
     tx.record("WHERE id = :id", params![id])?
         .ok_or_else(|| Error::not_found(format!("backup copy {:?} does not exist", echo(id))))
+}
+
+/// Whether `copy` goes through verifying: its rule's `verify_after_copy`, and yes for a copy
+/// whose rule is gone (its policy was deleted): the safe default.
+fn verifies(tx: &Tx<'_>, copy: &BackupCopy) -> Result<bool> {
+    let Some(rule) = &copy.copy_rule_id else {
+        return Ok(true);
+    };
+    let verify: Option<bool> =
+        tx.optional("SELECT verify_after_copy FROM backup_copy_rules WHERE id = :rule", params![rule], |r| r.get(0))?;
+    Ok(verify.unwrap_or(true))
 }
 
 fn check_file_path(file_path: &str) -> Result<()> {
@@ -220,19 +245,23 @@ impl Store {
         })
     }
 
-    /// A claimed copy was written: copying -> verifying, recording the path actually written
-    /// (replacing the planned one), its size and copy_completed_at.
+    /// A claimed copy was written: records the path actually written (replacing the planned
+    /// one), its size and copy_completed_at, and moves it on: copying -> verifying when its
+    /// rule verifies after copy (or it has no rule any more), copying -> completed when the
+    /// rule does not (its verification_status stays pending and verified_at empty: it was
+    /// never verified). The returned copy says which.
     pub fn copy_set_verifying(&self, id: &str, file_path: &str, size_bytes: i64) -> Result<BackupCopy> {
         check_file_path(file_path)?;
         check_non_negative(&[("size_bytes", size_bytes)])?;
         self.writing(|tx| {
             let now = self.now_ms();
             let c = load_copy(tx, id)?;
-            c.status.check_move(CopyStatus::Verifying).map_err(|e| e.context(format!("backup copy {id}")))?;
+            let to = if verifies(tx, &c)? { CopyStatus::Verifying } else { CopyStatus::Completed };
+            c.status.check_move(to).map_err(|e| e.context(format!("backup copy {id}")))?;
             tx.execute(
-                "UPDATE backup_copies SET status = 'verifying', file_path = :file_path, size_bytes = :size_bytes, \
+                "UPDATE backup_copies SET status = :status, file_path = :file_path, size_bytes = :size_bytes, \
                  copy_completed_at = :now WHERE id = :id",
-                params![id, file_path, size_bytes, now],
+                params![id, status = to, file_path, size_bytes, now],
             )?;
             load_copy(tx, id)
         })
@@ -293,6 +322,46 @@ impl Store {
         })
     }
 
+    /// Queue the copies copy rule `rule_id` is owed, now (how `scheduled` and `manual` rules
+    /// copy; an `immediate` rule's copies are queued at completion, and asking for them again
+    /// queues only what is missing, e.g. for points completed before the rule existed): one
+    /// pending copy per completed point of the rule's policy that does not live in the rule's
+    /// destination and has no copy there yet, oldest point first, in one transaction. Returns
+    /// the copies it queued (none when nothing was owed). NOT_FOUND naming an unknown rule; a
+    /// disabled rule is INVALID_STATE.
+    pub fn copy_queue(&self, rule_id: &str) -> Result<Vec<BackupCopy>> {
+        check_id("copy rule id", rule_id)?;
+        self.writing(|tx| {
+            let now = self.now_ms();
+            let (policy_id, destination, enabled): (String, String, bool) = tx
+                .optional(
+                    "SELECT policy_id, destination_repository_id, enabled FROM backup_copy_rules WHERE id = :rule_id",
+                    params![rule_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?
+                .ok_or_else(|| Error::not_found(format!("copy rule {rule_id:?} does not exist")))?;
+            if !enabled {
+                return Err(Error::invalid_state(format!(
+                    "copy rule {rule_id} is disabled; enable it to queue its copies"
+                )));
+            }
+            let owed: Vec<BackupPoint> = tx.records(
+                "WHERE policy_id = :policy_id AND status = 'completed' AND repository_id <> :destination \
+                 AND NOT EXISTS (SELECT 1 FROM backup_copies c WHERE c.source_backup_id = backup_jobs.id \
+                                 AND c.repository_id = :destination) \
+                 ORDER BY completed_at, id",
+                params![policy_id, destination],
+            )?;
+            let mut queued = Vec::with_capacity(owed.len());
+            for point in &owed {
+                if let Some(id) = queue_copy(tx, point, rule_id, &destination, now)? {
+                    queued.push(load_copy(tx, &id)?);
+                }
+            }
+            Ok(queued)
+        })
+    }
+
     /// The copy with this id.
     pub fn copy_get(&self, id: &str) -> Result<BackupCopy> {
         self.reading(|tx| load_copy(tx, id))
@@ -316,8 +385,14 @@ mod tests {
 
     #[test]
     fn status_machine_edges_are_exactly_the_documented_ones() {
-        let allowed =
-            [(Pending, Copying), (Copying, Verifying), (Verifying, Completed), (Verifying, Failed), (Copying, Failed)];
+        let allowed = [
+            (Pending, Copying),
+            (Copying, Verifying),
+            (Copying, Completed),
+            (Verifying, Completed),
+            (Verifying, Failed),
+            (Copying, Failed),
+        ];
         for from in CopyStatus::ALL {
             for to in CopyStatus::ALL {
                 assert_eq!(from.can_move_to(*to), allowed.contains(&(*from, *to)), "{from} -> {to}");

@@ -19,6 +19,7 @@ use crate::backup::point::{load_backup, BackupPoint, BackupStatus, BackupType};
 use crate::backup::repository::{load_repository, ImmutableConfig};
 use crate::error::{echo, Error, Result};
 use crate::params;
+use crate::replication::context;
 use crate::store::{Store, Tx};
 use crate::value::Timestamp;
 
@@ -170,15 +171,26 @@ pub(crate) fn extend_lock_to_ancestors(tx: &Tx<'_>, id: &str, from: i64, until: 
     Ok(())
 }
 
-/// Delete the points `ids` in one transaction (the caller's): each must pass
-/// [`delete_refusal`] with the points among `ids` not counting as its dependents (so a point
-/// and everything built on it can go together); then every chain they belonged to is
-/// recomputed once. The copies of the points go with them (ON DELETE CASCADE).
-pub(crate) fn remove_points(tx: &Tx<'_>, ids: &[&str], now: i64) -> Result<()> {
+/// What [`refusals`] found for a set of points deleted together.
+struct Refusals {
+    /// The first refusals, in the order of the points (each names its point and rule).
+    named: Vec<Error>,
+    /// How many points were refused in all.
+    total: usize,
+    /// The chains (context, disk, repository) the points belong to.
+    chains: Vec<(String, i64, String)>,
+}
+
+/// Why each of the points `ids`, deleted together, could not be deleted on its own
+/// ([`delete_refusal`], with the points among `ids` not counting as one another's
+/// dependents, so a point and everything built on it can go together): at most `limit`
+/// refusals named, the rest counted.
+fn refusals(tx: &Tx<'_>, ids: &[&str], now: i64, limit: usize) -> Result<Refusals> {
     let watermark = clock_watermark(tx)?;
     let removing: HashSet<&str> = ids.iter().copied().collect();
     let mut min_retention: HashMap<String, i64> = HashMap::new();
     let mut chains: Vec<(String, i64, String)> = Vec::new();
+    let (mut named, mut total) = (Vec::new(), 0);
     for id in ids {
         let point = load_backup(tx, id)?;
         let staying: Vec<String> = tx
@@ -208,12 +220,27 @@ pub(crate) fn remove_points(tx: &Tx<'_>, ids: &[&str], now: i64) -> Result<()> {
             watermark_ms: watermark,
         };
         if let Some(refusal) = delete_refusal(&point, &at) {
-            return Err(refusal);
+            total += 1;
+            if named.len() < limit {
+                named.push(refusal);
+            }
         }
         let key = (point.vm_context_id, point.disk_id, point.repository_id);
         if !chains.contains(&key) {
             chains.push(key);
         }
+    }
+    Ok(Refusals { named, total, chains })
+}
+
+/// Delete the points `ids` in one transaction (the caller's): each must pass
+/// [`delete_refusal`] with the points among `ids` not counting as its dependents (so a point
+/// and everything built on it can go together); then every chain they belonged to is
+/// recomputed once. The copies of the points go with them (ON DELETE CASCADE).
+pub(crate) fn remove_points(tx: &Tx<'_>, ids: &[&str], now: i64) -> Result<()> {
+    let Refusals { named, chains, .. } = refusals(tx, ids, now, 1)?;
+    if let Some(refusal) = named.into_iter().next() {
+        return Err(refusal);
     }
     // Parents may go before their children inside this transaction; the foreign keys are
     // checked when it commits.
@@ -225,6 +252,26 @@ pub(crate) fn remove_points(tx: &Tx<'_>, ids: &[&str], now: i64) -> Result<()> {
         refresh_chain(tx, context_id, *disk_id, repository_id, now)?;
     }
     see_clock(tx, now)
+}
+
+/// How many refused points a cascade's refusal names before it only counts the rest.
+const NAMED_REFUSALS: usize = 3;
+
+/// Refuse (CONFLICT) to delete `what` (e.g. "context X") while any of its points `ids` could
+/// not be deleted on its own (all of them going together, [`refusals`]): the message names the
+/// first [`NAMED_REFUSALS`] points with their rule and counts the rest.
+pub(crate) fn check_cascade(tx: &Tx<'_>, what: &str, ids: &[&str], now: i64) -> Result<()> {
+    let Refusals { named, total, .. } = refusals(tx, ids, now, NAMED_REFUSALS)?;
+    if total == 0 {
+        return Ok(());
+    }
+    let more = if total > named.len() { format!(" (and {} more)", total - named.len()) } else { String::new() };
+    let named: Vec<&str> = named.iter().map(Error::message).collect();
+    let points = if total == 1 { "point" } else { "points" };
+    Err(Error::conflict(format!(
+        "{what} cannot be deleted: it would take along {total} backup {points} that a single delete refuses: {}{more}",
+        named.join("; ")
+    )))
 }
 
 impl Store {
@@ -240,6 +287,33 @@ impl Store {
     /// be a full).
     pub fn backup_delete(&self, id: &str) -> Result<()> {
         self.writing(|tx| remove_points(tx, &[id], self.now_ms()))
+    }
+
+    /// Delete a context and everything it owns (jobs, disks, CBT history, volumes, mappings,
+    /// exports, failover jobs, network mappings, group memberships, backup points, their
+    /// copies and chains). Refused (CONFLICT, changing nothing) while any of its backup points
+    /// could not be deleted on its own ([`delete_refusal`]: active, protected, with a copy in
+    /// flight, inside its repository's minimum retention or its lock window, or locked while
+    /// the clock went back; its points going together, they do not hold one another), naming
+    /// the first few points with their rule and counting the rest. NOT_FOUND when there is no
+    /// such context. (It lives in the backup area, above replication, because the rule that
+    /// can refuse it is the backups'; replication's context module does the cascade.)
+    pub fn context_delete(&self, context_id: &str) -> Result<()> {
+        self.writing(|tx| {
+            let now = self.now_ms();
+            context::load(tx, context_id)?;
+            let points: Vec<String> = tx.rows(
+                "SELECT id FROM backup_jobs WHERE vm_context_id = :context_id ORDER BY created_at, id",
+                params![context_id],
+                |r| r.get(0),
+            )?;
+            if !points.is_empty() {
+                let ids: Vec<&str> = points.iter().map(String::as_str).collect();
+                check_cascade(tx, &format!("context {context_id}"), &ids, now)?;
+                see_clock(tx, now)?;
+            }
+            context::delete(tx, context_id)
+        })
     }
 
     /// The highest wall-clock time the store has seen while locking points, deleting them or

@@ -153,15 +153,18 @@ pub struct StartBackup {
     /// Shared by the per-disk points of one VM backup.
     #[serde(default)]
     pub backup_group_id: Option<String>,
-    /// Where the point's file is written.
-    pub repository_path: String,
+    /// Where the point's file is written; when absent, derived from the repository
+    /// ([`crate::backup::Repository::point_location`]).
+    #[serde(default)]
+    pub repository_path: Option<String>,
     /// Default: the context's VM name.
     #[serde(default)]
     pub vm_name: Option<String>,
 }
 
 impl StartBackup {
-    /// A point of `backup_type` for disk `disk_id` of `context_id` in `repository_id`.
+    /// A point of `backup_type` for disk `disk_id` of `context_id` in `repository_id`, written
+    /// to `repository_path` (set the field to `None` to derive it from the repository).
     pub fn new(
         context_id: impl Into<String>,
         disk_id: i64,
@@ -177,7 +180,7 @@ impl StartBackup {
             backup_type,
             policy_id: None,
             backup_group_id: None,
-            repository_path: repository_path.into(),
+            repository_path: Some(repository_path.into()),
             vm_name: None,
         }
     }
@@ -195,8 +198,10 @@ impl StartBackup {
         if let Some(g) = &self.backup_group_id {
             check_id("backup_group_id", g)?;
         }
-        if self.repository_path.trim().is_empty() || self.repository_path.contains('\0') {
-            return Err(Error::invalid_argument("repository_path is empty or contains a NUL"));
+        if self.repository_path.as_deref().is_some_and(|p| p.trim().is_empty() || p.contains('\0')) {
+            return Err(Error::invalid_argument(
+                "repository_path is empty or contains a NUL (omit it to derive it from the repository)",
+            ));
         }
         if self.vm_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
             return Err(Error::invalid_argument("vm_name is empty (omit it to use the context's)"));
@@ -293,7 +298,8 @@ impl Store {
     /// enabled, no other point of the same (context, disk, repository) is active (CONFLICT
     /// naming it), and finds the parent from the chain ([`parent_for`]). A taken `id` is
     /// ALREADY_EXISTS naming it (checked first), so a start with an id is safe to retry after
-    /// [`crate::Status::CommitUnknown`].
+    /// [`crate::Status::CommitUnknown`]. Without a `repository_path` the point's location is
+    /// derived from the repository ([`crate::backup::Repository::point_location`]).
     pub fn backup_start(&self, start: &StartBackup) -> Result<String> {
         start.validate()?;
         self.writing(|tx| {
@@ -362,6 +368,10 @@ impl Store {
             }
             let chain = load_chain(tx, &ctx.context_id, start.disk_id, &repo.id)?;
             let parent = parent_for(start.backup_type, chain.as_ref(), &name)?;
+            let path = match &start.repository_path {
+                Some(path) => path.clone(),
+                None => repo.point_location(&ctx.context_id, start.disk_id, &id)?,
+            };
             tx.execute(
                 "INSERT INTO backup_jobs (id, vm_context_id, vm_name, disk_id, repository_id, policy_id, backup_type, \
                  status, repository_path, parent_backup_id, created_at, backup_group_id) \
@@ -375,7 +385,7 @@ impl Store {
                     repository_id = repo.id,
                     policy_id = start.policy_id,
                     backup_type = start.backup_type,
-                    repository_path = start.repository_path,
+                    repository_path = path,
                     parent,
                     now,
                     backup_group_id = start.backup_group_id,
@@ -639,7 +649,7 @@ pub(crate) mod tests {
         assert!(ok.validate().is_ok());
         let e = StartBackup { disk_id: -1, ..ok.clone() }.validate().unwrap_err();
         assert!(e.message().contains("disk_id -1 is negative"), "{e}");
-        let e = StartBackup { repository_path: " ".into(), ..ok.clone() }.validate().unwrap_err();
+        let e = StartBackup { repository_path: Some(" ".into()), ..ok.clone() }.validate().unwrap_err();
         assert!(e.message().contains("repository_path"), "{e}");
         let e = StartBackup { backup_group_id: Some(String::new()), ..ok.clone() }.validate().unwrap_err();
         assert_eq!(e.message(), "backup_group_id is empty");

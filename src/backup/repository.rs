@@ -220,6 +220,41 @@ record! {
 }
 
 impl Repository {
+    /// Where a point of disk `disk_id` of `context_id` with id `point_id` lives in this
+    /// repository when its start names no path: `<root>/<context>/disk-<n>/<point>.qcow2`,
+    /// the incumbent's layout, with the root written in the repository type's own notation:
+    /// `local` its `path`; `nfs` `<server>:<export_path>`; `cifs`/`smb` `//<server>/<share>`;
+    /// `s3` `s3://<bucket>[/<prefix>]`; `azure`
+    /// `https://<account>.blob.core.windows.net/<container>[/<prefix>]`. A network share's
+    /// mount point on the appliance is not part of its config, so a worker writing through a
+    /// mount maps the remote root onto it (or the caller gives `repository_path`). A config
+    /// without the key its type requires (only rows written around the library) is INTERNAL
+    /// naming the repository and the key.
+    pub fn point_location(&self, context_id: &str, disk_id: i64, point_id: &str) -> Result<String> {
+        let key = |k: &str| {
+            self.config.get(k).and_then(Value::as_str).ok_or_else(|| {
+                Error::internal(format!("repository {} ({}) has no {k} in its config", self.id, self.repository_type))
+            })
+        };
+        let trimmed = |k: &str| key(k).map(|v| v.trim_end_matches('/').to_string());
+        let prefix = || match self.config.get("prefix").and_then(Value::as_str).map(|p| p.trim_matches('/')) {
+            Some(p) if !p.is_empty() => format!("/{p}"),
+            _ => String::new(),
+        };
+        let root = match self.repository_type {
+            RepositoryType::Local => trimmed("path")?,
+            RepositoryType::Nfs => format!("{}:{}", key("server")?, trimmed("export_path")?),
+            RepositoryType::Cifs | RepositoryType::Smb => {
+                format!("//{}/{}", key("server")?, key("share")?.trim_matches('/'))
+            }
+            RepositoryType::S3 => format!("s3://{}{}", key("bucket")?, prefix()),
+            RepositoryType::Azure => {
+                format!("https://{}.blob.core.windows.net/{}{}", key("account")?, key("container")?, prefix())
+            }
+        };
+        Ok(format!("{root}/{context_id}/disk-{disk_id}/{point_id}.qcow2"))
+    }
+
     /// The parsed lock settings, when the repository has them.
     pub fn immutable(&self) -> Result<Option<ImmutableConfig>> {
         self.immutable_config.as_ref().map(ImmutableConfig::from_value).transpose()

@@ -4,7 +4,7 @@
 //! Every lookup is scoped by (context, disk_id): `disk-2000` exists on every VM, so a disk id
 //! alone, a VM name or a VM path never identifies a base.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{echo, Error, Result};
 use crate::replication::context;
@@ -74,6 +74,88 @@ pub fn decide(recorded: Option<&str>, snapshot: &ChangeId, target_is_new: bool) 
         return full(Reason::BaseAheadOfSnapshot);
     }
     Decision { mode: SyncMode::Incremental, base_change_id: Some(base.to_string()), reason: Reason::BaseRecorded }
+}
+
+/// What a disk's copy actually was, as the caller states it when recording its change id
+/// ([`Store::cbt_record_sync`]; JSON `{"mode":…,"base_change_id":…,"reason":…}`, so the
+/// [`Decision`] JSON that `cbt_decide` gave may be passed back as it is). `reason` is optional
+/// and only informative.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncDone {
+    /// Full or incremental.
+    pub mode: SyncMode,
+    /// The change id the incremental copied changes since; none for a full copy.
+    #[serde(default)]
+    pub base_change_id: Option<String>,
+    /// Why the decision chose the mode (not stored).
+    #[serde(default)]
+    pub reason: Option<Reason>,
+}
+
+impl From<&Decision> for SyncDone {
+    fn from(d: &Decision) -> SyncDone {
+        SyncDone { mode: d.mode, base_change_id: d.base_change_id.clone(), reason: Some(d.reason) }
+    }
+}
+
+impl From<Decision> for SyncDone {
+    fn from(d: Decision) -> SyncDone {
+        SyncDone::from(&d)
+    }
+}
+
+impl SyncDone {
+    /// An incremental names its base (a valid change id of the recorded id's CBT epoch, not
+    /// ahead of it); a full names none. INVALID_ARGUMENT otherwise.
+    fn check(&self, change: &ChangeId) -> Result<()> {
+        match (self.mode, self.base_change_id.as_deref()) {
+            (SyncMode::Full, None) => Ok(()),
+            (SyncMode::Full, Some(b)) => {
+                Err(Error::invalid_argument(format!("a full copy has no base, but base_change_id {b:?} was given")))
+            }
+            (SyncMode::Incremental, None) => {
+                Err(Error::invalid_argument("an incremental copy needs its base_change_id"))
+            }
+            (SyncMode::Incremental, Some(b)) => {
+                let base = ChangeId::parse(b).map_err(|e| e.context("base_change_id"))?;
+                if base.uuid != change.uuid || base.sequence > change.sequence {
+                    return Err(Error::invalid_argument(format!(
+                        "an incremental from base {b:?} cannot end at a change id of another CBT epoch or \
+                         before its base"
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The history row's sync type and previous change id for a copy of a disk whose recorded
+/// base was `recorded`, ending at `change`, in a job of type `job_type`: what the caller
+/// stated (`done`) or else, in an incremental job, what [`decide`] gives for that base and the
+/// snapshot the change id came from (the target volume taken as not new), and in an initial
+/// job a full copy. An initial job's copies are `initial`, a
+/// full copy in an incremental job is `full`; only an incremental has a previous change id.
+pub fn sync_of(
+    job_type: ReplicationType,
+    recorded: Option<&str>,
+    change: &ChangeId,
+    done: Option<&SyncDone>,
+) -> (&'static str, Option<String>) {
+    let (mode, base) = match (done, job_type) {
+        (Some(d), _) => (d.mode, d.base_change_id.clone()),
+        (None, ReplicationType::Initial) => (SyncMode::Full, None),
+        (None, ReplicationType::Incremental) => {
+            let d = decide(recorded, change, false);
+            (d.mode, d.base_change_id)
+        }
+    };
+    match (mode, job_type) {
+        (SyncMode::Incremental, _) => ("incremental", base),
+        (SyncMode::Full, ReplicationType::Initial) => ("initial", None),
+        (SyncMode::Full, ReplicationType::Incremental) => ("full", None),
+    }
 }
 
 record! {
@@ -205,11 +287,34 @@ impl Store {
     /// base for the next incremental and appends a cbt_history row whose previous_change_id is
     /// the base the copy started from, in one transaction. The job must be active and the disk
     /// one of its disks. Recording the same change id again is a no-op; a different change id
-    /// for a disk already recorded in this job is CONFLICT.
+    /// for a disk already recorded in this job is CONFLICT. What the copy was is inferred
+    /// ([`sync_of`]); [`Store::cbt_record_sync`] takes it from the caller.
     pub fn cbt_record(&self, job_id: &str, disk_id: &str, change_id: &str, bytes_transferred: i64) -> Result<CbtEntry> {
+        self.cbt_record_sync(job_id, disk_id, change_id, bytes_transferred, None)
+    }
+
+    /// [`Store::cbt_record`], with what the disk's copy actually was: the mode and base of the
+    /// [`Decision`] it followed (`SyncDone::from(&decision)`). A full copy is recorded as
+    /// `initial` (initial job) or `full` with no previous change id; an incremental as
+    /// `incremental` from the stated base, which the lineage check then holds against the
+    /// disk's prior recorded change id. `None` infers it as [`Store::cbt_record`] does; only a
+    /// caller that stated `target_is_new` to the decision has something the library cannot
+    /// infer. A full with a base, an incremental without one, or a base of another CBT epoch
+    /// or ahead of the change id is INVALID_ARGUMENT.
+    pub fn cbt_record_sync(
+        &self,
+        job_id: &str,
+        disk_id: &str,
+        change_id: &str,
+        bytes_transferred: i64,
+        sync: Option<&SyncDone>,
+    ) -> Result<CbtEntry> {
         check_disk_id(disk_id)?;
         let parsed = ChangeId::parse(change_id)?;
         check_non_negative(&[("bytes_transferred", bytes_transferred)])?;
+        if let Some(done) = sync {
+            done.check(&parsed)?;
+        }
         self.writing(|tx| {
             let now = self.now_ms();
             let job = load_job(tx, job_id)?;
@@ -237,14 +342,7 @@ impl Store {
                 .ok_or_else(|| {
                     Error::not_found(format!("replication job {} has no disk {}", echo(job_id), echo(disk_id)))
                 })?;
-            let previous = disk.disk_change_id.filter(|p| !p.is_empty() && p != "*");
-            let continues =
-                previous.as_deref().and_then(|p| ChangeId::parse(p).ok()).is_some_and(|p| p.uuid == parsed.uuid);
-            let sync_type = match (job.replication_type, continues) {
-                (ReplicationType::Incremental, true) => "incremental",
-                (ReplicationType::Incremental, false) => "full",
-                (ReplicationType::Initial, _) => "initial",
-            };
+            let (sync_type, previous) = sync_of(job.replication_type, disk.disk_change_id.as_deref(), &parsed, sync);
             let duration = job.started_at.map(|s| (now - s.0).max(0) / 1000);
             let context_id = &job.vm_context_id;
             tx.execute(

@@ -533,19 +533,20 @@ impl Store {
             load(tx, context_id)
         })
     }
+}
 
-    /// Delete a context and everything it owns (jobs, disks, CBT history, volumes, mappings,
-    /// exports, failover jobs, network mappings, group memberships, backups and chains).
-    pub fn context_delete(&self, context_id: &str) -> Result<()> {
-        self.writing(|tx| {
-            let n =
-                tx.execute("DELETE FROM vm_replication_contexts WHERE context_id = :context_id", params![context_id])?;
-            if n == 0 {
-                return Err(Error::not_found(format!("context {:?} does not exist", echo(context_id))));
-            }
-            Ok(())
-        })
+/// Delete a context and, through the schema's cascades, everything it owns (jobs, disks, CBT
+/// history, volumes, mappings, exports, failover jobs, network mappings, group memberships,
+/// backup points, their copies and chains), inside the caller's transaction; NOT_FOUND when
+/// there is none. The public delete is `Store::context_delete` in the backup area, which
+/// first checks that none of the context's backup points would be lost against its rules
+/// (an area above replication, so the check does not import upward).
+pub(crate) fn delete(tx: &Tx<'_>, context_id: &str) -> Result<()> {
+    let n = tx.execute("DELETE FROM vm_replication_contexts WHERE context_id = :context_id", params![context_id])?;
+    if n == 0 {
+        return Err(Error::not_found(format!("context {:?} does not exist", echo(context_id))));
     }
+    Ok(())
 }
 
 /// The credential and target configuration a context refers to must exist.

@@ -266,11 +266,19 @@ static void test_backups(sendense_store *s) {
                 "change id");
     CHECK_STATUS(sendense_backup_complete(s, full, "52 aa-bb/7", 1000, 900, &err), SENDENSE_STATUS_OK, err);
 
+    /* Without repository_path: the point's location is derived from the repository. */
     snprintf(start, sizeof start,
-             "{\"context_id\":\"%s\",\"disk_id\":0,\"repository_id\":\"%s\",\"backup_type\":\"incremental\","
-             "\"repository_path\":\"/srv/points/incr.qcow2\"}",
-             ctx, repo);
+             "{\"context_id\":\"%s\",\"disk_id\":0,\"repository_id\":\"%s\",\"backup_type\":\"incremental\"}", ctx,
+             repo);
     CHECK_STATUS(sendense_backup_start(s, start, &incr, &err), SENDENSE_STATUS_OK, err);
+    if (incr != NULL) {
+        char want[512];
+        snprintf(want, sizeof want, "\"repository_path\":\"/srv/points/%s/disk-0/%s.qcow2\"", ctx, incr);
+        CHECK_STATUS(sendense_backup_get_json(s, incr, &json, &err), SENDENSE_STATUS_OK, err);
+        CHECK_CONTAINS(json, want);
+        sendense_string_free(json);
+        json = NULL;
+    }
     CHECK_STATUS(sendense_backup_set_running(s, incr, &err), SENDENSE_STATUS_OK, err);
     CHECK_STATUS(sendense_backup_complete(s, incr, NULL, 100, 90, &err), SENDENSE_STATUS_OK, err);
 
@@ -614,6 +622,48 @@ static void test_copies(sendense_store *s) {
     out = SENTINEL;
     CHECK_STATUS(sendense_copy_claim(s, "worker-7", &out, &err), SENDENSE_STATUS_OK, err);
     CHECK(out == NULL);
+
+    /* A manual rule without verification: nothing is queued at completion, its copies are
+     * queued when asked (once), and a written copy completes without verifying. */
+    {
+        char *manual = local_repository(s, "copy-manual");
+        char *policy2 = NULL, *m1;
+        char c5[128];
+        snprintf(filter, sizeof filter,
+                 "{\"name\":\"by-hand\",\"primary_repository_id\":\"%s\",\"copy_rules\":[{\"id\":\"rule-manual\","
+                 "\"destination_repository_id\":\"%s\",\"priority\":1,\"copy_mode\":\"manual\","
+                 "\"verify_after_copy\":false}]}",
+                 primary, manual);
+        CHECK_STATUS(sendense_policy_create(s, filter, &policy2, &err), SENDENSE_STATUS_OK, err);
+        m1 = start_point(s, ctx, 1, primary, "full", "copy-m1", policy2, NULL);
+        complete_point(s, m1, 70);
+        out = SENTINEL;
+        CHECK_STATUS(sendense_copy_claim(s, "worker-7", &out, &err), SENDENSE_STATUS_OK, err);
+        CHECK(out == NULL);
+        CHECK_STATUS(sendense_copy_queue(s, "rule-manual", &json, &err), SENDENSE_STATUS_OK, err);
+        CHECK(count_of(json, "\"source_backup_id\":\"copy-m1\"") == 1 && count_of(json, "\"id\":") == 1);
+        CHECK_CONTAINS(json, "\"copy_rule_id\":\"rule-manual\"");
+        sendense_string_free(json);
+        CHECK_STATUS(sendense_copy_queue(s, "rule-manual", &json, &err), SENDENSE_STATUS_OK, err);
+        CHECK_STR_EQ(json, "[]");
+        sendense_string_free(json);
+        out = SENTINEL;
+        EXPECT_FAIL(sendense_copy_queue(s, "no-such-rule", &out, errp), SENDENSE_STATUS_NOT_FOUND, "no-such-rule");
+        EXPECT_FAIL(sendense_copy_queue(s, NULL, &out, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "rule_id", "NULL");
+        EXPECT_FAIL(sendense_copy_queue(s, "rule-manual", NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
+                    "copies_json_out");
+        CHECK(out == SENTINEL);
+        claim(s, c5, sizeof c5);
+        CHECK_STATUS(sendense_copy_set_verifying(s, c5, "/srv/manual/m1.qcow2", 70, &err), SENDENSE_STATUS_OK, err);
+        CHECK_STATUS(sendense_copy_get_json(s, c5, &json, &err), SENDENSE_STATUS_OK, err);
+        CHECK_CONTAINS(json, "\"status\":\"completed\"");
+        CHECK_CONTAINS(json, "\"verification_status\":\"pending\"");
+        CHECK_CONTAINS(json, "\"verified_at\":null");
+        sendense_string_free(json);
+        sendense_string_free(m1);
+        sendense_string_free(policy2);
+        sendense_string_free(manual);
+    }
 
     sendense_string_free(full);
     sendense_string_free(incr);

@@ -417,10 +417,25 @@ static void test_lifecycle(void) {
         set_job(job2, "snapshotting", NULL);
         set_job(job2, "replicating", NULL);
         OK(sendense_replication_progress(db, job2, 50.0, 5000, 10000, 2048, "incremental copy", &err), err);
-        OK(sendense_cbt_record(db, job2, "disk-2000", CHANGE(20), 5000, &err), err);
-        OK(sendense_cbt_record(db, job2, "disk-2001", CHANGE(21), 5000, &err), err);
+        /* disk-2000 as inferred (NULL: nothing stated). */
+        OK(sendense_cbt_record_sync(db, job2, "disk-2000", CHANGE(20), 5000, NULL, &err), err);
+        /* disk-2001 went to a new target volume: the decision's full copy is what is recorded. */
+        EXPECT_FAIL(sendense_cbt_record_sync(db, job2, "disk-2001", CHANGE(21), 5000,
+                                             "{\"mode\":\"incremental\"}", errp),
+                    INVALID_ARGUMENT, "base_change_id");
+        EXPECT_FAIL(sendense_cbt_record_sync(db, job2, "disk-2001", CHANGE(21), 5000, "{\"mode\":\"full\",\"x\":1}",
+                                             errp),
+                    INVALID_ARGUMENT, "x");
+        if (OK(sendense_cbt_decide(db, a, "disk-2001", CHANGE(21), true, &json, &err), err)) {
+            OK(sendense_cbt_record_sync(db, job2, "disk-2001", CHANGE(21), 5000, json, &err), err);
+            sendense_string_free(json);
+        }
         set_job(job2, "completed", NULL);
-        JOB_HAS(job2, "\"previous_change_id\":\"" CHANGE(11) "\"", "\"change_id\":\"" CHANGE(21) "\"");
+        JOB_HAS(job2, "\"previous_change_id\":null", "\"change_id\":\"" CHANGE(21) "\"");
+    }
+    if (OK(sendense_cbt_history_json(db, a, "disk-2001", &json, &err), err)) {
+        CHECK_CONTAINS(json, "\"change_id\":\"" CHANGE(21) "\",\"previous_change_id\":null,\"sync_type\":\"full\"");
+        sendense_string_free(json);
     }
     CONTEXT_HAS(a, "\"total_jobs_run\":2", "\"successful_jobs\":2", "\"current_status\":\"ready_for_failover\"");
     if (OK(sendense_cbt_history_json(db, a, "disk-2000", &json, &err), err)) {

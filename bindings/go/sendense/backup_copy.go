@@ -67,13 +67,28 @@ func (s *Store) ClaimCopy(workerID string) (*BackupCopy, error) {
 	})
 }
 
-// SetCopyVerifying records that a claimed copy was written (copying -> verifying): the path
-// actually written (relative to the destination repository's root) and its size.
+// SetCopyVerifying records that a claimed copy was written: the path actually written
+// (relative to the destination repository's root) and its size. The copy moves to verifying
+// when its rule verifies after copy, or straight to completed (never verified) when the rule's
+// VerifyAfterCopy is false; read it back to see which.
 func (s *Store) SetCopyVerifying(copyID, filePath string, sizeBytes int64) error {
 	var a cargs
 	id, path := a.str("copy id", copyID), a.str("file path", filePath)
 	return s.run(&a, func(h cStore, e cErr) cStatus {
 		return C.sendense_copy_set_verifying(h, id, path, C.int64_t(sizeBytes), e)
+	})
+}
+
+// QueueCopies queues now the copies copy rule ruleID is owed (how scheduled and manual rules
+// copy; only immediate rules queue copies when a point completes): one pending copy per
+// completed point of the rule's policy with none in the rule's destination yet. It returns
+// the copies queued (empty when nothing was owed). An unknown rule is ErrNotFound, a disabled
+// one ErrInvalidState.
+func (s *Store) QueueCopies(ruleID string) ([]BackupCopy, error) {
+	var a cargs
+	id := a.str("rule id", ruleID)
+	return getJSON[[]BackupCopy](s, &a, func(h cStore, out cOut, e cErr) cStatus {
+		return C.sendense_copy_queue(h, id, out, e)
 	})
 }
 

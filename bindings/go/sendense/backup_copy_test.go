@@ -108,3 +108,38 @@ func TestCopiesClaimedOnce(t *testing.T) {
 		t.Fatalf("a copy left after the workers: %+v", c)
 	}
 }
+
+// A manual rule without verification: completion queues nothing for it, QueueCopies queues
+// its copies (once), and a written copy completes without verifying.
+func TestQueueCopiesOfAManualRule(t *testing.T) {
+	s, _ := openTemp(t)
+	b := newBackupSetup(t, s, "cq-01")
+	vault := must(s.CreateRepository(sendense.NewRepository{
+		Name: "cq-vault", RepositoryType: sendense.RepositoryLocal, Config: sendense.RepositoryConfig{"path": "/vault"},
+	})).get(t)
+	no := false
+	policy := must(s.CreatePolicy(sendense.NewPolicy{Name: "cq-manual", PrimaryRepositoryID: b.primary,
+		CopyRules: []sendense.NewCopyRule{{ID: "rule-cq", DestinationRepositoryID: vault, Priority: 1,
+			CopyMode: sendense.CopyManual, VerifyAfterCopy: &no}}})).get(t)
+	point := must(s.StartBackup(sendense.BackupStart{ContextID: b.ctx, RepositoryID: b.primary,
+		BackupType: sendense.BackupFull, PolicyID: policy})).get(t)
+	ok(t, s.SetBackupRunning(point))
+	ok(t, s.CompleteBackup(point, changeID(epochA, 1), 1, 1))
+	if c := must(s.ClaimCopy("worker-a")).get(t); c != nil {
+		t.Fatalf("a manual rule queued a copy at completion: %+v", c)
+	}
+	queued := must(s.QueueCopies("rule-cq")).get(t)
+	if len(queued) != 1 || queued[0].SourceBackupID != point || queued[0].Status != sendense.CopyPending {
+		t.Fatalf("queued: %+v", queued)
+	}
+	if again := must(s.QueueCopies("rule-cq")).get(t); len(again) != 0 {
+		t.Fatalf("queued again: %+v", again)
+	}
+	_, err := s.QueueCopies("no-such-rule")
+	wantErr(t, "an unknown rule", err, sendense.ErrNotFound)
+	c := must(s.ClaimCopy("worker-a")).get(t)
+	ok(t, s.SetCopyVerifying(c.ID, "/vault/x.qcow2", 1))
+	if done := must(s.BackupCopy(c.ID)).get(t); done.Status != sendense.CopyCompleted || done.VerifiedAt != nil {
+		t.Fatalf("a copy of a rule without verification: %+v", done)
+	}
+}

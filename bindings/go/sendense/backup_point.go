@@ -72,9 +72,11 @@ type BackupPoint struct {
 	ImmutableUntil *time.Time `json:"immutable_until"`
 }
 
-// BackupStart is a backup point to start. ContextID, RepositoryID, BackupType and
-// RepositoryPath are required; DiskID is the disk's index in the VM (0, 1, ...), not the
-// replication disk id. ID is generated when empty; VMName "" means the context's.
+// BackupStart is a backup point to start. ContextID, RepositoryID and BackupType are
+// required; DiskID is the disk's index in the VM (0, 1, ...), not the replication disk id. ID
+// is generated when empty; VMName "" means the context's; RepositoryPath "" means the library
+// derives the point's location from the repository (<root>/<context>/disk-<n>/<id>.qcow2, the
+// root in the repository type's notation: a local repository's path, s3://<bucket>/<prefix>, ...).
 type BackupStart struct {
 	ID             string     `json:"id,omitempty"`
 	ContextID      string     `json:"context_id"`
@@ -83,7 +85,7 @@ type BackupStart struct {
 	BackupType     BackupType `json:"backup_type"`
 	PolicyID       string     `json:"policy_id,omitempty"`
 	BackupGroupID  string     `json:"backup_group_id,omitempty"`
-	RepositoryPath string     `json:"repository_path"`
+	RepositoryPath string     `json:"repository_path,omitempty"`
 	VMName         string     `json:"vm_name,omitempty"`
 }
 

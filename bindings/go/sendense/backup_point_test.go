@@ -127,8 +127,12 @@ func TestBackupPoints(t *testing.T) {
 	if p := must(s.BackupPoint(diff)).get(t); str(p.ParentBackupID) != full || p.BackupType != sendense.BackupDifferential {
 		t.Fatalf("differential: %+v", p)
 	}
+	// No RepositoryPath: the library derives the location from the repository.
 	other := must(s.StartBackup(sendense.BackupStart{ContextID: b.ctx, DiskID: 1, RepositoryID: b.secondary,
-		BackupType: sendense.BackupFull, RepositoryPath: "/offsite/pt-01/full.qcow2"})).get(t)
+		BackupType: sendense.BackupFull})).get(t)
+	if p := must(s.BackupPoint(other)).get(t); p.RepositoryPath != "s3://offsite-pt-01/"+b.ctx+"/disk-1/"+other+".qcow2" {
+		t.Fatalf("derived location: %q", p.RepositoryPath)
+	}
 
 	list := func(f sendense.BackupPointFilter) string {
 		var out []string

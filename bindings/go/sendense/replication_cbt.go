@@ -94,6 +94,28 @@ func (s *Store) RecordCBT(jobID, diskID, changeID string, bytesTransferred int64
 	})
 }
 
+// RecordCBTSync is RecordCBT stating what the disk's copy actually was: the Decision it
+// followed (DecideCBT's answer, passed back as it is). A disk the decision sent to a full copy
+// (a new target volume, which only the caller knows) is recorded as a full with no previous
+// change id; an incremental from the decision's base. A nil sync infers it, as RecordCBT does.
+// A full with a base, or an incremental without one or from a base of another CBT epoch or
+// ahead of changeID, is ErrInvalidArgument.
+func (s *Store) RecordCBTSync(jobID, diskID, changeID string, bytesTransferred int64, sync *Decision) error {
+	var a cargs
+	job, disk, change := a.str("job id", jobID), a.str("disk id", diskID), a.str("change id", changeID)
+	var doc *C.char
+	if sync != nil {
+		doc = a.doc("sync", struct {
+			Mode         SyncMode       `json:"mode"`
+			BaseChangeID *string        `json:"base_change_id,omitempty"`
+			Reason       DecisionReason `json:"reason,omitempty"`
+		}{sync.Mode, sync.BaseChangeID, sync.Reason})
+	}
+	return s.run(&a, func(h cStore, e cErr) cStatus {
+		return C.sendense_cbt_record_sync(h, job, disk, change, C.int64_t(bytesTransferred), doc, e)
+	})
+}
+
 // CBTHistory returns the CBT history of a context, by disk then oldest first; diskID ""
 // means every disk.
 func (s *Store) CBTHistory(contextID, diskID string) ([]CBTEntry, error) {

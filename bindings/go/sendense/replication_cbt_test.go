@@ -68,4 +68,20 @@ func TestCBT(t *testing.T) {
 	}
 	_, err = s.VerifyLineage("no-such-context")
 	wantErr(t, "the lineage of an unknown context", err, sendense.ErrNotFound)
+
+	// A new target volume: the decision's full copy is what the history records.
+	j3 := must(s.StartReplication(sendense.ReplicationStart{ContextID: web, Disks: twoDisks("web-01")})).get(t)
+	ok(t, s.SetReplicationJobStatus(j3, sendense.ReplicationJobReplicating, ""))
+	d := decide(changeID(epochA, 30), true)
+	wantErr(t, "an incremental without its base", s.RecordCBTSync(j3, "disk-2000", changeID(epochA, 30), 1,
+		&sendense.Decision{Mode: sendense.SyncIncremental}), sendense.ErrInvalidArgument)
+	ok(t, s.RecordCBTSync(j3, "disk-2000", changeID(epochA, 30), 1, &d))
+	ok(t, s.RecordCBTSync(j3, "disk-2001", changeID(epochB, 9), 1, nil))
+	hist = must(s.CBTHistory(web, "")).get(t)
+	if h := hist[2]; h.ChangeID != changeID(epochA, 30) || h.SyncType != "full" || h.PreviousChangeID != nil {
+		t.Fatalf("the full copy of disk-2000: %+v", h)
+	}
+	if h := hist[5]; h.ChangeID != changeID(epochB, 9) || h.SyncType != "incremental" || str(h.PreviousChangeID) != changeID(epochB, 8) {
+		t.Fatalf("the inferred incremental of disk-2001: %+v", h)
+	}
 }

@@ -222,7 +222,9 @@ func (s *Store) SetContextStatus(contextID string, status ContextStatus) error {
 	})
 }
 
-// DeleteContext deletes a context and everything it owns (jobs, disks, CBT history, ...).
+// DeleteContext deletes a context and everything it owns (jobs, disks, CBT history, backup
+// points, ...). It is ErrConflict, changing nothing, while any of its backup points could not
+// be deleted on its own (protected, locked, inside minimum retention, copy in flight, active).
 func (s *Store) DeleteContext(contextID string) error {
 	var a cargs
 	id := a.str("context id", contextID)

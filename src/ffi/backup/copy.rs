@@ -1,5 +1,5 @@
-//! C ABI of backup copies: the atomic claim, the status transitions a worker reports
-//! (verifying, the verification result, failure) and JSON read-outs and lists.
+//! C ABI of backup copies: queueing a rule's copies, the atomic claim, the status transitions
+//! a worker reports (written, the verification result, failure) and JSON read-outs and lists.
 
 use std::ffi::c_char;
 
@@ -32,10 +32,13 @@ pub unsafe extern "C" fn sendense_copy_claim(
     })
 }
 
-/// A claimed copy was written: copying -> verifying, recording the path actually written
-/// (`file_path`, replacing the planned one; not empty), its size (`size_bytes`, not negative)
-/// and copy_completed_at. NOT_FOUND naming the id when there is none; a copy in another status
-/// is INVALID_STATE naming from and to.
+/// A claimed copy was written: records the path actually written (`file_path`, replacing the
+/// planned one; not empty), its size (`size_bytes`, not negative) and copy_completed_at, and
+/// moves it copying -> verifying when its copy rule verifies after copy (or the rule is gone),
+/// or straight to completed when the rule has `verify_after_copy` false (verification_status
+/// then stays "pending" and verified_at null: never verified); read the copy back to see
+/// which. NOT_FOUND naming the id when there is none; a copy in another status is
+/// INVALID_STATE naming from and to.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_copy_set_verifying(
     s: *mut sendense_store,
@@ -49,6 +52,27 @@ pub unsafe extern "C" fn sendense_copy_set_verifying(
         let file_path = arg_str(file_path, "file_path")?;
         store.copy_set_verifying(copy_id, file_path, size_bytes)?;
         Ok(())
+    })
+}
+
+/// Queue now the copies that copy rule `rule_id` is owed: how a rule whose `copy_mode` is
+/// "scheduled" or "manual" copies (only "immediate" rules queue copies when a point
+/// completes). One pending copy per completed point of the rule's policy that does not live in
+/// the rule's destination and has no copy there yet, oldest point first, in one transaction.
+/// `*copies_json_out` receives the queued copies as a JSON array of copy objects (`[]` when
+/// nothing was owed, e.g. when asked again). NOT_FOUND naming an unknown rule; a disabled rule
+/// is INVALID_STATE.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_copy_queue(
+    s: *mut sendense_store,
+    rule_id: *const c_char,
+    copies_json_out: *mut *mut c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    store_call(s, err, |store| {
+        let rule_id = arg_str(rule_id, "rule_id")?;
+        let copies_json_out = out_ptr(copies_json_out, "copies_json_out")?;
+        copies_json_out.write_json(&store.copy_queue(rule_id)?)
     })
 }
 

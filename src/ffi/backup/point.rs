@@ -64,9 +64,13 @@ impl sendense_backup {
 }
 
 /// Start a backup point of one disk. `json`: `context_id`, `disk_id` (the disk's index in the
-/// VM: 0, 1, ...), `repository_id`, `backup_type` (full, incremental or differential),
-/// `repository_path`, and optionally `id`, `policy_id`, `backup_group_id` (shared by the
-/// per-disk points of one VM backup) and `vm_name`. The parent of an incremental (the chain's
+/// VM: 0, 1, ...), `repository_id`, `backup_type` (full, incremental or differential), and
+/// optionally `id`, `policy_id`, `backup_group_id` (shared by the per-disk points of one VM
+/// backup), `vm_name` and `repository_path` (where the point's file is written; not empty).
+/// Without `repository_path` the location is derived from the repository as
+/// `<root>/<context_id>/disk-<disk_id>/<id>.qcow2`, the root in the repository type's notation:
+/// local `<path>`, nfs `<server>:<export_path>`, cifs/smb `//<server>/<share>`, s3
+/// `s3://<bucket>[/<prefix>]`, azure `https://<account>.blob.core.windows.net/<container>[/<prefix>]`. The parent of an incremental (the chain's
 /// latest completed point) or a differential (the chain's full) is found by the library; when
 /// there is none the start is INVALID_STATE with the reason. `*backup_id_out` receives the id.
 /// With an `id` it is safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call

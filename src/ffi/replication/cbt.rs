@@ -3,7 +3,10 @@
 
 use std::ffi::c_char;
 
-use crate::ffi::{arg_opt_str, arg_str, out_ptr, sendense_error, sendense_status, sendense_store, store_call};
+use crate::ffi::{
+    arg_opt_json, arg_opt_str, arg_str, out_ptr, sendense_error, sendense_status, sendense_store, store_call,
+};
+use crate::replication::SyncDone;
 
 /// Decide whether a disk (`disk-<device key>`) of a context must be copied in full or
 /// incrementally from a snapshot whose change id is `snapshot_change_id`
@@ -53,6 +56,36 @@ pub unsafe extern "C" fn sendense_cbt_record(
         let disk_id = arg_str(disk_id, "disk_id")?;
         let change_id = arg_str(change_id, "change_id")?;
         store.cbt_record(job_id, disk_id, change_id, bytes_transferred)?;
+        Ok(())
+    })
+}
+
+/// `sendense_cbt_record` stating what the disk's copy actually was. `sync_json` may be NULL
+/// (inferred, exactly as `sendense_cbt_record`: in an incremental job, incremental from the
+/// disk's base when the change id continues it, else full) or `{"mode":"full"|"incremental",
+/// "base_change_id":…}` with an optional `reason`, so the JSON `sendense_cbt_decide` gave may
+/// be passed back as it is. Only the caller knows that the target volume was new: a disk that
+/// the decision sent to a full copy is recorded as `full` (or `initial` in an initial job) with
+/// no previous change id; a stated incremental is recorded from its base, which
+/// `sendense_cbt_verify_lineage` holds against the disk's prior change id. A full with a base,
+/// an incremental without one or with a base of another CBT epoch or ahead of `change_id`, or
+/// an unknown key is INVALID_ARGUMENT; otherwise as `sendense_cbt_record`.
+#[no_mangle]
+pub unsafe extern "C" fn sendense_cbt_record_sync(
+    s: *mut sendense_store,
+    job_id: *const c_char,
+    disk_id: *const c_char,
+    change_id: *const c_char,
+    bytes_transferred: i64,
+    sync_json: *const c_char,
+    err: *mut *mut sendense_error,
+) -> sendense_status {
+    store_call(s, err, |store| {
+        let job_id = arg_str(job_id, "job_id")?;
+        let disk_id = arg_str(disk_id, "disk_id")?;
+        let change_id = arg_str(change_id, "change_id")?;
+        let sync: Option<SyncDone> = arg_opt_json(sync_json, "sync_json")?;
+        store.cbt_record_sync(job_id, disk_id, change_id, bytes_transferred, sync.as_ref())?;
         Ok(())
     })
 }

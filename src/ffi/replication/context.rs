@@ -174,8 +174,12 @@ pub unsafe extern "C" fn sendense_context_set_status(
     })
 }
 
-/// Delete a context and everything it owns (jobs, disks, CBT history, and the rest that
-/// docs/SCHEMA.md cascades). NOT_FOUND when there is none.
+/// Delete a context and everything it owns (jobs, disks, CBT history, backup points and the
+/// rest that docs/SCHEMA.md cascades). Refused with CONFLICT, changing nothing, while any of
+/// its backup points could not be deleted on its own by `sendense_backup_delete` (active,
+/// protected, with a copy in flight, inside its repository's minimum retention or its lock
+/// window; its points going together, they do not hold one another): the message names the
+/// first few points with their rule and counts the rest. NOT_FOUND when there is none.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_context_delete(
     s: *mut sendense_store,

@@ -322,3 +322,89 @@ fn retention_keeps_a_point_while_its_copy_is_in_flight() {
     assert_eq!(plan.removed().collect::<Vec<_>>(), [old.as_str()]);
     assert_eq!(f.store.retention_apply(&plan).unwrap(), 1);
 }
+
+/// A policy on `main` with one rule per (destination, mode, verify) row; returns the policy id
+/// and the destinations in row order.
+fn policy_with_modes(f: &Fixture, rules: &[(&str, sendense::backup::CopyMode, bool)]) -> (String, Vec<String>) {
+    let mut policy = NewPolicy::new("modes", &f.repo);
+    let mut dests = Vec::new();
+    for (i, (name, mode, verify)) in rules.iter().enumerate() {
+        let dest = f.store.repository_create(&local(name)).unwrap();
+        let mut rule = NewCopyRule::new(&dest, i as i64 + 1);
+        rule.id = Some(format!("rule-{name}"));
+        (rule.copy_mode, rule.verify_after_copy) = (*mode, *verify);
+        policy.copy_rules.push(rule);
+        dests.push(dest);
+    }
+    (f.store.policy_create(&policy).unwrap(), dests)
+}
+
+#[test]
+fn only_immediate_rules_fan_out_at_completion_and_the_others_when_asked() {
+    use sendense::backup::CopyMode::*;
+    let f = fixture();
+    let s = &f.store;
+    let (policy, dests) =
+        policy_with_modes(&f, &[("now", Immediate, true), ("nightly", Scheduled, true), ("byhand", Manual, false)]);
+    let complete = |id: &str| {
+        f.clock.advance(1000);
+        let mut start = StartBackup::new(&f.ctx, 0, &f.repo, BackupType::Full, format!("/srv/main/{id}.qcow2"));
+        (start.id, start.policy_id) = (Some(id.to_string()), Some(policy.clone()));
+        s.backup_start(&start).unwrap();
+        s.backup_set_running(id).unwrap();
+        s.backup_complete(id, None, 10, 100).unwrap();
+    };
+    complete("m1");
+    complete("m2");
+    let destinations = |id: &str| -> Vec<String> { f.copies_of(id).into_iter().map(|c| c.repository_id).collect() };
+    assert_eq!(destinations("m1"), [dests[0].clone()], "only the immediate rule copies at completion");
+    assert_eq!(destinations("m2"), [dests[0].clone()]);
+
+    // Asking for a rule's copies queues one per completed point that has none there yet.
+    let queued = s.copy_queue("rule-byhand").unwrap();
+    assert_eq!(
+        queued.iter().map(|c| (c.source_backup_id.as_str(), c.status)).collect::<Vec<_>>(),
+        [("m1", CopyStatus::Pending), ("m2", CopyStatus::Pending)]
+    );
+    assert!(queued.iter().all(|c| c.repository_id == dests[2] && c.copy_rule_id.as_deref() == Some("rule-byhand")));
+    assert!(s.copy_queue("rule-byhand").unwrap().is_empty(), "asking again queues nothing more");
+    assert!(s.copy_queue("rule-now").unwrap().is_empty(), "the immediate rule's copies are there already");
+    assert_eq!(s.copy_queue("rule-nightly").unwrap().len(), 2);
+    assert_refused(s, Status::NotFound, &["copy rule \"nope\""], || s.copy_queue("nope"));
+}
+
+#[test]
+fn a_copy_of_a_rule_without_verification_completes_without_verifying() {
+    use sendense::backup::CopyMode::*;
+    let f = fixture();
+    let s = &f.store;
+    let (policy, dests) = policy_with_modes(&f, &[("plain", Immediate, false), ("checked", Immediate, true)]);
+    let mut start = StartBackup::new(&f.ctx, 0, &f.repo, BackupType::Full, "/srv/main/v1.qcow2");
+    (start.id, start.policy_id) = (Some("v1".into()), Some(policy));
+    s.backup_start(&start).unwrap();
+    s.backup_set_running("v1").unwrap();
+    s.backup_complete("v1", None, 10, 100).unwrap();
+    for (dest, verifies) in [(&dests[0], false), (&dests[1], true)] {
+        let c = s.copy_claim("worker-1").unwrap().unwrap();
+        assert_eq!(&c.repository_id, dest);
+        f.clock.advance(1000);
+        let done = s.copy_set_verifying(&c.id, "/srv/x/v1.qcow2", 100).unwrap();
+        if verifies {
+            assert_eq!(done.status, CopyStatus::Verifying);
+            assert_eq!(s.copy_complete(&c.id, VerificationStatus::Passed).unwrap().status, CopyStatus::Completed);
+        } else {
+            assert_eq!(
+                (done.status, done.verification_status, done.verified_at, done.copy_completed_at),
+                (
+                    CopyStatus::Completed,
+                    VerificationStatus::Pending,
+                    None,
+                    Some(Timestamp(sendense::Clock::now_ms(&f.clock)))
+                )
+            );
+            assert_refused(s, Status::InvalidState, &["completed is final"], || {
+                s.copy_complete(&c.id, VerificationStatus::Passed)
+            });
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! The backup area (`src/backup/`): repositories and policies, backup points and chains,
 //! VM-level restore points, copies, and retention.
 
+mod cascade;
 mod copy;
 mod point;
 mod repository;

@@ -245,7 +245,7 @@ fn starting_refuses_with_a_clear_reason_and_changes_nothing() {
     bad.disk_id = -1;
     assert_refused(s, Status::InvalidArgument, &["disk_id -1 is negative"], || s.backup_start(&bad));
     let mut bad = start(BackupType::Full);
-    bad.repository_path = String::new();
+    bad.repository_path = Some(String::new());
     assert_refused(s, Status::InvalidArgument, &["repository_path"], || s.backup_start(&bad));
 
     let off = s.repository_create(&local("off")).unwrap();
@@ -518,4 +518,68 @@ fn a_backup_group_holds_one_point_per_disk_and_repository() {
     s.backup_start(&other_disk).unwrap();
     let retry = StartBackup { backup_group_id: Some("vm-backup-2".into()), ..start };
     s.backup_start(&retry).unwrap();
+}
+
+#[test]
+fn a_start_without_repository_path_derives_the_points_location_from_its_repository() {
+    use sendense::backup::{NewRepository, RepositoryType};
+    use serde_json::json;
+    let f = fixture();
+    let s = &f.store;
+    let repo = |name: &str, t: RepositoryType, config: serde_json::Value| {
+        let mut r = NewRepository::new(name, t, config);
+        r.id = Some(name.to_string());
+        s.repository_create(&r).unwrap()
+    };
+    let ctx = &f.ctx;
+    // Each type in its own notation: <root>/<context>/disk-<n>/<point>.qcow2.
+    let cases = [
+        (f.repo.clone(), format!("/srv/main/{ctx}/disk-1/p-main.qcow2")),
+        (
+            repo("slash", RepositoryType::Local, json!({"path": "/mnt/b/"})),
+            format!("/mnt/b/{ctx}/disk-1/p-slash.qcow2"),
+        ),
+        (
+            repo("nas", RepositoryType::Nfs, json!({"server": "nas.example", "export_path": "/exports/b"})),
+            format!("nas.example:/exports/b/{ctx}/disk-1/p-nas.qcow2"),
+        ),
+        (
+            repo("smb", RepositoryType::Smb, json!({"server": "fs1", "share": "backups"})),
+            format!("//fs1/backups/{ctx}/disk-1/p-smb.qcow2"),
+        ),
+        (
+            repo("s3", RepositoryType::S3, json!({"region": "eu-west-1", "bucket": "bk", "prefix": "/vms/"})),
+            format!("s3://bk/vms/{ctx}/disk-1/p-s3.qcow2"),
+        ),
+        (
+            repo("s3bare", RepositoryType::S3, json!({"region": "eu-west-1", "bucket": "bk2"})),
+            format!("s3://bk2/{ctx}/disk-1/p-s3bare.qcow2"),
+        ),
+        (
+            repo("az", RepositoryType::Azure, json!({"account": "acct", "container": "c1", "prefix": "p"})),
+            format!("https://acct.blob.core.windows.net/c1/p/{ctx}/disk-1/p-az.qcow2"),
+        ),
+    ];
+    for (repo_id, want) in cases {
+        let name = if repo_id == f.repo { "main".to_string() } else { repo_id.clone() };
+        let start: StartBackup = sendense::value::from_json(
+            "start",
+            &format!(
+                r#"{{"id":"p-{name}","context_id":"{ctx}","disk_id":1,"repository_id":"{repo_id}","backup_type":"full"}}"#
+            ),
+        )
+        .unwrap();
+        let id = s.backup_start(&start).unwrap();
+        assert_eq!(s.backup_get(&id).unwrap().repository_path, want);
+    }
+    // A generated id is the file name too; a given path is kept, and still validated.
+    let start: StartBackup = sendense::value::from_json(
+        "start",
+        &format!(r#"{{"context_id":"{ctx}","disk_id":2,"repository_id":"{}","backup_type":"full"}}"#, f.repo),
+    )
+    .unwrap();
+    let id = s.backup_start(&start).unwrap();
+    assert_eq!(s.backup_get(&id).unwrap().repository_path, format!("/srv/main/{ctx}/disk-2/{id}.qcow2"));
+    let id = f.start(3, BackupType::Full, "given");
+    assert_eq!(s.backup_get(&id).unwrap().repository_path, "/srv/main/given.qcow2");
 }

@@ -7,7 +7,7 @@ use crate::fixtures::{assert_refused, TempStore};
 
 use sendense::replication::{
     ContextFilter, ContextStatus, ContextUpdate, DiskSpec, JobFilter, JobStatus, NewContext, Progress, ReplicationType,
-    RequestedType, StartJob, SyncMode,
+    RequestedType, StartJob, SyncDone, SyncMode,
 };
 use sendense::value::from_json;
 use sendense::Status;
@@ -428,6 +428,65 @@ fn cbt_lineage_chains_incrementals_to_the_prior_recorded_change_id() {
     let report = f.store.cbt_verify_lineage(&ctx).unwrap();
     assert!(!report.ok);
     assert_eq!(report.breaks[0].found.as_deref(), Some(cid(3).as_str()));
+}
+
+#[test]
+fn a_disk_the_decision_sent_to_a_full_copy_is_recorded_as_a_full() {
+    let f = TempStore::new(T0);
+    let ctx = f.store.context_create(&vm("a")).unwrap();
+    let first = start_running(&f, &ctx, 1);
+    f.store.cbt_record(&first, "disk-2000", &cid(60), 100).unwrap();
+    f.store.replication_set_status(&first, JobStatus::Completed, None).unwrap();
+    // The VM went back to an older snapshot: the recorded base is ahead of it, so the decision
+    // is a full copy, and the history must say so even when the caller states nothing.
+    let job = start_running(&f, &ctx, 1);
+    let d = f.store.cbt_decide(&ctx, "disk-2000", &cid(50), false).unwrap();
+    assert_eq!((d.mode, d.base_change_id.as_deref()), (SyncMode::Full, None));
+    let e = f.store.cbt_record(&job, "disk-2000", &cid(50), 10).unwrap();
+    assert_eq!((e.sync_type.as_str(), e.previous_change_id.as_deref()), ("full", None));
+    let j = f.store.replication_get(&job).unwrap();
+    assert_eq!(j.previous_change_id, None, "the job's base is the one the copy used");
+    f.store.replication_set_status(&job, JobStatus::Completed, None).unwrap();
+    let report = f.store.cbt_verify_lineage(&ctx).unwrap();
+    assert!(report.ok, "{report:?}");
+
+    // A new target volume: only the caller knows, so it records what the decision gave.
+    let job = start_running(&f, &ctx, 1);
+    let d = f.store.cbt_decide(&ctx, "disk-2000", &cid(55), true).unwrap();
+    assert_eq!(d.mode, SyncMode::Full);
+    assert_eq!(
+        f.store.cbt_record(&job, "disk-2000", &cid(54), 1).unwrap().sync_type,
+        "incremental",
+        "without the statement it looks like an incremental from the base"
+    );
+    f.store.replication_set_status(&job, JobStatus::Completed, None).unwrap();
+    let job = start_running(&f, &ctx, 1);
+    let e = f.store.cbt_record_sync(&job, "disk-2000", &cid(55), 10, Some(&SyncDone::from(&d))).unwrap();
+    assert_eq!((e.sync_type.as_str(), e.previous_change_id.as_deref()), ("full", None));
+    f.store.replication_set_status(&job, JobStatus::Completed, None).unwrap();
+
+    // A stated incremental is recorded from the base it names, and the lineage check holds it
+    // against the disk's prior change id.
+    let job = start_running(&f, &ctx, 1);
+    let stated = |mode, base: Option<String>| SyncDone { mode, base_change_id: base, reason: None };
+    for (bad, why) in [
+        (stated(SyncMode::Incremental, None), "needs its base_change_id"),
+        (stated(SyncMode::Full, Some(cid(55))), "a full copy has no base"),
+        (stated(SyncMode::Incremental, Some(cid(70))), "another CBT epoch or before its base"),
+        (stated(SyncMode::Incremental, Some("x".into())), "base_change_id"),
+    ] {
+        assert_refused(&f.store, Status::InvalidArgument, &[why], || {
+            f.store.cbt_record_sync(&job, "disk-2000", &cid(60), 1, Some(&bad))
+        });
+    }
+    let e = f
+        .store
+        .cbt_record_sync(&job, "disk-2000", &cid(60), 10, Some(&stated(SyncMode::Incremental, Some(cid(52)))))
+        .unwrap();
+    assert_eq!((e.sync_type.as_str(), e.previous_change_id.clone()), ("incremental", Some(cid(52))));
+    let report = f.store.cbt_verify_lineage(&ctx).unwrap();
+    assert_eq!(report.breaks.len(), 1, "{report:?}");
+    assert_eq!((report.breaks[0].expected.clone(), report.breaks[0].found.clone()), (Some(cid(55)), Some(cid(52))));
 }
 
 #[test]

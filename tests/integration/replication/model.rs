@@ -748,13 +748,17 @@ impl Run {
             let (ctx, rtype) = (j.ctx, j.rtype);
             let c = &mut self.model.ctxs[ctx];
             let d = c.disks.get_mut(&disk).unwrap();
-            let previous = d.change_id.clone();
-            let uuid = |s: &str| s.rsplit_once('/').map(|(u, _)| u.to_string());
-            let continues = previous.as_deref().and_then(uuid) == uuid(&change);
-            let sync_type = match (rtype, continues) {
-                (ReplicationType::Initial, _) => "initial",
-                (ReplicationType::Incremental, true) => "incremental",
-                (ReplicationType::Incremental, false) => "full",
+            // Inferred (nothing stated): an incremental job's copy continued from the disk's
+            // base when that base is of the change id's CBT epoch and not ahead of it.
+            let split = |s: &str| s.rsplit_once('/').map(|(u, n)| (u.to_string(), n.parse::<u64>().ok()));
+            let continues = match (d.change_id.as_deref().and_then(split), split(&change)) {
+                (Some((bu, Some(bn))), Some((cu, Some(cn)))) => bu == cu && bn <= cn,
+                _ => false,
+            };
+            let (sync_type, previous) = match (rtype, continues) {
+                (ReplicationType::Incremental, true) => ("incremental", d.change_id.clone()),
+                (ReplicationType::Initial, _) => ("initial", None),
+                (ReplicationType::Incremental, false) => ("full", None),
             };
             d.change_id = Some(change.clone());
             let ctx_id = c.id.clone();
