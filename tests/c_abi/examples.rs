@@ -222,7 +222,7 @@ fn targets(plain: &Path, stdout: &str) {
             assert!(!text.contains("EXAMPLE-"), "a secret in plaintext in {}", file.display());
         }
     }
-    assert!(String::from_utf8_lossy(&std::fs::read(&db).expect("the database")).contains("sndsec1:"));
+    assert!(String::from_utf8_lossy(&std::fs::read(&db).expect("the database")).contains("sndsec2:"));
 }
 
 /// The first line starting with `prefix` (empty when there is none).

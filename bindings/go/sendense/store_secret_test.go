@@ -44,7 +44,7 @@ func TestSecretsAreSealedInTheFiles(t *testing.T) {
 	check := func(when string) {
 		t.Helper()
 		files := fileContents(t, path)
-		if !bytes.Contains(files, []byte("cloud-main")) || !bytes.Contains(files, []byte("sndsec1:"+keyID+":")) {
+		if !bytes.Contains(files, []byte("cloud-main")) || !bytes.Contains(files, []byte("sndsec2:"+keyID+":")) {
 			t.Fatalf("%s: the records are not in the files (%d bytes)", when, len(files))
 		}
 		for _, secret := range []string{plainAPIKey, plainSecretKey, plainNewSecret, plainLinstorKey, plainLinstorSec} {
