@@ -140,6 +140,7 @@ static void test_keys_and_configs(const char *dir) {
     CHECK_STATUS(sendense_store_open_with_key(path, NULL, KEY_A, sizeof KEY_A, &stale, &err), SENDENSE_STATUS_OK, err);
     CHECK_STATUS(sendense_store_rotate_secret_key(s, KEY_B, sizeof KEY_B, &resealed, &err), SENDENSE_STATUS_OK, err);
     CHECK_STATUS(sendense_store_secret_key_id(s, &new_key_id, &err), SENDENSE_STATUS_OK, err);
+    id = SENTINEL_ID;
     EXPECT_FAIL(sendense_ossea_config_create(stale, CONFIG_JSON("stale", "false"), &id, errp), SENDENSE_STATUS_SECRET_KEY,
                 key_id, new_key_id, "current secret key");
     CHECK(id == SENTINEL_ID);

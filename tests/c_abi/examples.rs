@@ -126,7 +126,7 @@ fn targets(plain: &Path, stdout: &str) {
         format!("  secrets sealed with key {key_id} (the handle's key: {key_id})"),
         "  secrets opened on request: api key AKEX..., secret 20 characters".to_string(),
         format!(
-            "opening the secrets without the key refused with status 13: SECRET_KEY: ossea_configs.api_key is sealed \
+            "opening the secrets without the key refused with status 13: SECRET_KEY: ossea_configs.api_key of row 1 is sealed \
              with key {key_id}, but the store was opened without a secret key"
         ),
         "configuration 1 active again; configuration 2 is_active false".to_string(),

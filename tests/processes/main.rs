@@ -5,8 +5,8 @@
 //! (`child-...`) it is one of the processes a scenario starts; the roles are listed in the
 //! area modules: [`replication`] (writers, job starters, job completers), [`backup`] (copy
 //! claimers, backup writers), [`targets::lease`] (lease holders and takers),
-//! [`targets::volume_op`] (volume operators) and [`targets::device`] (device mapping racers
-//! and streams of mapping operations). Otherwise it is the parent: it runs the scenarios one
+//! [`targets::volume_op`] (volume operators), [`targets::device`] (device mapping racers
+//! and streams of mapping operations) and [`targets::secret`] (sealers with a retired key). Otherwise it is the parent: it runs the scenarios one
 //! after the other, prints `test <area>::<scenario> ... ok` or `... FAILED` for each and closes
 //! with the line `N passed, N failed`, and exits 1 when one failed.
 //!
@@ -44,6 +44,7 @@ const AREAS: &[(&str, &[Scenario])] = &[
     ("targets::lease", targets::lease::SCENARIOS),
     ("targets::volume_op", targets::volume_op::SCENARIOS),
     ("targets::device", targets::device::SCENARIOS),
+    ("targets::secret", targets::secret::SCENARIOS),
 ];
 
 /// A scenario: its name within its area, and the function that runs it (panics on failure).
@@ -54,8 +55,14 @@ type Scenario = (&'static str, fn());
 type ChildRoles = fn(&[String]) -> bool;
 
 /// The child roles of each area.
-const CHILD_ROLES: &[ChildRoles] =
-    &[replication::child, backup::child, targets::lease::child, targets::volume_op::child, targets::device::child];
+const CHILD_ROLES: &[ChildRoles] = &[
+    replication::child,
+    backup::child,
+    targets::lease::child,
+    targets::volume_op::child,
+    targets::device::child,
+    targets::secret::child,
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
