@@ -18,7 +18,8 @@
  *   answers SENDENSE_STATUS_ALREADY_EXISTS naming the row.
  * - Input strings are UTF-8, NUL-terminated and borrowed for the call; invalid UTF-8 is
  *   SENDENSE_STATUS_INVALID_ARGUMENT. Output strings are owned by the caller and freed with
- *   sendense_string_free; never free them with free(), nor pass other memory to it.
+ *   sendense_string_free, which overwrites them with zeros first (secret read-outs leave no
+ *   copy in freed memory); never free them with free(), nor pass other memory to it.
  * - Objects are opaque and freed with their _free function; _free(NULL) is a no-op.
  * - A panic inside the library becomes SENDENSE_STATUS_PANIC; it never aborts the process.
  * - Handles are thread-safe; one sendense_store may be shared by all threads of a process,
@@ -886,8 +887,9 @@ sendense_status sendense_retention_apply(sendense_store *s,
                                          sendense_error **err);
 
 /**
- * Free a string returned by libsendense. NULL is a no-op. Never pass memory from another
- * allocator.
+ * Free a string returned by libsendense, after overwriting its bytes with zeros (so that no
+ * secret read-out, such as `sendense_ossea_config_secrets_json`, stays in freed memory).
+ * NULL is a no-op. Never pass memory from another allocator.
  */
 void sendense_string_free(char *s);
 
@@ -1480,8 +1482,10 @@ sendense_status sendense_secret_key_file_create(const char *key_path,
  * Re-seal every secret of the store under the new 32-byte `key`, in one transaction, and
  * seal with it from now on; `*resealed_out` (NULL allowed) receives how many values were
  * re-sealed. A secret that does not open with the handle's keys fails the rotation
- * (SENDENSE_STATUS_SECRET_KEY naming its row) and nothing changes. Other processes must
- * reopen with the new key.
+ * (SENDENSE_STATUS_SECRET_KEY naming its row) and nothing changes. The database records the
+ * new key as the store's current one: other handles and processes must reopen with it, and
+ * until they do, their writes of secrets are refused (SENDENSE_STATUS_SECRET_KEY naming both
+ * key ids).
  */
 sendense_status sendense_store_rotate_secret_key(sendense_store *store,
                                                  const uint8_t *key,
@@ -1490,9 +1494,8 @@ sendense_status sendense_store_rotate_secret_key(sendense_store *store,
                                                  sendense_error **err);
 
 /**
- * Let this handle also open secrets sealed with the older 32-byte `key` (while another
- * process still seals with it, or during a rotation); new secrets stay sealed with the
- * handle's current key.
+ * Let this handle also open secrets sealed with the older 32-byte `key` (to read them, or to
+ * rotate away from it); new secrets stay sealed with the handle's current key.
  */
 sendense_status sendense_store_add_previous_secret_key(sendense_store *store,
                                                        const uint8_t *key,
@@ -1550,11 +1553,14 @@ sendense_status sendense_store_backup(sendense_store *store,
 
 /**
  * Create a CloudStack configuration. `json`: the `ossea_configs` column names — `name`,
- * `api_url` (http:// or https://), `api_key`, `secret_key`, `zone`, and optionally `domain`,
- * `template_id`, `network_id`, `service_offering_id`, `disk_offering_id`, `oma_vm_id`,
- * `is_active` (true makes it the one active configuration). `api_key` and `secret_key` are
- * stored sealed with the store's key (SENDENSE_STATUS_SECRET_KEY when it has none). A taken
- * name is ALREADY_EXISTS. `*config_id_out` receives the new id.
+ * `api_url` (http:// or https://, without a user name or password: INVALID_ARGUMENT, the URL
+ * not repeated), `api_key`, `secret_key`, `zone`, and optionally `domain`, `template_id`,
+ * `network_id`, `service_offering_id`, `disk_offering_id`, `oma_vm_id`, `is_active` (true
+ * makes it the one active configuration). `api_key` and `secret_key` are stored sealed with
+ * the store's key, bound to the new row (SENDENSE_STATUS_SECRET_KEY when the handle has no
+ * key, or a key other than the store's current one, e.g. after another handle rotated it:
+ * the message names both key ids). A taken name is ALREADY_EXISTS. `*config_id_out` receives
+ * the new id.
  * Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN: when the first call was applied, the
  * retry is ALREADY_EXISTS naming the configuration.
  */
@@ -1574,7 +1580,9 @@ sendense_status sendense_ossea_config_get_json(sendense_store *s,
 
 /**
  * The opened secrets of a CloudStack configuration: `{"api_key":…,"secret_key":…}`.
- * SENDENSE_STATUS_SECRET_KEY when the store has no key, another key, or the value was altered.
+ * SENDENSE_STATUS_SECRET_KEY when the store has no key, another key, or the value was altered
+ * or moved from another row or column (naming the row). `sendense_string_free` wipes the
+ * string before freeing it, and no other copy is left in freed memory.
  */
 sendense_status sendense_ossea_config_secrets_json(sendense_store *s,
                                                    int64_t config_id,
@@ -1590,7 +1598,8 @@ sendense_status sendense_ossea_config_list_json(sendense_store *s,
 
 /**
  * Change a CloudStack configuration: `json` holds the columns to change (absent keys stay;
- * `null` clears a nullable one; a new `api_key` or `secret_key` is sealed). `*json_out`
+ * `null` clears a nullable one; a new `api_key` or `secret_key` is sealed as on create; a new
+ * `api_url` is checked as on create). `*json_out`
  * (NULL allowed) receives the changed configuration.
  */
 sendense_status sendense_ossea_config_update(sendense_store *s,
@@ -1977,9 +1986,11 @@ sendense_status sendense_lease_pools_json(sendense_store *s, char **json_out, se
 
 /**
  * Create a Linstor configuration. `json`: the `linstor_configs` column names — `name`,
- * `api_url`, and optionally `api_port` (3370), `api_protocol` (http), `api_key`,
+ * `api_url` (without a user name or password: INVALID_ARGUMENT, the value not repeated), and
+ * optionally `api_port` (3370), `api_protocol` (http), `api_key`,
  * `api_secret` (both sealed), `connection_timeout_seconds` (30), `retry_attempts` (3),
- * `description`, `is_active` (true). `*config_id_out` receives the new id.
+ * `description`, `is_active` (true). The secrets are sealed as those of
+ * `sendense_ossea_config_create`. `*config_id_out` receives the new id.
  * A taken name is ALREADY_EXISTS naming it, so it is safe to retry after
  * SENDENSE_STATUS_COMMIT_UNKNOWN.
  */
@@ -1997,7 +2008,8 @@ sendense_status sendense_linstor_config_get_json(sendense_store *s,
                                                  sendense_error **err);
 
 /**
- * The opened secrets of a Linstor configuration: `{"api_key":…|null,"api_secret":…|null}`.
+ * The opened secrets of a Linstor configuration: `{"api_key":…|null,"api_secret":…|null}`,
+ * with the errors and the wiping of `sendense_ossea_config_secrets_json`.
  */
 sendense_status sendense_linstor_config_secrets_json(sendense_store *s,
                                                      int64_t config_id,

@@ -7,6 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result, Status};
 use crate::ffi::{sendense_error, sendense_status, sendense_store, SENDENSE_STATUS_OK};
@@ -239,15 +240,48 @@ impl Out<*mut c_char> {
     pub(crate) fn write_json<T: Serialize>(self, value: &T) -> Result<()> {
         self.write_string(to_json(value)?)
     }
+
+    /// [`Out::write_json`] for a read-out that carries secrets: the JSON is written once into
+    /// a buffer of its exact size (measured first), which becomes the caller's string, so no
+    /// growing buffer leaves a copy behind in freed memory; the caller's
+    /// `sendense_string_free` wipes it.
+    pub(crate) fn write_secret_json<T: Serialize>(self, value: &T) -> Result<()> {
+        let failed = |e: serde_json::Error| Error::internal(format!("serialising to JSON: {e}"));
+        let mut len = Counter(0);
+        serde_json::to_writer(&mut len, value).map_err(failed)?;
+        let mut bytes = Zeroizing::new(Vec::with_capacity(len.0 + 1));
+        serde_json::to_writer(&mut *bytes, value).map_err(failed)?;
+        bytes.push(0);
+        debug_assert_eq!(bytes.len(), bytes.capacity(), "the secret JSON was measured exactly");
+        let c = CString::from_vec_with_nul(std::mem::take(&mut *bytes))
+            .map_err(|_| Error::internal("an output string contains a NUL byte"))?;
+        self.write(c.into_raw());
+        Ok(())
+    }
 }
 
-/// Free a string returned by libsendense. NULL is a no-op. Never pass memory from another
-/// allocator.
+/// An `io::Write` that only counts the bytes written to it.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Free a string returned by libsendense, after overwriting its bytes with zeros (so that no
+/// secret read-out, such as `sendense_ossea_config_secrets_json`, stays in freed memory).
+/// NULL is a no-op. Never pass memory from another allocator.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_string_free(s: *mut c_char) {
     guard((), || {
         if !s.is_null() {
-            drop(CString::from_raw(s));
+            CString::from_raw(s).into_bytes_with_nul().zeroize();
         }
     })
 }

@@ -251,8 +251,10 @@ pub unsafe extern "C" fn sendense_secret_key_file_create(
 /// Re-seal every secret of the store under the new 32-byte `key`, in one transaction, and
 /// seal with it from now on; `*resealed_out` (NULL allowed) receives how many values were
 /// re-sealed. A secret that does not open with the handle's keys fails the rotation
-/// (SENDENSE_STATUS_SECRET_KEY naming its row) and nothing changes. Other processes must
-/// reopen with the new key.
+/// (SENDENSE_STATUS_SECRET_KEY naming its row) and nothing changes. The database records the
+/// new key as the store's current one: other handles and processes must reopen with it, and
+/// until they do, their writes of secrets are refused (SENDENSE_STATUS_SECRET_KEY naming both
+/// key ids).
 #[no_mangle]
 pub unsafe extern "C" fn sendense_store_rotate_secret_key(
     store: *mut sendense_store,
@@ -271,9 +273,8 @@ pub unsafe extern "C" fn sendense_store_rotate_secret_key(
     })
 }
 
-/// Let this handle also open secrets sealed with the older 32-byte `key` (while another
-/// process still seals with it, or during a rotation); new secrets stay sealed with the
-/// handle's current key.
+/// Let this handle also open secrets sealed with the older 32-byte `key` (to read them, or to
+/// rotate away from it); new secrets stay sealed with the handle's current key.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_store_add_previous_secret_key(
     store: *mut sendense_store,

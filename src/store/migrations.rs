@@ -14,8 +14,13 @@ use crate::error::{Error, Result};
 pub const APPLICATION_ID: i32 = 0x534E_4453;
 
 /// The SQL of each migration, in order; index 0 is version 1.
-const MIGRATIONS: &[&str] =
-    &[include_str!("sql/v1.sql"), include_str!("sql/v2.sql"), include_str!("sql/v3.sql"), include_str!("sql/v4.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("sql/v1.sql"),
+    include_str!("sql/v2.sql"),
+    include_str!("sql/v3.sql"),
+    include_str!("sql/v4.sql"),
+    include_str!("sql/v5.sql"),
+];
 
 /// The schema version this library writes and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -184,6 +184,7 @@ pub const TABLE_GROUPS: &[(&str, &[&str])] = &[
             "vma_pairing_codes",
             "vma_active_connections",
             "vma_connection_audit",
+            "store_secret_key",
         ],
     ),
     ("volume daemon", &["volume_operations", "volume_operation_history", "volume_mounts", "volume_daemon_metrics"]),

@@ -5,7 +5,9 @@
 //! Rules enforced here:
 //! - the API keys and secrets of a configuration are stored only sealed ([`crate::store::secret`]):
 //!   creating or changing one needs a store opened with a secret key, and the JSON read-outs
-//!   never carry them ([`Store::ossea_config_secrets`] hands them out explicitly);
+//!   never carry them ([`Store::ossea_config_secrets`] hands them out explicitly); they are
+//!   sealed inside the write transaction, bound to their row, with the store's current key;
+//! - `api_url` carries no user name or password (INVALID_ARGUMENT, without repeating it);
 //! - a configuration name is unique: a taken one is ALREADY_EXISTS naming the holder;
 //! - at most one CloudStack configuration is active: activating one deactivates the others in
 //!   the same transaction (the partial unique index is the backstop);
@@ -23,7 +25,7 @@ use zeroize::Zeroizing;
 use crate::error::{echo, Error, Result};
 use crate::replication::context;
 use crate::store::query::update_columns;
-use crate::store::secret::envelope_key_id;
+use crate::store::secret::{envelope_key_id, Slot};
 use crate::store::{Param, Record, Row, Store, Tx};
 use crate::value::{check_id, check_name, present, Timestamp};
 use crate::{params, record, string_enum};
@@ -196,11 +198,45 @@ impl std::fmt::Debug for OsseaConfigUpdate {
 }
 
 fn check_url(what: &str, url: &str) -> Result<()> {
+    check_no_userinfo(what, url)?;
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     match rest {
         Some(host) if !host.is_empty() && !url.chars().any(char::is_whitespace) => Ok(()),
         _ => Err(Error::invalid_argument(format!("{what} {:?} is not an http:// or https:// URL", echo(url)))),
     }
+}
+
+/// Refuse a URL (or a `host[:port]`) that carries a user name or password (`user:password@host`
+/// before the path): credentials belong in the sealed columns. The message does not repeat the
+/// URL, which would echo them.
+pub(super) fn check_no_userinfo(what: &str, url: &str) -> Result<()> {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(Error::invalid_argument(format!(
+            "{what} must not carry a user name or password (user:password@host): give the credentials in \
+             the secret fields, which are sealed (the value is not repeated here)"
+        )));
+    }
+    Ok(())
+}
+
+/// The secret `columns` of row `id` of `table` that are given a value, sealed (bound to the
+/// row) inside the write transaction `tx`, as assignments for `update_columns`.
+pub(super) fn sealed_columns(
+    store: &Store,
+    tx: &Tx<'_>,
+    table: &'static str,
+    id: i64,
+    columns: [(&'static str, Option<&Zeroizing<String>>); 2],
+) -> Result<Vec<(&'static str, Box<dyn Param>)>> {
+    let mut set: Vec<(&'static str, Box<dyn Param>)> = Vec::new();
+    for (column, value) in columns {
+        if let Some(plain) = value {
+            set.push((column, Box::new(store.seal_in(tx, Slot { table, column, row: id }, plain)?)));
+        }
+    }
+    Ok(set)
 }
 
 pub(super) fn check_secret(what: &str, value: &str) -> Result<()> {
@@ -231,13 +267,12 @@ pub(crate) fn load_ossea_config(tx: &Tx<'_>, id: i64) -> Result<OsseaConfig> {
 
 impl Store {
     /// Create a CloudStack configuration, its API key and secret sealed with the store's key
-    /// (SECRET_KEY when the store has none); returns its id. A taken name is ALREADY_EXISTS.
+    /// (SECRET_KEY when the store has none, or when it is not the store's current key); returns
+    /// its id. A taken name is ALREADY_EXISTS.
     /// Safe to retry after [`crate::Status::CommitUnknown`]: when the first call was applied,
     /// the retry is ALREADY_EXISTS naming the configuration.
     pub fn ossea_config_create(&self, new: &NewOsseaConfig) -> Result<i64> {
         new.validate()?;
-        let api_key = self.seal("ossea_configs.api_key", &new.api_key)?;
-        let secret_key = self.seal("ossea_configs.secret_key", &new.secret_key)?;
         self.writing(|tx| {
             let now = self.now_ms();
             name_taken(tx, "ossea_configs", "CloudStack configuration", &new.name, None)?;
@@ -250,13 +285,11 @@ impl Store {
             tx.execute(
                 "INSERT INTO ossea_configs (name, api_url, api_key, secret_key, domain, zone, template_id, network_id, \
                  service_offering_id, disk_offering_id, oma_vm_id, created_at, updated_at, is_active) \
-                 VALUES (:name, :api_url, :api_key, :secret_key, :domain, :zone, :template_id, :network_id, \
+                 VALUES (:name, :api_url, '', '', :domain, :zone, :template_id, :network_id, \
                  :service_offering_id, :disk_offering_id, :oma_vm_id, :now, :now, :is_active)",
                 params![
                     name = new.name,
                     api_url = new.api_url,
-                    api_key,
-                    secret_key,
                     domain = new.domain,
                     zone = new.zone,
                     template_id = new.template_id,
@@ -268,7 +301,10 @@ impl Store {
                     is_active = new.is_active
                 ],
             )?;
-            Ok(tx.last_insert_rowid())
+            let id = tx.last_insert_rowid();
+            let secrets = [("api_key", Some(&new.api_key)), ("secret_key", Some(&new.secret_key))];
+            update_columns(tx, "ossea_configs", &id, now, &sealed_columns(self, tx, "ossea_configs", id, secrets)?)?;
+            Ok(id)
         })
     }
 
@@ -286,8 +322,8 @@ impl Store {
             })
         })?;
         Ok(OsseaSecrets {
-            api_key: self.unseal("ossea_configs.api_key", &api_key)?,
-            secret_key: self.unseal("ossea_configs.secret_key", &secret_key)?,
+            api_key: self.unseal(Slot { table: "ossea_configs", column: "api_key", row: id }, &api_key)?,
+            secret_key: self.unseal(Slot { table: "ossea_configs", column: "secret_key", row: id }, &secret_key)?,
         })
     }
 
@@ -313,13 +349,13 @@ impl Store {
         if let Some(zone) = &update.zone {
             check_name("zone", zone)?;
         }
-        let mut set: Vec<(&'static str, Box<dyn Param>)> = Vec::new();
-        for (column, value) in [("api_key", &update.api_key), ("secret_key", &update.secret_key)] {
+        let secrets = [("api_key", update.api_key.as_ref()), ("secret_key", update.secret_key.as_ref())];
+        for (column, value) in secrets {
             if let Some(v) = value {
                 check_secret(column, v)?;
-                set.push((column, Box::new(self.seal(&format!("ossea_configs.{column}"), v)?)));
             }
         }
+        let mut set: Vec<(&'static str, Box<dyn Param>)> = Vec::new();
         for (column, value) in [("name", &update.name), ("api_url", &update.api_url), ("zone", &update.zone)] {
             if let Some(v) = value {
                 set.push((column, Box::new(v.clone())));
@@ -343,6 +379,7 @@ impl Store {
             if let Some(name) = &update.name {
                 name_taken(tx, "ossea_configs", "CloudStack configuration", name, Some(id))?;
             }
+            set.extend(sealed_columns(self, tx, "ossea_configs", id, secrets)?);
             update_columns(tx, "ossea_configs", &id, now, &set)?;
             load_ossea_config(tx, id)
         })

@@ -7,6 +7,7 @@
 //!   key, and the JSON read-outs never carry them ([`Store::linstor_config_secrets`] hands them
 //!   out explicitly);
 //! - a configuration name is unique: a taken one is ALREADY_EXISTS naming the holder;
+//! - `api_url` carries no user name or password (INVALID_ARGUMENT, without repeating it);
 //! - the port is 1-65535, the protocol http or https, the timeout at least 1 s, the retries
 //!   not negative;
 //! - deleting a configuration leaves the failover jobs that named it without the reference.
@@ -16,10 +17,10 @@ use zeroize::Zeroizing;
 
 use crate::error::{echo, Error, Result};
 use crate::params;
-use crate::store::query::require_row;
-use crate::store::secret::envelope_key_id;
+use crate::store::query::{require_row, update_columns};
+use crate::store::secret::{envelope_key_id, Slot};
 use crate::store::{Record, Row, Store, Tx};
-use crate::targets::cloudstack::{check_secret, name_taken};
+use crate::targets::cloudstack::{check_no_userinfo, check_secret, name_taken, sealed_columns};
 use crate::value::{check_name, Timestamp};
 
 /// A `linstor_configs` row without its secrets. JSON keys are the column names, plus
@@ -137,6 +138,7 @@ impl std::fmt::Debug for NewLinstorConfig {
 impl NewLinstorConfig {
     fn validate(&self) -> Result<()> {
         check_name("name", &self.name)?;
+        check_no_userinfo("api_url", &self.api_url)?;
         check_name("api_url", &self.api_url)?;
         if !(1..=65535).contains(&self.api_port) {
             return Err(Error::invalid_argument(format!("api_port {} is not a port (1-65535)", self.api_port)));
@@ -174,26 +176,19 @@ impl Store {
     /// [`crate::Status::CommitUnknown`].
     pub fn linstor_config_create(&self, new: &NewLinstorConfig) -> Result<i64> {
         new.validate()?;
-        let seal = |column: &str, v: &Option<Zeroizing<String>>| -> Result<Option<String>> {
-            v.as_ref().map(|v| self.seal(column, v)).transpose()
-        };
-        let api_key = seal("linstor_configs.api_key", &new.api_key)?;
-        let api_secret = seal("linstor_configs.api_secret", &new.api_secret)?;
         self.writing(|tx| {
             let now = self.now_ms();
             name_taken(tx, "linstor_configs", "Linstor configuration", &new.name, None)?;
             tx.execute(
-                "INSERT INTO linstor_configs (name, api_url, api_port, api_protocol, api_key, api_secret, \
+                "INSERT INTO linstor_configs (name, api_url, api_port, api_protocol, \
                  connection_timeout_seconds, retry_attempts, description, created_at, updated_at, is_active) \
-                 VALUES (:name, :api_url, :api_port, :api_protocol, :api_key, :api_secret, \
+                 VALUES (:name, :api_url, :api_port, :api_protocol, \
                  :connection_timeout_seconds, :retry_attempts, :description, :now, :now, :is_active)",
                 params![
                     name = new.name,
                     api_url = new.api_url,
                     api_port = new.api_port,
                     api_protocol = new.api_protocol,
-                    api_key,
-                    api_secret,
                     connection_timeout_seconds = new.connection_timeout_seconds,
                     retry_attempts = new.retry_attempts,
                     description = new.description,
@@ -201,7 +196,16 @@ impl Store {
                     is_active = new.is_active
                 ],
             )?;
-            Ok(tx.last_insert_rowid())
+            let id = tx.last_insert_rowid();
+            let secrets = [("api_key", new.api_key.as_ref()), ("api_secret", new.api_secret.as_ref())];
+            update_columns(
+                tx,
+                "linstor_configs",
+                &id,
+                now,
+                &sealed_columns(self, tx, "linstor_configs", id, secrets)?,
+            )?;
+            Ok(id)
         })
     }
 
@@ -219,8 +223,12 @@ impl Store {
             })
         })?;
         Ok(LinstorSecrets {
-            api_key: api_key.map(|v| self.unseal("linstor_configs.api_key", &v)).transpose()?,
-            api_secret: api_secret.map(|v| self.unseal("linstor_configs.api_secret", &v)).transpose()?,
+            api_key: api_key
+                .map(|v| self.unseal(Slot { table: "linstor_configs", column: "api_key", row: id }, &v))
+                .transpose()?,
+            api_secret: api_secret
+                .map(|v| self.unseal(Slot { table: "linstor_configs", column: "api_secret", row: id }, &v))
+                .transpose()?,
         })
     }
 

@@ -1,7 +1,7 @@
 /*
  * C ABI test of secret keys and the CloudStack/Linstor configurations and volumes: opening with
  * a key or a key file, sealed secrets read back only explicitly, a wrong or missing key, key
- * rotation, one active configuration, volume and snapshot state machines, and the refusals of
+ * rotation (a handle with the retired key refused), credentials in URLs refused, one active configuration, volume and snapshot state machines, and the refusals of
  * bad arguments, each leaving the out-parameters untouched. Usage: ossea_abi TMPDIR
  */
 #include <stdio.h>
@@ -25,9 +25,9 @@ static const uint8_t KEY_B[32] = {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9
 
 static void test_keys_and_configs(const char *dir) {
     char path[4096], key_path[4096];
-    sendense_store *s = NULL, *keyless = NULL, *wrong = NULL, *reopened = NULL, *out_store = NULL;
+    sendense_store *s = NULL, *keyless = NULL, *wrong = NULL, *reopened = NULL, *out_store = NULL, *stale = NULL;
     sendense_error *err = NULL;
-    char *json = NULL, *out = SENTINEL, *key_id = NULL;
+    char *json = NULL, *out = SENTINEL, *key_id = NULL, *new_key_id = NULL;
     int64_t a = 0, b = 0, id = SENTINEL_ID, resealed = 0;
     FILE *f;
 
@@ -51,6 +51,21 @@ static void test_keys_and_configs(const char *dir) {
     EXPECT_FAIL(sendense_ossea_config_create(s, CONFIG_JSON("y", "false"), NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT,
                 "config_id_out", "NULL");
     CHECK(id == SENTINEL_ID);
+    /* Credentials in a URL are refused, and the message does not repeat them. */
+    CHECK_STATUS(sendense_ossea_config_create(s,
+                                              "{\"name\":\"creds\",\"api_url\":\"https://admin:hunter2@cloud.example/api\","
+                                              "\"api_key\":\"k\",\"secret_key\":\"s\",\"zone\":\"z\"}",
+                                              &id, &err),
+                 SENDENSE_STATUS_INVALID_ARGUMENT, err);
+    CHECK_CONTAINS(sendense_error_message(err), "user name or password");
+    CHECK(strstr(sendense_error_message(err), "hunter2") == NULL && strstr(sendense_error_message(err), "admin") == NULL);
+    sendense_error_free(err);
+    err = NULL;
+    EXPECT_FAIL(sendense_ossea_config_update(s, a, "{\"api_url\":\"http://admin:hunter2@cloud.example\"}", &out, errp),
+                SENDENSE_STATUS_INVALID_ARGUMENT, "api_url", "user name or password");
+    EXPECT_FAIL(sendense_linstor_config_create(s, "{\"name\":\"l\",\"api_url\":\"admin:hunter2@linstor.local\"}", &id, errp),
+                SENDENSE_STATUS_INVALID_ARGUMENT, "api_url", "user name or password");
+    CHECK(id == SENTINEL_ID && out == SENTINEL);
 
     CHECK_STATUS(sendense_ossea_config_get_json(s, a, &json, &err), SENDENSE_STATUS_OK, err);
     CHECK_CONTAINS(json, "\"is_active\":true");
@@ -58,7 +73,7 @@ static void test_keys_and_configs(const char *dir) {
     CHECK(strstr(json, "plain-") == NULL);
     sendense_string_free(json);
     CHECK_STATUS(sendense_ossea_config_list_json(s, &json, &err), SENDENSE_STATUS_OK, err);
-    CHECK(strstr(json, "plain-") == NULL && strstr(json, "sndsec1") == NULL);
+    CHECK(strstr(json, "plain-") == NULL && strstr(json, "sndsec") == NULL);
     sendense_string_free(json);
     CHECK_STATUS(sendense_ossea_config_secrets_json(s, a, &json, &err), SENDENSE_STATUS_OK, err);
     CHECK_STR_EQ(json, "{\"api_key\":\"plain-api-key\",\"secret_key\":\"plain-secret\"}");
@@ -121,8 +136,17 @@ static void test_keys_and_configs(const char *dir) {
     sendense_store_free(keyless);
     sendense_store_free(wrong);
 
-    /* Rotation to KEY_B; then a key file holding KEY_B in hex opens the secrets. */
+    /* Rotation to KEY_B; a handle still holding KEY_A may no longer seal (both key ids named);
+     * then a key file holding KEY_B in hex opens the secrets. */
+    CHECK_STATUS(sendense_store_open_with_key(path, NULL, KEY_A, sizeof KEY_A, &stale, &err), SENDENSE_STATUS_OK, err);
     CHECK_STATUS(sendense_store_rotate_secret_key(s, KEY_B, sizeof KEY_B, &resealed, &err), SENDENSE_STATUS_OK, err);
+    CHECK_STATUS(sendense_store_secret_key_id(s, &new_key_id, &err), SENDENSE_STATUS_OK, err);
+    id = SENTINEL_ID;
+    EXPECT_FAIL(sendense_ossea_config_create(stale, CONFIG_JSON("stale", "false"), &id, errp), SENDENSE_STATUS_SECRET_KEY,
+                key_id, new_key_id, "current secret key");
+    CHECK(id == SENTINEL_ID);
+    sendense_string_free(new_key_id);
+    sendense_store_free(stale);
     CHECK(resealed == 4);
     CHECK_STATUS(sendense_store_rotate_secret_key(s, KEY_B, sizeof KEY_B, NULL, &err), SENDENSE_STATUS_OK, err);
     EXPECT_FAIL(sendense_store_rotate_secret_key(s, KEY_B, 3, NULL, errp), SENDENSE_STATUS_INVALID_ARGUMENT, "32 bytes");

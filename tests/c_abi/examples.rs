@@ -126,7 +126,7 @@ fn targets(plain: &Path, stdout: &str) {
         format!("  secrets sealed with key {key_id} (the handle's key: {key_id})"),
         "  secrets opened on request: api key AKEX..., secret 20 characters".to_string(),
         format!(
-            "opening the secrets without the key refused with status 13: SECRET_KEY: ossea_configs.api_key is sealed \
+            "opening the secrets without the key refused with status 13: SECRET_KEY: ossea_configs.api_key of row 1 is sealed \
              with key {key_id}, but the store was opened without a secret key"
         ),
         "configuration 1 active again; configuration 2 is_active false".to_string(),
@@ -224,7 +224,7 @@ fn targets(plain: &Path, stdout: &str) {
             assert!(!text.contains("EXAMPLE-"), "a secret in plaintext in {}", file.display());
         }
     }
-    assert!(String::from_utf8_lossy(&std::fs::read(&db).expect("the database")).contains("sndsec1:"));
+    assert!(String::from_utf8_lossy(&std::fs::read(&db).expect("the database")).contains("sndsec2:"));
 }
 
 /// The first line starting with `prefix` (empty when there is none).

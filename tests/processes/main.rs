@@ -5,9 +5,9 @@
 //! (`child-...`) it is one of the processes a scenario starts; the roles are listed in the
 //! area modules: [`replication`] (writers, job starters, job completers), [`backup`] (copy
 //! claimers, backup writers), [`targets::lease`] (lease holders and takers),
-//! [`targets::volume_op`] (volume operators) and [`targets::device`] (device mapping racers
-//! and streams of mapping operations), [`store`] (an operation under an injected disk fault).
-//! Otherwise it is the parent: it runs the scenarios one
+//! [`targets::volume_op`] (volume operators), [`targets::device`] (device mapping racers
+//! and streams of mapping operations), [`targets::secret`] (sealers with a retired key) and
+//! [`store`] (an operation under an injected disk fault). Otherwise it is the parent: it runs the scenarios one
 //! after the other, prints `test <area>::<scenario> ... ok` or `... FAILED` for each and closes
 //! with the line `N passed, N failed`, and exits 1 when one failed.
 //!
@@ -47,6 +47,7 @@ const AREAS: &[(&str, &[Scenario])] = &[
     ("targets::volume_op", targets::volume_op::SCENARIOS),
     ("targets::device", targets::device::SCENARIOS),
     ("store", store::SCENARIOS),
+    ("targets::secret", targets::secret::SCENARIOS),
 ];
 
 /// A scenario: its name within its area, and the function that runs it (panics on failure).
@@ -64,6 +65,7 @@ const CHILD_ROLES: &[ChildRoles] = &[
     targets::volume_op::child,
     targets::device::child,
     store::child,
+    targets::secret::child,
 ];
 
 fn main() {

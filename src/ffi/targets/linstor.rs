@@ -7,9 +7,11 @@ use crate::ffi::{arg_json, out_ptr, sendense_error, sendense_status, sendense_st
 use crate::targets::NewLinstorConfig;
 
 /// Create a Linstor configuration. `json`: the `linstor_configs` column names — `name`,
-/// `api_url`, and optionally `api_port` (3370), `api_protocol` (http), `api_key`,
+/// `api_url` (without a user name or password: INVALID_ARGUMENT, the value not repeated), and
+/// optionally `api_port` (3370), `api_protocol` (http), `api_key`,
 /// `api_secret` (both sealed), `connection_timeout_seconds` (30), `retry_attempts` (3),
-/// `description`, `is_active` (true). `*config_id_out` receives the new id.
+/// `description`, `is_active` (true). The secrets are sealed as those of
+/// `sendense_ossea_config_create`. `*config_id_out` receives the new id.
 /// A taken name is ALREADY_EXISTS naming it, so it is safe to retry after
 /// SENDENSE_STATUS_COMMIT_UNKNOWN.
 #[no_mangle]
@@ -37,7 +39,8 @@ pub unsafe extern "C" fn sendense_linstor_config_get_json(
     store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.linstor_config_get(config_id)?))
 }
 
-/// The opened secrets of a Linstor configuration: `{"api_key":…|null,"api_secret":…|null}`.
+/// The opened secrets of a Linstor configuration: `{"api_key":…|null,"api_secret":…|null}`,
+/// with the errors and the wiping of `sendense_ossea_config_secrets_json`.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_linstor_config_secrets_json(
     s: *mut sendense_store,
@@ -45,7 +48,9 @@ pub unsafe extern "C" fn sendense_linstor_config_secrets_json(
     json_out: *mut *mut c_char,
     err: *mut *mut sendense_error,
 ) -> sendense_status {
-    store_call(s, err, |store| out_ptr(json_out, "json_out")?.write_json(&store.linstor_config_secrets(config_id)?))
+    store_call(s, err, |store| {
+        out_ptr(json_out, "json_out")?.write_secret_json(&store.linstor_config_secrets(config_id)?)
+    })
 }
 
 /// Every Linstor configuration (without secrets) as a JSON array, by name.

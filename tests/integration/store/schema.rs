@@ -247,6 +247,7 @@ const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("store_clock", &["id", "high_water_ms", "updated_at"]),
+    ("store_secret_key", &["id", "key_id", "updated_at"]),
     ("lease_pools", &["name", "description", "created_at"]),
     ("lease_resources", &["id", "pool", "resource", "ordinal"]),
     ("leases", &["resource_id", "owner_id", "acquired_at", "expires_at"]),
@@ -819,7 +820,7 @@ fn world() -> Db {
 fn tables_and_views_have_the_documented_columns() {
     let db = open_db();
     let expected: BTreeSet<String> = TABLES.iter().map(|(t, _)| t.to_string()).collect();
-    assert_eq!(expected.len(), 38);
+    assert_eq!(expected.len(), 39);
     let actual: BTreeSet<String> = user_tables(&db).into_iter().collect();
     assert_eq!(actual, expected, "tables");
     for (table, cols) in TABLES {

@@ -1,5 +1,7 @@
-//! The targets area across processes: leases, volume operations, device mappings.
+//! The targets area across processes: leases, volume operations, device mappings, secret-key
+//! rotation.
 
 pub mod device;
 pub mod lease;
+pub mod secret;
 pub mod volume_op;
