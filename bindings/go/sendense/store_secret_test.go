@@ -277,8 +277,9 @@ func TestCreateKeyFile(t *testing.T) {
 	}
 }
 
-// A Store given the previous key as well opens what that key sealed, and keeps sealing with
-// its own key.
+// A Store given the previous key as well opens what that key sealed; it writes new secrets
+// only once it has rotated the store to its own key (until then the store's current key is
+// the old one, and sealing with another is refused).
 func TestAddPreviousSecretKey(t *testing.T) {
 	oldKey, newKey := testKey(t), testKey(t)
 	s, path := openKeyed(t, oldKey)
@@ -296,6 +297,11 @@ func TestAddPreviousSecretKey(t *testing.T) {
 	}
 	if id := must(s.SecretKeyID()).get(t); id == oldID {
 		t.Fatal("adding a previous key changed the sealing key")
+	}
+	_, err = s.CreateCloudStackConfig(cloudStack("cloud-b", false))
+	wantErr(t, "a write before rotating to the new key", err, sendense.ErrSecretKey)
+	if n := must(s.RotateSecretKey(newKey)).get(t); n != 2 {
+		t.Fatalf("rotation re-sealed %d values, want 2", n)
 	}
 	b := must(s.CreateCloudStackConfig(cloudStack("cloud-b", false))).get(t)
 	if c := must(s.CloudStackConfig(b)).get(t); str(c.SealedWithKey) != must(s.SecretKeyID()).get(t) {
