@@ -393,10 +393,19 @@ impl Store {
     /// Run `f` on the connection outside an explicit transaction: for operations that are a
     /// single statement (atomic on its own, waiting on the busy timeout like a transaction),
     /// such as the progress hot paths, which then cost no more than the statement itself.
-    /// The statement commits as it runs, so an I/O failure is [`Status::CommitUnknown`].
+    /// A write commits as it runs, so an I/O failure of a write is [`Status::CommitUnknown`];
+    /// one of a read (nothing to apply) stays IO.
     pub(crate) fn autocommit<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let conn = self.conn.lock();
-        f(&Tx::new(&conn)).map_err(|e| commit_failed(self.busy_context(e)))
+        let tx = Tx::new(&conn);
+        f(&tx).map_err(|e| {
+            let e = self.busy_context(e);
+            if tx.wrote() {
+                commit_failed(e)
+            } else {
+                e
+            }
+        })
     }
 
     fn transaction<T>(
@@ -573,6 +582,7 @@ fn probe_existing(path: &Path, options: &OpenOptions) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::params;
 
     #[test]
     fn in_memory_store_has_the_current_schema_and_enforces_foreign_keys() {
@@ -641,5 +651,25 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.message(), "second step refused");
         assert_eq!(count(&store), 0);
+    }
+
+    #[test]
+    fn an_io_failure_outside_a_transaction_is_commit_unknown_only_after_a_write() {
+        let store = Store::open_in_memory(OpenOptions::default()).unwrap();
+        let io = || Error::new(Status::Io, "disk I/O error");
+        let read = store
+            .autocommit(|tx| {
+                tx.optional("SELECT name FROM vm_machine_groups WHERE id = 'g1'", params![], |r| r.get::<String>(0))?;
+                Err::<(), _>(io())
+            })
+            .unwrap_err();
+        assert_eq!(read.status(), Status::Io, "a read has nothing to apply: {read}");
+        let write = store
+            .autocommit(|tx| {
+                tx.execute("UPDATE vm_machine_groups SET name = 'x' WHERE id = 'g1'", params![])?;
+                Err::<(), _>(io())
+            })
+            .unwrap_err();
+        assert_eq!(write.status(), Status::CommitUnknown, "a write commits as it runs: {write}");
     }
 }

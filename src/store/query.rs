@@ -112,11 +112,20 @@ pub trait Record: Sized {
 /// every domain operation reaches SQL through it.
 pub struct Tx<'c> {
     conn: &'c Connection,
+    /// Whether a statement that may change rows ([`Tx::execute`]) has run: outside an explicit
+    /// transaction such a statement commits as it runs, so its I/O failure may have been
+    /// applied (see `Store::autocommit`).
+    wrote: std::cell::Cell<bool>,
 }
 
 impl<'c> Tx<'c> {
     pub(crate) fn new(conn: &'c Connection) -> Tx<'c> {
-        Tx { conn }
+        Tx { conn, wrote: std::cell::Cell::new(false) }
+    }
+
+    /// Whether [`Tx::execute`] has run on this handle.
+    pub(crate) fn wrote(&self) -> bool {
+        self.wrote.get()
     }
 
     /// Prepare `sql` (through the statement cache) and bind `params` by name. Every
@@ -142,7 +151,9 @@ impl<'c> Tx<'c> {
 
     /// Run a statement that returns no rows; the number of rows it changed.
     pub fn execute(&self, sql: &str, params: Params<'_>) -> Result<usize> {
-        Ok(self.prepare(sql, params)?.raw_execute()?)
+        let mut stmt = self.prepare(sql, params)?;
+        self.wrote.set(true);
+        Ok(stmt.raw_execute()?)
     }
 
     /// The first row of a query, read by `read`; no row is NOT_FOUND (as SQLite reports it).
