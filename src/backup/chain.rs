@@ -52,7 +52,7 @@ record! {
 
 /// How a (context, disk, repository) is named in messages.
 pub(super) fn chain_name(context_id: &str, disk_id: i64, repository_id: &str) -> String {
-    format!("context {context_id} disk {disk_id} in repository {repository_id}")
+    format!("context {} disk {disk_id} in repository {}", echo(context_id), echo(repository_id))
 }
 
 /// The parent of a new point of `backup_type`, from the chain of its (context, disk,
@@ -111,7 +111,8 @@ pub fn chain_after_completion(
             total_size_bytes: g.total_size_bytes.saturating_add(size_bytes),
         }),
         (_, None) => Err(Error::invalid_state(format!(
-            "{backup_type} backup {id} cannot complete: its chain has no full backup any more"
+            "{backup_type} backup {} cannot complete: its chain has no full backup any more",
+            echo(id)
         ))),
     }
 }
@@ -330,8 +331,10 @@ impl Store {
         loop {
             if point.status != BackupStatus::Completed {
                 return Err(Error::invalid_state(format!(
-                    "backup {backup_id} cannot be restored: link {} is {}, not completed",
-                    point.id, point.status
+                    "backup {} cannot be restored: link {} is {}, not completed",
+                    echo(backup_id),
+                    point.id,
+                    point.status
                 )));
             }
             seen.insert(point.id.clone());
@@ -341,7 +344,8 @@ impl Store {
             }
             let Some(parent) = point.parent_backup_id.clone() else {
                 return Err(Error::invalid_state(format!(
-                    "backup {backup_id} cannot be restored: link {} has no parent and is not a full backup",
+                    "backup {} cannot be restored: link {} has no parent and is not a full backup",
+                    echo(backup_id),
                     point.id
                 )));
             };
@@ -352,12 +356,14 @@ impl Store {
                 // Already walked (every link walked is completed): the links loop there.
                 None if seen.contains(&parent) => {
                     return Err(Error::invalid_state(format!(
-                        "backup {backup_id} cannot be restored: its parent links loop at {parent}"
+                        "backup {} cannot be restored: its parent links loop at {parent}",
+                        echo(backup_id)
                     )))
                 }
                 None => {
                     return Err(Error::invalid_state(format!(
-                        "backup {backup_id} cannot be restored: link {parent} (parent of {child}) does not exist"
+                        "backup {} cannot be restored: link {parent} (parent of {child}) does not exist",
+                        echo(backup_id)
                     )))
                 }
             };

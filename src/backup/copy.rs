@@ -238,7 +238,8 @@ impl Store {
                 // Cannot happen inside one immediate transaction; refuse rather than hand out
                 // a copy someone else may hold.
                 return Err(Error::internal(format!(
-                    "worker {worker_id}: backup copy {id} changed under the claim ({changed} rows)"
+                    "worker {}: backup copy {id} changed under the claim ({changed} rows)",
+                    echo(worker_id)
                 )));
             }
             load_copy(tx, &id).map(Some)
@@ -257,7 +258,7 @@ impl Store {
             let now = self.now_ms();
             let c = load_copy(tx, id)?;
             let to = if verifies(tx, &c)? { CopyStatus::Verifying } else { CopyStatus::Completed };
-            c.status.check_move(to).map_err(|e| e.context(format!("backup copy {id}")))?;
+            c.status.check_move(to).map_err(|e| e.context(format!("backup copy {}", echo(id))))?;
             tx.execute(
                 "UPDATE backup_copies SET status = :status, file_path = :file_path, size_bytes = :size_bytes, \
                  copy_completed_at = :now WHERE id = :id",
@@ -291,7 +292,8 @@ impl Store {
                     "a verification result is recorded only for a copy in verifying".to_string()
                 };
                 return Err(Error::invalid_state(format!(
-                    "backup copy {id}: a backup copy cannot move from {} to {to}: {reason}",
+                    "backup copy {}: a backup copy cannot move from {} to {to}: {reason}",
+                    echo(id),
                     c.status
                 )));
             }
@@ -313,7 +315,7 @@ impl Store {
         }
         self.writing(|tx| {
             let c = load_copy(tx, id)?;
-            c.status.check_move(CopyStatus::Failed).map_err(|e| e.context(format!("backup copy {id}")))?;
+            c.status.check_move(CopyStatus::Failed).map_err(|e| e.context(format!("backup copy {}", echo(id))))?;
             tx.execute(
                 "UPDATE backup_copies SET status = 'failed', error_message = :message WHERE id = :id",
                 params![id, message],
@@ -339,10 +341,11 @@ impl Store {
                     params![rule_id],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )?
-                .ok_or_else(|| Error::not_found(format!("copy rule {rule_id:?} does not exist")))?;
+                .ok_or_else(|| Error::not_found(format!("copy rule {:?} does not exist", echo(rule_id))))?;
             if !enabled {
                 return Err(Error::invalid_state(format!(
-                    "copy rule {rule_id} is disabled; enable it to queue its copies"
+                    "copy rule {} is disabled; enable it to queue its copies",
+                    echo(rule_id)
                 )));
             }
             let owed: Vec<BackupPoint> = tx.records(

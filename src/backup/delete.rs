@@ -309,7 +309,7 @@ impl Store {
             )?;
             if !points.is_empty() {
                 let ids: Vec<&str> = points.iter().map(String::as_str).collect();
-                check_cascade(tx, &format!("context {context_id}"), &ids, now)?;
+                check_cascade(tx, &format!("context {}", echo(context_id)), &ids, now)?;
                 see_clock(tx, now)?;
             }
             context::delete(tx, context_id)

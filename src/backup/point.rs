@@ -285,9 +285,11 @@ pub(crate) fn load_backup(tx: &Tx<'_>, id: &str) -> Result<BackupPoint> {
 /// After a single-row update of an active point changed nothing: why.
 fn explain_inactive(tx: &Tx<'_>, id: &str, what: &str) -> Error {
     match load_backup(tx, id) {
-        Ok(b) => {
-            Error::invalid_state(format!("backup {id} is {}; a late {what} cannot change a finished backup", b.status))
-        }
+        Ok(b) => Error::invalid_state(format!(
+            "backup {} is {}; a late {what} cannot change a finished backup",
+            echo(id),
+            b.status
+        )),
         Err(e) => e,
     }
 }
@@ -311,7 +313,10 @@ impl Store {
                     let taken: Option<String> =
                         tx.optional("SELECT vm_context_id FROM backup_jobs WHERE id = :id", params![id], |r| r.get(0))?;
                     if let Some(owner) = taken {
-                        return Err(Error::already_exists(format!("backup {id} already exists (context {owner})")));
+                        return Err(Error::already_exists(format!(
+                            "backup {} already exists (context {owner})",
+                            echo(id)
+                        )));
                     }
                     id.clone()
                 }
@@ -348,7 +353,8 @@ impl Store {
                 )?;
                 if let Some(owner) = owner.filter(|o| *o != ctx.context_id) {
                     return Err(Error::conflict(format!(
-                        "backup group {group} belongs to context {owner}, not {}",
+                        "backup group {} belongs to context {owner}, not {}",
+                        echo(group),
                         ctx.context_id
                     )));
                 }
@@ -362,7 +368,9 @@ impl Store {
                     return Err(Error::conflict(format!(
                         "backup group {group} already has backup {other} for disk {} in repository {}; a VM backup \
                          holds one point per disk (start a retry in a new group)",
-                        start.disk_id, repo.id
+                        start.disk_id,
+                        repo.id,
+                        group = echo(group)
                     )));
                 }
             }
@@ -431,7 +439,7 @@ impl Store {
         self.writing(|tx| {
             let now = self.now_ms();
             let b = load_backup(tx, id)?;
-            b.status.check_move(BackupStatus::Running).map_err(|e| e.context(format!("backup {id}")))?;
+            b.status.check_move(BackupStatus::Running).map_err(|e| e.context(format!("backup {}", echo(id))))?;
             tx.execute(
                 "UPDATE backup_jobs SET status = 'running', started_at = :now, \
                  last_telemetry_at = COALESCE(last_telemetry_at, :now) WHERE id = :id",
@@ -459,7 +467,7 @@ impl Store {
         self.writing(|tx| {
             let now = self.now_ms();
             let b = load_backup(tx, id)?;
-            b.status.check_move(BackupStatus::Completed).map_err(|e| e.context(format!("backup {id}")))?;
+            b.status.check_move(BackupStatus::Completed).map_err(|e| e.context(format!("backup {}", echo(id))))?;
             let lock = repository_lock(tx, &b.repository_id)?;
             let window = lock_window(lock.as_ref(), b.backup_type, now);
             tx.execute(
@@ -502,7 +510,7 @@ impl Store {
         self.writing(|tx| {
             let now = self.now_ms();
             let b = load_backup(tx, id)?;
-            b.status.check_move(status).map_err(|e| e.context(format!("backup {id}")))?;
+            b.status.check_move(status).map_err(|e| e.context(format!("backup {}", echo(id))))?;
             tx.execute(
                 "UPDATE backup_jobs SET status = :status, error_message = COALESCE(:message, error_message), \
                  completed_at = :now WHERE id = :id",

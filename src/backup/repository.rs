@@ -169,7 +169,7 @@ impl ImmutableConfig {
     /// Parse and validate an `immutable_config` JSON value.
     pub fn from_value(value: &Value) -> Result<ImmutableConfig> {
         let config: ImmutableConfig = serde_json::from_value(value.clone())
-            .map_err(|e| Error::invalid_argument(format!("immutable_config: {e}")))?;
+            .map_err(|e| Error::invalid_argument(format!("immutable_config: {}", echo(&e.to_string()))))?;
         config.validate()?;
         Ok(config)
     }
@@ -479,7 +479,8 @@ impl Store {
                 set.push(("name", Box::new(name.clone())));
             }
             if let Some(config) = &update.config {
-                validate_config(current.repository_type, config).map_err(|e| e.context(format!("repository {id}")))?;
+                validate_config(current.repository_type, config)
+                    .map_err(|e| e.context(format!("repository {}", echo(id))))?;
                 set.push(("config", Box::new(config.to_string())));
             }
             let immutable_config = match &update.immutable_config {
@@ -488,12 +489,13 @@ impl Store {
             };
             let is_immutable = update.is_immutable.unwrap_or(current.is_immutable);
             check_immutable(is_immutable, immutable_config.as_ref())
-                .map_err(|e| e.context(format!("repository {id}")))?;
+                .map_err(|e| e.context(format!("repository {}", echo(id))))?;
             if current.is_immutable && !is_immutable {
                 let (jobs, copies) = backups_held(tx, id)?;
                 if jobs + copies > 0 {
                     return Err(Error::conflict(format!(
-                        "repository {id} holds {}; its immutability cannot be switched off",
+                        "repository {} holds {}; its immutability cannot be switched off",
+                        echo(id),
                         describe_backups(jobs, copies)
                     )));
                 }
@@ -560,7 +562,8 @@ impl Store {
             let (jobs, copies) = backups_held(tx, id)?;
             if jobs + copies > 0 {
                 return Err(Error::conflict(format!(
-                    "repository {id} holds {}; delete them first",
+                    "repository {} holds {}; delete them first",
+                    echo(id),
                     describe_backups(jobs, copies)
                 )));
             }
@@ -575,7 +578,8 @@ impl Store {
             )?;
             if let Some((pid, pname, primary)) = user {
                 return Err(Error::conflict(format!(
-                    "repository {id} is the {} of policy {:?} ({pid})",
+                    "repository {} is the {} of policy {:?} ({pid})",
+                    echo(id),
                     if primary { "primary repository" } else { "copy destination" },
                     echo(&pname)
                 )));
@@ -583,7 +587,7 @@ impl Store {
             let chains: i64 =
                 tx.one("SELECT count(*) FROM backup_chains WHERE repository_id = :id", params![id], |r| r.get(0))?;
             if chains > 0 {
-                return Err(Error::conflict(format!("repository {id} holds {chains} backup chains")));
+                return Err(Error::conflict(format!("repository {} holds {chains} backup chains", echo(id))));
             }
             tx.execute("DELETE FROM backup_repositories WHERE id = :id", params![id])?;
             Ok(())

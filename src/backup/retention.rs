@@ -374,7 +374,7 @@ impl Builder {
         if let Some(w) = by_id.windows(2).find(|w| points.ids.get(w[0] as usize) == points.ids.get(w[1] as usize)) {
             return Err(Error::invalid_argument(format!(
                 "point {:?} is given more than once",
-                points.ids.get(w[0] as usize)
+                echo(points.ids.get(w[0] as usize))
             )));
         }
         points.by_id = by_id;
@@ -386,8 +386,9 @@ impl Builder {
             match points.find(parent) {
                 Some(j) => points.parent[i] = j,
                 None => points.problems.push(format!(
-                    "point {:?}: its parent {parent:?} is not among the points; the chain is broken there",
-                    points.ids.get(i)
+                    "point {:?}: its parent {:?} is not among the points; the chain is broken there",
+                    echo(points.ids.get(i)),
+                    echo(parent)
                 )),
             }
         }
@@ -645,8 +646,8 @@ fn keep_ancestors(points: &Points, order: &[u32], whys: &mut [Why], problems: &m
             if walked[parent] == stamp {
                 problems.push(format!(
                     "point {:?}: its chain of parents loops back to {:?}",
-                    points.ids.get(start),
-                    points.ids.get(parent)
+                    echo(points.ids.get(start)),
+                    echo(points.ids.get(parent))
                 ));
                 break;
             }

@@ -111,9 +111,10 @@ impl SyncDone {
     fn check(&self, change: &ChangeId) -> Result<()> {
         match (self.mode, self.base_change_id.as_deref()) {
             (SyncMode::Full, None) => Ok(()),
-            (SyncMode::Full, Some(b)) => {
-                Err(Error::invalid_argument(format!("a full copy has no base, but base_change_id {b:?} was given")))
-            }
+            (SyncMode::Full, Some(b)) => Err(Error::invalid_argument(format!(
+                "a full copy has no base, but base_change_id {:?} was given",
+                echo(b)
+            ))),
             (SyncMode::Incremental, None) => {
                 Err(Error::invalid_argument("an incremental copy needs its base_change_id"))
             }
@@ -122,7 +123,8 @@ impl SyncDone {
                 if base.uuid != change.uuid || base.sequence > change.sequence {
                     return Err(Error::invalid_argument(format!(
                         "an incremental from base {b:?} cannot end at a change id of another CBT epoch or \
-                         before its base"
+                         before its base",
+                        b = echo(b)
                     )));
                 }
                 Ok(())
@@ -327,13 +329,16 @@ impl Store {
                     return Ok(e);
                 }
                 return Err(Error::conflict(format!(
-                    "job {job_id} already recorded change id {} for {disk_id}",
-                    e.change_id
+                    "job {} already recorded change id {} for {}",
+                    echo(job_id),
+                    echo(&e.change_id),
+                    echo(disk_id)
                 )));
             }
             if job.status.is_terminal() {
                 return Err(Error::invalid_state(format!(
-                    "replication job {job_id} is {}; change ids are recorded while the job runs",
+                    "replication job {} is {}; change ids are recorded while the job runs",
+                    echo(job_id),
                     job.status
                 )));
             }

@@ -526,7 +526,8 @@ impl Store {
             if from.is_job_driven(to) {
                 return Err(Error::invalid_state(format!(
                     "context {context_id}: the move from {from} to {to} is driven by replication jobs \
-                     (start, complete, fail or cancel a job instead)"
+                     (start, complete, fail or cancel a job instead)",
+                    context_id = echo(context_id)
                 )));
             }
             move_status(tx, &context, to, now)?;

@@ -115,10 +115,13 @@ impl DiskSpec {
     pub(crate) fn validate(&self) -> Result<()> {
         check_disk_id(&self.disk_id)?;
         if self.vm_dk_path.trim().is_empty() || self.vm_dk_path.contains('\0') {
-            return Err(Error::invalid_argument(format!("{}: vm_dk_path is empty or contains a NUL", self.disk_id)));
+            return Err(Error::invalid_argument(format!(
+                "{}: vm_dk_path is empty or contains a NUL",
+                echo(&self.disk_id)
+            )));
         }
         if self.size_gb < 0 || self.capacity_bytes.is_some_and(|b| b < 0) {
-            return Err(Error::invalid_argument(format!("{}: the disk size is negative", self.disk_id)));
+            return Err(Error::invalid_argument(format!("{}: the disk size is negative", echo(&self.disk_id))));
         }
         Ok(())
     }

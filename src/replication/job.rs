@@ -263,7 +263,7 @@ impl StartJob {
         for (i, d) in self.disks.iter().enumerate() {
             d.validate()?;
             if self.disks[..i].iter().any(|o| o.disk_id == d.disk_id) {
-                return Err(Error::invalid_argument(format!("disk {} is listed twice", d.disk_id)));
+                return Err(Error::invalid_argument(format!("disk {} is listed twice", echo(&d.disk_id))));
             }
         }
         if let Some(port) = self.nbd_port {
@@ -404,7 +404,8 @@ pub(crate) fn load_job(tx: &Tx<'_>, job_id: &str) -> Result<ReplicationJob> {
 pub(crate) fn explain_inactive(tx: &Tx<'_>, job_id: &str, what: &str) -> Error {
     match load_job(tx, job_id) {
         Ok(job) => Error::invalid_state(format!(
-            "replication job {job_id} is {}; a late {what} cannot change a finished job",
+            "replication job {} is {}; a late {what} cannot change a finished job",
+            echo(job_id),
             job.status
         )),
         Err(e) => e,
@@ -464,7 +465,8 @@ impl Store {
                         })?;
                     if let Some(owner) = taken {
                         return Err(Error::already_exists(format!(
-                            "replication job {id} already exists (context {owner})"
+                            "replication job {} already exists (context {owner})",
+                            echo(id)
                         )));
                     }
                     id.clone()
@@ -599,7 +601,7 @@ impl Store {
             if job.status == status {
                 return Ok(job);
             }
-            job.status.check_move(status).map_err(|e| e.context(format!("job {job_id}")))?;
+            job.status.check_move(status).map_err(|e| e.context(format!("job {}", echo(job_id))))?;
             tx.execute(
                 "UPDATE replication_jobs SET status = :status, error_message = COALESCE(:error_message, error_message), \
                  updated_at = :now, \
@@ -677,7 +679,8 @@ impl Store {
             let job = load_job(tx, job_id)?;
             if !job.status.is_terminal() {
                 return Err(Error::conflict(format!(
-                    "replication job {job_id} is {} (active); cancel or fail it before deleting it",
+                    "replication job {} is {} (active); cancel or fail it before deleting it",
+                    echo(job_id),
                     job.status
                 )));
             }

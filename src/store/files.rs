@@ -9,7 +9,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 
 /// Create `path` as a new, empty file readable and writable by its owner only (mode 0600).
 /// It must not exist: an existing file, directory or symbolic link (even a dangling one) is
@@ -51,7 +51,7 @@ pub(crate) fn create_durably(dest: &Path, fill: impl FnOnce(&Path, &mut File) ->
     }
     let dir = dir_of(dest);
     if !dir.is_dir() {
-        return Err(Error::not_found(format!("directory {} does not exist", dir.display())));
+        return Err(Error::not_found(format!("directory {} does not exist", echo(&dir.to_string_lossy()))));
     }
     let tmp = dir.join(format!(".{}.partial-{}", name.to_string_lossy(), uuid::Uuid::new_v4()));
     let mut file = create_private(&tmp)?;

@@ -23,7 +23,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::{Error, Result, Status};
+use crate::error::{echo, Error, Result, Status};
 use migrations::Header;
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
 pub use query::{sql, Column, JsonColumn, Param, Params, Record, Row, Tx};
@@ -227,7 +227,8 @@ impl Store {
     /// the path is read and how new files are created.
     pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
         let path = path.as_ref();
-        Store::open_file(path, options).map_err(|e| e.context(format!("cannot open database {}", path.display())))
+        Store::open_file(path, options)
+            .map_err(|e| e.context(format!("cannot open database {}", echo(&path.to_string_lossy()))))
     }
 
     /// Open a private in-memory database with the full schema (for tests and tools). It lives
@@ -452,7 +453,7 @@ impl Store {
 
     /// The database's path, or `:memory:`, for messages.
     pub(crate) fn describe(&self) -> String {
-        self.path.as_ref().map_or_else(|| ":memory:".to_string(), |p| p.display().to_string())
+        self.path.as_ref().map_or_else(|| ":memory:".to_string(), |p| echo(&p.to_string_lossy()).to_string())
     }
 
     /// Write a consistent copy of the database file to `dest` through SQLite's online backup
@@ -465,7 +466,8 @@ impl Store {
     /// symbolic link).
     pub fn copy_database_to(&self, dest: impl AsRef<Path>) -> Result<()> {
         let dest = dest.as_ref();
-        self.copy_database_inner(dest).map_err(|e| e.context(format!("cannot back up to {}", dest.display())))
+        self.copy_database_inner(dest)
+            .map_err(|e| e.context(format!("cannot back up to {}", echo(&dest.to_string_lossy()))))
     }
 
     /// The former name of [`Store::copy_database_to`].

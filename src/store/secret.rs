@@ -40,7 +40,7 @@ use zeroize::Zeroizing;
 
 use rusqlite::TransactionBehavior;
 
-use crate::error::{Error, Result, Status};
+use crate::error::{echo, Error, Result, Status};
 use crate::params;
 use crate::store::{files, OpenOptions, Store, Tx};
 
@@ -109,7 +109,7 @@ impl SecretKey {
             Some(bytes) if bytes.len() == SecretKey::LEN => SecretKey::from_bytes(&Zeroizing::new(bytes)),
             _ => Err(Error::invalid_argument(format!(
                 "the key file {} holds {} bytes: expected {} raw bytes or {} hexadecimal digits",
-                path.display(),
+                echo(&path.to_string_lossy()),
                 contents.len(),
                 SecretKey::LEN,
                 2 * SecretKey::LEN
@@ -133,7 +133,7 @@ impl SecretKey {
             file.write_all(key.to_hex().as_bytes())?;
             Ok(file.write_all(b"\n")?)
         })
-        .map_err(|e| e.context(format!("cannot create the key file {}", path.display())))?;
+        .map_err(|e| e.context(format!("cannot create the key file {}", echo(&path.to_string_lossy()))))?;
         Ok(key)
     }
 
@@ -162,7 +162,8 @@ impl SecretKey {
 /// owner before anything is read.
 fn read_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let name = path.display();
+    let name = path.to_string_lossy();
+    let name = echo(&name);
     let io = |e: std::io::Error| Error::new(Status::Io, format!("cannot read the key file {name}: {e}"));
     // O_NONBLOCK: opening a FIFO does not wait for a writer (it is refused just below).
     let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(io)?;
@@ -251,7 +252,7 @@ impl Keyring {
                 Some(k) => format!("the store was opened with key {}", k.id),
                 None => "the store was opened without a secret key".to_string(),
             };
-            Error::new(Status::SecretKey, format!("{slot} is sealed with key {key_id}, but {held}"))
+            Error::new(Status::SecretKey, format!("{slot} is sealed with key {}, but {held}", echo(key_id)))
         })?;
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         let aad = slot.associated_data(version, key_id);
@@ -263,7 +264,8 @@ impl Keyring {
                 Status::SecretKey,
                 format!(
                     "{slot} does not authenticate under key {key_id}: the sealed value was altered, \
-                         or moved from another row or column"
+                         or moved from another row or column",
+                    key_id = echo(key_id)
                 ),
             )
         })?;

@@ -592,7 +592,7 @@ impl Store {
                     r.get(0)
                 })?;
             if let Some(row) = taken {
-                return Err(Error::already_exists(format!("volume {} is already recorded as row {row}", new.volume_id)));
+                return Err(Error::already_exists(format!("volume {} is already recorded as row {row}", echo(&new.volume_id))));
             }
             tx.execute(
                 "INSERT INTO ossea_volumes (vm_context_id, volume_id, volume_name, size_gb, ossea_config_id, volume_type, \
@@ -728,7 +728,8 @@ impl Store {
             if let Some(owner) = volume.vm_context_id.as_deref().filter(|o| *o != context_id) {
                 return Err(Error::conflict(format!(
                     "volume {id} ({}) belongs to context {owner}, not {context_id}",
-                    volume.volume_id
+                    volume.volume_id,
+                    context_id = echo(context_id)
                 )));
             }
             let linked = tx.execute(

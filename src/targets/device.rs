@@ -179,7 +179,7 @@ impl NewMapping {
             (OperationMode::Oma, None) => {
                 return Err(Error::invalid_argument(format!(
                     "volume {}: an oma mapping needs its hub device_path",
-                    self.volume_uuid
+                    echo(&self.volume_uuid)
                 )))
             }
             (OperationMode::Oma, Some(p)) => check_device_path(p)?,
@@ -209,7 +209,7 @@ impl NewMapping {
             if self.operation_mode == OperationMode::Failover {
                 return Err(Error::invalid_argument(format!(
                     "volume {}: a failover mapping has no local device to export",
-                    self.volume_uuid
+                    echo(&self.volume_uuid)
                 )));
             }
             if e.volume_uuid.as_deref().is_some_and(|v| v != self.volume_uuid) {
@@ -292,10 +292,13 @@ impl ModeSwitch {
         let mut seen = BTreeMap::new();
         for (volume, path) in &self.device_paths {
             check_id("device_paths key", volume)?;
-            check_device_path(path).map_err(|e| e.context(format!("volume {volume}")))?;
+            check_device_path(path).map_err(|e| e.context(format!("volume {}", echo(volume))))?;
             if let Some(other) = seen.insert(path.as_str(), volume.as_str()) {
                 return Err(Error::invalid_argument(format!(
-                    "device path {path} is given to both volume {other} and volume {volume}"
+                    "device path {path} is given to both volume {other} and volume {volume}",
+                    path = echo(path),
+                    other = echo(other),
+                    volume = echo(volume)
                 )));
             }
         }
@@ -385,7 +388,9 @@ fn path_holder(tx: &Tx<'_>, device_path: &str) -> Result<Option<String>> {
 
 fn conflict_path(device_path: &str, holder: &str, wanted_by: &str) -> Error {
     Error::conflict(format!(
-        "device path {device_path} is held by the oma mapping of volume {holder}; volume {wanted_by} cannot take it"
+        "device path {device_path} is held by the oma mapping of volume {holder}; volume {wanted_by} cannot take it",
+        device_path = echo(device_path),
+        wanted_by = echo(wanted_by)
     ))
 }
 
@@ -396,15 +401,15 @@ fn insert_mapping(tx: &Tx<'_>, m: &NewMapping, now: i64) -> Result<String> {
     if let Some(existing) = find_mapping(tx, &m.volume_uuid)? {
         return Err(Error::already_exists(format!(
             "volume {} is already attached: mapping {} ({} mode{})",
-            m.volume_uuid,
+            echo(&m.volume_uuid),
             existing.id,
             existing.operation_mode,
-            existing.device_path.map(|p| format!(" at {p}")).unwrap_or_default()
+            existing.device_path.map(|p| format!(" at {}", echo(&p))).unwrap_or_default()
         )));
     }
     let id = m.id.clone().unwrap_or_else(new_id);
     if m.id.is_some() && tx.exists("SELECT 1 FROM device_mappings WHERE id = :id", params![id])? {
-        return Err(Error::already_exists(format!("device mapping {id} already exists")));
+        return Err(Error::already_exists(format!("device mapping {} already exists", echo(&id))));
     }
     if let Some(path) = &m.device_path {
         if let Some(holder) = path_holder(tx, path)? {
@@ -509,7 +514,8 @@ impl Store {
             if let Some(stranger) = switch.device_paths.keys().find(|v| !ours.contains(v.as_str())) {
                 return Err(Error::invalid_argument(format!(
                     "device_paths names volume {stranger}, which is not a mapping of context {}",
-                    switch.context_id
+                    echo(&switch.context_id),
+                    stranger = echo(stranger)
                 )));
             }
             match switch.mode {
@@ -536,7 +542,7 @@ impl Store {
                         return Err(Error::invalid_argument(format!(
                             "context {}: switching to oma needs the hub device path of volume {} \
                              (give them in device_paths: sendense_device_switch_mode)",
-                            switch.context_id,
+                            echo(&switch.context_id),
                             missing.join(", ")
                         )));
                     }
@@ -547,7 +553,8 @@ impl Store {
                                 return Err(Error::invalid_state(format!(
                                     "volume {} is already in oma mode at {}, not {path}",
                                     m.volume_uuid,
-                                    m.device_path.as_deref().unwrap_or("?")
+                                    echo(m.device_path.as_deref().unwrap_or("?")),
+                                    path = echo(path)
                                 )));
                             }
                             continue;
@@ -566,7 +573,8 @@ impl Store {
                         if !ours.contains(volume) {
                             return Err(Error::invalid_argument(format!(
                                 "exports names volume {volume}, which is not a mapping of context {}",
-                                switch.context_id
+                                echo(&switch.context_id),
+                                volume = echo(volume)
                             )));
                         }
                         insert_export(tx, volume, e, now)?;
@@ -596,7 +604,8 @@ impl Store {
             if let Some(path) = &update.device_path {
                 if m.operation_mode == OperationMode::Failover {
                     return Err(Error::invalid_state(format!(
-                        "volume {volume_uuid} is in failover mode and has no local device (switch the context to oma)"
+                        "volume {volume_uuid} is in failover mode and has no local device (switch the context to oma)",
+                        volume_uuid = echo(volume_uuid)
                     )));
                 }
                 if m.device_path.as_deref() != Some(path.as_str()) {
@@ -656,7 +665,7 @@ impl Store {
         let now = self.now_ms();
         self.writing(|tx| {
             let m = load_mapping(tx, volume_uuid)?;
-            m.snapshot_status.check_move(status).map_err(|e| e.context(format!("volume {volume_uuid}")))?;
+            m.snapshot_status.check_move(status).map_err(|e| e.context(format!("volume {}", echo(volume_uuid))))?;
             // The snapshot id and time: set by the move to creating, cleared by the move to
             // none, kept otherwise.
             let (id, at) = match status {

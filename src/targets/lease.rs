@@ -113,12 +113,15 @@ impl NewLeasePool {
     fn validate(&self) -> Result<()> {
         check_id("pool name", &self.name)?;
         if self.resources.is_empty() {
-            return Err(Error::invalid_argument(format!("pool {}: resources is empty: a pool needs one", self.name)));
+            return Err(Error::invalid_argument(format!(
+                "pool {}: resources is empty: a pool needs one",
+                echo(&self.name)
+            )));
         }
         if self.resources.len() > MAX_POOL_RESOURCES {
             return Err(Error::invalid_argument(format!(
                 "pool {}: {} resources is more than {MAX_POOL_RESOURCES}",
-                self.name,
+                echo(&self.name),
                 self.resources.len()
             )));
         }
@@ -237,7 +240,8 @@ impl Store {
                 )?;
                 let when = next.map_or(String::new(), |t| format!("; the first lease expires at {}", Timestamp(t)));
                 return Err(Error::conflict(format!(
-                    "lease pool {pool} is full: all {size} of its resources are leased{when}"
+                    "lease pool {pool} is full: all {size} of its resources are leased{when}",
+                    pool = echo(pool)
                 )));
             };
             let changed = tx.execute(
@@ -252,7 +256,8 @@ impl Store {
                 // Cannot happen inside one immediate transaction; refuse rather than hand out
                 // a resource someone else may hold.
                 return Err(Error::internal(format!(
-                    "lease pool {pool}: resource {resource} changed under the acquire ({changed} rows)"
+                    "lease pool {pool}: resource {resource} changed under the acquire ({changed} rows)",
+                    pool = echo(pool)
                 )));
             }
             Ok(Lease {
@@ -284,7 +289,9 @@ impl Store {
             if changed == 0 {
                 require_pool(tx, pool)?;
                 return Err(Error::not_found(format!(
-                    "owner {owner_id} holds no live lease in pool {pool} (an expired lease must be acquired again)"
+                    "owner {owner_id} holds no live lease in pool {pool} (an expired lease must be acquired again)",
+                    owner_id = echo(owner_id),
+                    pool = echo(pool)
                 )));
             }
             live_leases(tx, pool, Some(owner_id), now)
@@ -343,7 +350,7 @@ impl Store {
                 if live > 0 {
                     return Err(Error::conflict(format!(
                         "lease pool {} has {live} live lease(s): it is redefined only when none is live",
-                        new.name
+                        echo(&new.name)
                     )));
                 }
                 tx.execute("DELETE FROM lease_resources WHERE pool = :name", params![name])?;

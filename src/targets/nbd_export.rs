@@ -161,7 +161,8 @@ pub(super) fn insert_export_of(
 ) -> Result<String> {
     let Some(device_path) = device_path.filter(|_| mode == OperationMode::Oma) else {
         return Err(Error::invalid_state(format!(
-            "volume {volume_uuid} is in {mode} mode: only an oma mapping (with a hub device) can be exported"
+            "volume {volume_uuid} is in {mode} mode: only an oma mapping (with a hub device) can be exported",
+            volume_uuid = echo(volume_uuid)
         )));
     };
     let name = export_name(volume_uuid);
@@ -169,11 +170,16 @@ pub(super) fn insert_export_of(
         "SELECT 1 FROM nbd_exports WHERE volume_id = :volume_uuid OR export_name = :name",
         params![volume_uuid, name],
     )? {
-        return Err(Error::already_exists(format!("volume {volume_uuid} is already exported as {name}")));
+        return Err(Error::already_exists(format!(
+            "volume {} is already exported as {}",
+            echo(volume_uuid),
+            echo(&name)
+        )));
     }
     let Some(context_id) = context_id else {
         return Err(Error::invalid_state(format!(
-            "the mapping of volume {volume_uuid} has no context, so it serves no disk row of one"
+            "the mapping of volume {volume_uuid} has no context, so it serves no disk row of one",
+            volume_uuid = echo(volume_uuid)
         )));
     };
     let disk_context: Option<String> =
@@ -183,7 +189,9 @@ pub(super) fn insert_export_of(
         Some(c) if c != context_id => {
             return Err(Error::invalid_argument(format!(
                 "vm disk {} belongs to context {c}, not to context {context_id} of volume {volume_uuid}",
-                e.vm_disk_id
+                e.vm_disk_id,
+                context_id = echo(context_id),
+                volume_uuid = echo(volume_uuid)
             )))
         }
         Some(_) => {}
@@ -193,7 +201,10 @@ pub(super) fn insert_export_of(
         if job_context != context_id {
             return Err(Error::invalid_argument(format!(
                 "replication job {job_id} belongs to context {job_context}, not to context {context_id} of volume \
-                 {volume_uuid}"
+                 {volume_uuid}",
+                job_id = echo(job_id),
+                context_id = echo(context_id),
+                volume_uuid = echo(volume_uuid)
             )));
         }
     }
@@ -246,7 +257,7 @@ impl Store {
         let now = self.now_ms();
         self.writing(|tx| {
             let e = load_export(tx, export_name)?;
-            e.status.check_move(status).map_err(|err| err.context(format!("NBD export {export_name}")))?;
+            e.status.check_move(status).map_err(|err| err.context(format!("NBD export {}", echo(export_name))))?;
             tx.execute(
                 "UPDATE nbd_exports SET status = :status, updated_at = :now WHERE id = :id",
                 params![id = e.id, status, now],
@@ -269,7 +280,9 @@ impl Store {
                 if e.vm_context_id.as_deref() != Some(job.vm_context_id.as_str()) {
                     return Err(Error::invalid_argument(format!(
                         "replication job {j} belongs to context {}, not to the context of export {export_name}",
-                        job.vm_context_id
+                        job.vm_context_id,
+                        j = echo(j),
+                        export_name = echo(export_name)
                     )));
                 }
             }

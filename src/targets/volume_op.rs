@@ -444,7 +444,7 @@ impl Store {
         self.writing(|tx| {
             let now = self.now_ms(); // once the write lock is held: changes stamp in commit order
             if tx.exists("SELECT 1 FROM volume_operations WHERE id = :id", params![id])? {
-                return Err(Error::already_exists(format!("volume operation {id} already exists")));
+                return Err(Error::already_exists(format!("volume operation {} already exists", echo(&id))));
             }
             tx.execute(
                 "INSERT INTO volume_operations (id, type, status, volume_id, vm_id, request, created_at, updated_at) \
@@ -490,7 +490,7 @@ impl Store {
         self.writing(|tx| {
             let now = self.now_ms(); // once the write lock is held: changes stamp in commit order
             let op = load_op(tx, id)?;
-            op.status.check_move(status).map_err(|e| e.context(format!("volume operation {id}")))?;
+            op.status.check_move(status).map_err(|e| e.context(format!("volume operation {}", echo(id))))?;
             let completed_at = status.is_terminal().then_some(now);
             tx.execute(
                 "UPDATE volume_operations SET status = :status, response = COALESCE(:response, response), \
@@ -581,7 +581,8 @@ impl Store {
                 )?;
                 if let Some((mount, job)) = holder {
                     return Err(Error::conflict(format!(
-                        "{column} {value} is used by live volume mount {mount} of job {job}"
+                        "{column} {value} is used by live volume mount {mount} of job {job}",
+                        value = echo(value)
                     )));
                 }
             }

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, CString};
 
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use crate::ffi::{
     arg_json, arg_str, c_column, c_opt_column, field, field_ms, field_str, free_box, out_opt_ptr, out_ptr,
     sendense_error, sendense_status, sendense_store, store_call, store_list_json, store_read_json,
@@ -106,9 +106,9 @@ pub unsafe extern "C" fn sendense_context_find_json(
         let vmware_vm_id = arg_str(vmware_vm_id, "vmware_vm_id")?;
         let vcenter_host = arg_str(vcenter_host, "vcenter_host")?;
         let json_out = out_ptr(json_out, "json_out")?;
-        let context = store
-            .context_find(vmware_vm_id, vcenter_host)?
-            .ok_or_else(|| Error::not_found(format!("VM {vmware_vm_id} on {vcenter_host} has no context")))?;
+        let context = store.context_find(vmware_vm_id, vcenter_host)?.ok_or_else(|| {
+            Error::not_found(format!("VM {} on {} has no context", echo(vmware_vm_id), echo(vcenter_host)))
+        })?;
         json_out.write_json(&context)
     })
 }
