@@ -19,6 +19,7 @@ mod common;
 mod fixtures;
 
 mod backup;
+mod failover;
 mod go_parity;
 mod header;
 mod layering;

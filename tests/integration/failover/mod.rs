@@ -1,0 +1,3 @@
+//! The failover area (`src/failover/`): network mappings keyed by context.
+
+mod network;
