@@ -1,0 +1,5 @@
+//! C ABI of the failover area.
+
+mod network;
+
+pub use network::*;
