@@ -463,8 +463,7 @@ fn targets(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
         mapping.vm_context_id = Some(ctx.to_string());
         mapping.size = volume.size_gb << 30;
         mapping.export = Some(export.clone());
-        let mapping_id = store.device_attach(&mapping)?;
-        store.ossea_volume_set_status(volume.id, VolumeStatus::Attached, Some(&device))?;
+        let mapping_id = store.device_attach(&mapping)?; // the volume row becomes attached at `device`
         let response = serde_json::json!({"device_path": device, "mapping_id": mapping_id});
         store.volume_op_set_status(&op, VolumeOpStatus::Completed, Some(&response), None)?;
         let history: Vec<String> = store
@@ -517,10 +516,11 @@ fn targets(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
         println!("  {} {} at {}", m.volume_uuid, m.operation_mode, m.device_path.as_deref().unwrap_or("-"));
     }
 
-    // Detach: each mapping goes with its export; the port is released by its owner.
+    // Detach: each mapping goes with its export, and its volume row becomes detached; the
+    // port is released by its owner.
     for volume in &volumes {
         store.device_detach(&volume.volume_id)?;
-        let detached = store.ossea_volume_set_status(volume.id, VolumeStatus::Detached, None)?;
+        let detached = store.ossea_volume_get(volume.id)?;
         println!("  {} {}", detached.volume_id, detached.status);
     }
     println!("released {} lease(s) of {owner}", store.lease_release("backup_nbd_port", &owner)?);

@@ -343,9 +343,8 @@ int main(int argc, char **argv) {
                  "\"export\":{\"vm_disk_id\":%s,\"port\":%s,\"job_id\":\"%s\"}}",
                  context_id, VOLUME_UUID[disk], DEVICE[disk], disk + 1, (disk == 0 ? 40LL : 100LL) << 30, DISKS[disk],
                  DISKS[disk], disk_rows[disk], port, job_id);
+        /* The volume's row becomes attached at the device path in the same transaction. */
         check(sendense_device_attach(store, json, &mapping, &err), &err, "attaching a volume");
-        check(sendense_ossea_volume_set_status(store, volumes[disk], "attached", DEVICE[disk], &err), &err,
-              "marking a volume attached");
         snprintf(json, sizeof json, "{\"device_path\":\"%s\",\"mapping_id\":\"%s\"}", DEVICE[disk], mapping);
         check(sendense_volume_op_set_status(store, operation, "completed", json, NULL, &err), &err, "completing");
         printf("attached volume %s at %s: mapping %s, operation %s\n", VOLUME_UUID[disk], DEVICE[disk], mapping,
@@ -398,7 +397,8 @@ int main(int argc, char **argv) {
     printf("switched web-01 back to oma:\n");
     show_mappings(context_id);
 
-    /* Detach: each mapping goes with its export; the lease is released by its owner. */
+    /* Detach: each mapping goes with its export and its volume row becomes detached, in one
+     * transaction; the lease is released by its owner. */
     for (disk = 0; disk < 2; disk++) {
         char *operation = NULL;
         snprintf(json, sizeof json,
@@ -407,8 +407,6 @@ int main(int argc, char **argv) {
         check(sendense_volume_op_create(store, json, &operation, &err), &err, "recording an operation");
         check(sendense_volume_op_set_status(store, operation, "executing", NULL, NULL, &err), &err, "executing");
         check(sendense_device_detach(store, VOLUME_UUID[disk], &err), &err, "detaching a volume");
-        check(sendense_ossea_volume_set_status(store, volumes[disk], "detached", NULL, &err), &err,
-              "marking a volume detached");
         check(sendense_volume_op_set_status(store, operation, "completed", NULL, NULL, &err), &err, "completing");
         sendense_string_free(operation);
     }

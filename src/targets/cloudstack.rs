@@ -17,7 +17,12 @@
 //!   [`VolumeStatus::can_move_to`], and their snapshot tracking along
 //!   [`SnapshotStatus::can_move_to`]: none -> creating -> ready | failed; ready ->
 //!   rollback_complete -> none; a failed or ready snapshot may also be cleared to none;
-//! - a volume is linked to the disk row of its own context only.
+//! - a volume is linked to the disk row of its own context only;
+//! - a volume's row follows its device mapping ([`volume_follows_mapping`], called by
+//!   `device.rs` inside the mapping's transaction): an attach makes it attached (only from
+//!   available, detached or attached: a creating or error volume is INVALID_STATE), with the
+//!   hub device path in oma mode and none in failover mode (attached to the failover VM);
+//!   a path change or mode switch carries the path; a detach makes it detached.
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -569,6 +574,43 @@ impl NewOsseaVolume {
 
 pub(crate) fn load_volume(tx: &Tx<'_>, id: i64) -> Result<OsseaVolume> {
     tx.record("WHERE id = :id", params![id])?.ok_or_else(|| Error::not_found(format!("volume {id} does not exist")))
+}
+
+/// Where a mapping change leaves its volume ([`volume_follows_mapping`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VolumeLink<'a> {
+    /// Mapped: to the hub at this device path (oma mode), or to a failover VM (`None`).
+    Attached(Option<&'a str>),
+    /// The mapping was removed.
+    Detached,
+}
+
+/// Bring the `ossea_volumes` row of `volume_uuid` (if the volume is recorded) in line with a
+/// change of its mapping, inside the mapping's transaction: see the module's rules.
+pub(crate) fn volume_follows_mapping(tx: &Tx<'_>, volume_uuid: &str, link: VolumeLink<'_>, now: i64) -> Result<()> {
+    let Some(volume) = tx.record::<OsseaVolume>("WHERE volume_id = :volume_uuid", params![volume_uuid])? else {
+        return Ok(());
+    };
+    let (status, device_path) = match link {
+        VolumeLink::Attached(path) => {
+            if volume.status != VolumeStatus::Attached && !volume.status.can_move_to(VolumeStatus::Attached) {
+                return Err(Error::invalid_state(format!(
+                    "volume {} (row {}) is {}: it cannot be attached until it is available",
+                    echo(volume_uuid),
+                    volume.id,
+                    volume.status
+                )));
+            }
+            (VolumeStatus::Attached, path)
+        }
+        VolumeLink::Detached if volume.status == VolumeStatus::Attached => (VolumeStatus::Detached, None),
+        VolumeLink::Detached => return Ok(()),
+    };
+    tx.execute(
+        "UPDATE ossea_volumes SET status = :status, device_path = :device_path, updated_at = :now WHERE id = :id",
+        params![id = volume.id, status, device_path, now],
+    )?;
+    Ok(())
 }
 
 impl Store {

@@ -2,7 +2,8 @@
 //!
 //! A device mapping says which CloudStack volume is attached where: in `oma` mode to the hub
 //! appliance at a local device path, in `failover` mode to a failover VM, with no local device.
-//! The volume's NBD export (`nbd_export.rs`) follows its mapping, in the mapping's transaction.
+//! The volume's NBD export (`nbd_export.rs`) and its `ossea_volumes` row (`cloudstack.rs`)
+//! follow its mapping, in the mapping's transaction.
 //!
 //! Rules enforced here (every refusal changes nothing):
 //! - attach ([`Store::device_attach`]): `volume_uuid` is unique (a second attach of the same
@@ -12,6 +13,11 @@
 //!   that holds it); the context, when given, must exist. An attach may create the volume's
 //!   export in the same transaction (`export`), so a mapping and its export appear together;
 //! - detach ([`Store::device_detach`]) removes the mapping and its export in one transaction;
+//! - the volume's `ossea_volumes` row, when the volume is recorded, follows every change of its
+//!   mapping in the same transaction: attached (at the hub path in oma mode, with no path in
+//!   failover mode) on attach, path changes and mode switches, detached on detach; an attach
+//!   of a volume still creating or in error is INVALID_STATE;
+//! - a mapping switched to failover mode has size 0 (there is no local device to measure);
 //! - an update of the device facts ([`Store::device_update`]) keeps the path rules, and the
 //!   volume's export follows a new path in the same transaction;
 //! - a mode switch ([`Store::device_switch_mode`], [`Store::device_set_mode`]) changes every
@@ -33,7 +39,7 @@ use crate::error::{echo, Error, Result};
 use crate::replication::context;
 use crate::store::query::require_row;
 use crate::store::{Store, Tx};
-use crate::targets::cloudstack::SnapshotStatus;
+use crate::targets::cloudstack::{volume_follows_mapping, SnapshotStatus, VolumeLink};
 use crate::targets::nbd_export::{insert_export, insert_export_of, move_export, remove_export, NewExport};
 use crate::value::{check_id, new_id, Timestamp};
 use crate::{params, record, string_enum};
@@ -470,6 +476,12 @@ impl Store {
         let now = self.now_ms();
         self.writing(|tx| {
             let id = insert_mapping(tx, mapping, now)?;
+            volume_follows_mapping(
+                tx,
+                &mapping.volume_uuid,
+                VolumeLink::Attached(mapping.device_path.as_deref()),
+                now,
+            )?;
             if let Some(e) = &mapping.export {
                 let (context_id, path) = (mapping.vm_context_id.as_deref(), mapping.device_path.as_deref());
                 insert_export_of(tx, &mapping.volume_uuid, context_id, mapping.operation_mode, path, e, now)?;
@@ -482,10 +494,12 @@ impl Store {
     /// removed mapping. NOT_FOUND when the volume has no mapping.
     pub fn device_detach(&self, volume_uuid: &str) -> Result<DeviceMapping> {
         check_id("volume_uuid", volume_uuid)?;
+        let now = self.now_ms();
         self.writing(|tx| {
             let m = load_mapping(tx, volume_uuid)?;
             remove_export(tx, volume_uuid)?;
             tx.execute("DELETE FROM device_mappings WHERE id = :id", params![id = m.id])?;
+            volume_follows_mapping(tx, volume_uuid, VolumeLink::Detached, now)?;
             Ok(m)
         })
     }
@@ -524,9 +538,10 @@ impl Store {
                         remove_export(tx, &m.volume_uuid)?;
                         tx.execute(
                             "UPDATE device_mappings SET operation_mode = 'failover', device_path = NULL, \
-                             linux_state = 'n/a', updated_at = :now WHERE id = :id",
+                             linux_state = 'n/a', size = 0, updated_at = :now WHERE id = :id",
                             params![id = m.id, now],
                         )?;
+                        volume_follows_mapping(tx, &m.volume_uuid, VolumeLink::Attached(None), now)?;
                     }
                 }
                 OperationMode::Oma => {
@@ -567,6 +582,7 @@ impl Store {
                              linux_state = 'detected', updated_at = :now WHERE id = :id",
                             params![id = m.id, path, now],
                         )?;
+                        volume_follows_mapping(tx, &m.volume_uuid, VolumeLink::Attached(Some(path)), now)?;
                     }
                     for e in &switch.exports {
                         let volume = e.volume_uuid.as_deref().unwrap_or_default();
@@ -613,6 +629,7 @@ impl Store {
                         return Err(conflict_path(path, &holder, volume_uuid));
                     }
                     move_export(tx, volume_uuid, path, now)?;
+                    volume_follows_mapping(tx, volume_uuid, VolumeLink::Attached(Some(path)), now)?;
                 }
             }
             let keep = |v: Option<Option<String>>, old: Option<String>| v.unwrap_or(old);

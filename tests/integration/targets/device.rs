@@ -518,3 +518,67 @@ fn updates_keep_the_path_rules_and_carry_the_path_to_the_export() {
     s.device_update("vol-b", &to_vdb).unwrap();
     f.clean();
 }
+
+/// The CloudStack volume rows follow their mappings in the mappings' transactions: attach,
+/// the mode switches both ways and detach leave nothing for the consistency check to report
+/// between two calls, and a mapping switched to failover mode has size 0.
+#[test]
+fn volume_rows_follow_their_mappings_in_the_same_transaction() {
+    use sendense::targets::{NewOsseaVolume, VolumeStatus};
+    let f = fixture();
+    let s = &f.store;
+    let mut volumes = Vec::new();
+    for v in ["vol-a", "vol-b"] {
+        let mut new = NewOsseaVolume::new(v, v, 10);
+        new.vm_context_id = Some(f.ctx[0].clone());
+        let id = s.ossea_volume_create(&new).unwrap();
+        s.ossea_volume_set_status(id, VolumeStatus::Available, None).unwrap();
+        volumes.push(id);
+    }
+    let volume = |i: usize| s.ossea_volume_get(volumes[i]).unwrap();
+    f.attach(0, "vol-a", "/dev/vdb", 0);
+    // At once, with no separate volume update: the row says attached at the mapping's path.
+    f.clean();
+    assert_eq!((volume(0).status, volume(0).device_path.as_deref()), (VolumeStatus::Attached, Some("/dev/vdb")));
+    f.attach(0, "vol-b", "/dev/vdc", 1);
+    f.clean();
+
+    let switched = s.device_set_mode(&f.ctx[0], OperationMode::Failover).unwrap();
+    assert!(switched.iter().all(|m| m.size == 0 && m.device_path.is_none()), "{switched:?}");
+    for i in 0..2 {
+        // Attached to the failover VM: still attached, without a hub device.
+        assert_eq!((volume(i).status, volume(i).device_path), (VolumeStatus::Attached, None));
+    }
+    f.clean();
+
+    let mut back = ModeSwitch::new(&f.ctx[0], OperationMode::Oma);
+    back.device_paths.insert("vol-a".into(), "/dev/vde".into());
+    back.device_paths.insert("vol-b".into(), "/dev/vdf".into());
+    for (i, v) in ["vol-a", "vol-b"].into_iter().enumerate() {
+        let mut e = f.mapping(0, v, "/dev/x", i).export.unwrap();
+        e.volume_uuid = Some(v.into());
+        back.exports.push(e);
+    }
+    s.device_switch_mode(&back).unwrap();
+    assert_eq!(volume(0).device_path.as_deref(), Some("/dev/vde"));
+    assert_eq!(volume(1).device_path.as_deref(), Some("/dev/vdf"));
+    f.clean();
+
+    s.device_update("vol-a", &DeviceUpdate { device_path: Some("/dev/vdg".into()), ..Default::default() }).unwrap();
+    assert_eq!(volume(0).device_path.as_deref(), Some("/dev/vdg"));
+    f.clean();
+
+    s.device_detach("vol-a").unwrap();
+    assert_eq!((volume(0).status, volume(0).device_path), (VolumeStatus::Detached, None));
+    f.clean();
+    // A detached volume can be attached again; one still being created cannot.
+    f.attach(0, "vol-a", "/dev/vdb", 0);
+    assert_eq!(volume(0).status, VolumeStatus::Attached);
+    let mut creating = NewOsseaVolume::new("vol-new", "new", 10);
+    creating.vm_context_id = Some(f.ctx[1].clone());
+    s.ossea_volume_create(&creating).unwrap();
+    assert_refused(s, Status::InvalidState, &["vol-new", "creating"], || {
+        s.device_attach(&f.mapping(1, "vol-new", "/dev/vdh", 0))
+    });
+    f.clean();
+}

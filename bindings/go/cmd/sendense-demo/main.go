@@ -525,12 +525,10 @@ func targets(store *sendense.Store, w io.Writer, v *vm) error {
 			return err
 		}
 		export := sendense.NewNBDExport{VolumeUUID: vol.VolumeID, VMDiskID: disks[i].ID, Port: port}
+		// The volume's row becomes attached at the device in the same transaction.
 		mapping, err := store.AttachDevice(sendense.NewDeviceMapping{VMContextID: v.id, VolumeUUID: vol.VolumeID, VMID: "demo-hub",
 			DevicePath: device, Size: vol.SizeGB << 30, Export: &export})
 		if err != nil {
-			return err
-		}
-		if err := store.SetVolumeStatus(vol.ID, sendense.VolumeAttached, device); err != nil {
 			return err
 		}
 		if err := store.SetVolumeOperationStatus(op, sendense.VolumeOpCompleted, map[string]string{"device_path": device, "mapping_id": mapping}, ""); err != nil {
@@ -596,15 +594,17 @@ func targets(store *sendense.Store, w io.Writer, v *vm) error {
 		return err
 	}
 
-	// Detach: each mapping goes with its export; the port is released by its owner.
+	// Detach: each mapping goes with its export and its volume row becomes detached; the port
+	// is released by its owner.
 	for _, vol := range volumes {
 		if err := store.DetachDevice(vol.VolumeID); err != nil {
 			return err
 		}
-		if err := store.SetVolumeStatus(vol.ID, sendense.VolumeDetached, ""); err != nil {
+		detached, err := store.Volume(vol.ID)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  %s detached\n", vol.VolumeID)
+		fmt.Fprintf(w, "  %s %s\n", detached.VolumeID, detached.Status)
 	}
 	if err := store.ReleaseLeases(sendense.PoolBackupNBDPort, owner); err != nil {
 		return err
