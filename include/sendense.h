@@ -1709,7 +1709,9 @@ sendense_status sendense_ossea_volume_list_json(sendense_store *s,
 /**
  * Move a volume to `status` (creating, available, attached, detached, error) along its state
  * machine (INVALID_STATE otherwise). `device_path` is required for attached and must be NULL
- * otherwise.
+ * otherwise. `sendense_device_attach`, `_detach`, `_update` and the mode switches already
+ * move the volume's row in their transaction; repeating the status and path it has is a
+ * no-op.
  */
 sendense_status sendense_ossea_volume_set_status(sendense_store *s,
                                                  int64_t volume_row_id,

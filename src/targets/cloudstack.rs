@@ -681,7 +681,8 @@ impl Store {
 
     /// Move a volume to `status` along [`VolumeStatus::can_move_to`] (INVALID_STATE otherwise).
     /// `device_path` is the hub device while attached (required for attached, refused for the
-    /// other statuses, which clear it).
+    /// other statuses, which clear it). Attach, detach and mode switches of the volume's device
+    /// mapping already move its row; repeating the status and path it has is a no-op.
     pub fn ossea_volume_set_status(
         &self,
         id: i64,
@@ -701,6 +702,11 @@ impl Store {
         self.writing(|tx| {
             let now = self.now_ms();
             let volume = load_volume(tx, id)?;
+            // A repeat of the current status and path (a caller that still marks the volume
+            // after an attach or detach, or a retry) changes nothing.
+            if volume.status == status && volume.device_path.as_deref() == device_path {
+                return Ok(volume);
+            }
             if !volume.status.can_move_to(status) {
                 return Err(Error::invalid_state(format!(
                     "volume {id} ({}) cannot move from {} to {status}",

@@ -262,22 +262,20 @@ func newDeviceSetup(t *testing.T, s *sendense.Store, name string) deviceSetup {
 	return d
 }
 
-// attach maps volume i of d at device on the hub, with its export on port, and marks the
-// volume attached.
+// attach maps volume i of d at device on the hub, with its export on port (the volume's row
+// becomes attached in the same transaction).
 func (d deviceSetup) attach(t *testing.T, s *sendense.Store, i int, device string, port int64) string {
 	t.Helper()
 	id := must(s.AttachDevice(sendense.NewDeviceMapping{VMContextID: d.ctx, VolumeUUID: d.volumes[i], VMID: "hub-vm",
 		DevicePath: device, Size: d.disks[i].SizeGB << 30,
 		Export: &sendense.NewNBDExport{VMDiskID: d.disks[i].ID, Port: port, JobID: d.job}})).get(t)
-	ok(t, s.SetVolumeStatus(d.rows[i], sendense.VolumeAttached, device))
 	return id
 }
 
-// detach removes the mapping of volume i of d and marks the volume detached.
+// detach removes the mapping of volume i of d (the volume's row becomes detached).
 func (d deviceSetup) detach(t *testing.T, s *sendense.Store, i int) {
 	t.Helper()
 	ok(t, s.DetachDevice(d.volumes[i]))
-	ok(t, s.SetVolumeStatus(d.rows[i], sendense.VolumeDetached, ""))
 }
 
 func exportName(volumeUUID string) string { return "migration-vol-" + volumeUUID }

@@ -16,7 +16,6 @@ func TestNBDExports(t *testing.T) {
 
 	// An export created on its own, after the mapping.
 	must(s.AttachDevice(sendense.NewDeviceMapping{VMContextID: d.ctx, VolumeUUID: d.volumes[1], VMID: "hub-vm", DevicePath: "/dev/vdc"})).get(t)
-	ok(t, s.SetVolumeStatus(d.rows[1], sendense.VolumeAttached, "/dev/vdc"))
 	name := must(s.CreateNBDExport(sendense.NewNBDExport{VolumeUUID: d.volumes[1], VMDiskID: d.disks[1].ID, Port: 10810})).get(t)
 	if name != exportName(d.volumes[1]) {
 		t.Fatalf("export name %q", name)

@@ -103,7 +103,9 @@ func (s *Store) ListVolumes(contextID string) ([]Volume, error) {
 
 // SetVolumeStatus moves a volume to status along its state machine (ErrInvalidState naming
 // from and to otherwise). devicePath is required for VolumeAttached and must
-// be "" for the other statuses, which clear it (ErrInvalidArgument otherwise).
+// be "" for the other statuses, which clear it (ErrInvalidArgument otherwise). AttachDevice,
+// DetachDevice, UpdateDevice and the mode switches already move the volume's row; repeating
+// the status and path it has is a no-op.
 func (s *Store) SetVolumeStatus(rowID int64, status VolumeStatus, devicePath string) error {
 	var a cargs
 	st, path := a.str("volume status", string(status)), a.opt("device path", devicePath)

@@ -173,7 +173,9 @@ pub unsafe extern "C" fn sendense_ossea_volume_list_json(
 
 /// Move a volume to `status` (creating, available, attached, detached, error) along its state
 /// machine (INVALID_STATE otherwise). `device_path` is required for attached and must be NULL
-/// otherwise.
+/// otherwise. `sendense_device_attach`, `_detach`, `_update` and the mode switches already
+/// move the volume's row in their transaction; repeating the status and path it has is a
+/// no-op.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_ossea_volume_set_status(
     s: *mut sendense_store,

@@ -540,6 +540,13 @@ fn volume_rows_follow_their_mappings_in_the_same_transaction() {
     // At once, with no separate volume update: the row says attached at the mapping's path.
     f.clean();
     assert_eq!((volume(0).status, volume(0).device_path.as_deref()), (VolumeStatus::Attached, Some("/dev/vdb")));
+    // A caller that still marks the volume by hand repeats what it is: a no-op. Another path
+    // is a move the machine refuses.
+    let before = volume(0);
+    assert_eq!(s.ossea_volume_set_status(volumes[0], VolumeStatus::Attached, Some("/dev/vdb")).unwrap(), before);
+    assert_refused(s, Status::InvalidState, &["attached to attached"], || {
+        s.ossea_volume_set_status(volumes[0], VolumeStatus::Attached, Some("/dev/vdz"))
+    });
     f.attach(0, "vol-b", "/dev/vdc", 1);
     f.clean();
 
