@@ -27,6 +27,7 @@
 pub mod backup;
 pub mod clock;
 pub mod error;
+pub mod failover;
 pub mod ffi;
 pub mod integrity;
 pub mod replication;

@@ -1,0 +1,13 @@
+//! Failover: starting a replicated VM on CloudStack from its replicated volumes, as a test
+//! (then rolled back) or live (then committed, or rolled back), and the network mappings that
+//! say where each VMware network of the VM lands (docs/DOMAIN.md section 6; docs/SCHEMA.md
+//! section 2).
+//!
+//! The highest area so far: it imports the store, replication (the context it moves) and
+//! targets (the device mappings and exports its steps switch); nothing imports it but the C
+//! ABI and the integrity report. It is the only area that moves a context into or out of
+//! `failed_over_test` / `failed_over_live`.
+
+pub(crate) mod job;
+
+pub use job::*;

@@ -1,0 +1,5 @@
+//! The failover area (`src/failover/`): failover jobs through their walk, rollback and
+//! commit, with the context and the device mappings moving in the same transactions, every
+//! refusal, and a property test over random interleavings with replication.
+
+mod job;
