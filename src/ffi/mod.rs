@@ -1,6 +1,6 @@
 //! The C ABI: the only module with `unsafe` and `extern "C"`.
 //!
-//! The folders mirror the areas of the library (`replication/`, `backup/`, `targets/`), plus
+//! The folders mirror the areas of the library (`replication/`, `backup/`, `targets/`, `failover/`), plus
 //! the store handle (`store.rs`) and the versions (`version.rs`). Every exported function is a
 //! thin, mechanical shell over the public Rust API, written with the same few helpers:
 //! - `call` (`call.rs`) runs the body inside `catch_unwind` (a panic becomes
@@ -22,6 +22,7 @@
 
 mod backup;
 mod call;
+mod failover;
 mod replication;
 mod snapshot;
 mod status;
@@ -31,6 +32,7 @@ mod version;
 
 pub use backup::*;
 pub use call::sendense_string_free;
+pub use failover::*;
 pub use replication::*;
 pub use status::*;
 pub use store::*;

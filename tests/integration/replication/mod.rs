@@ -5,11 +5,11 @@ mod model;
 
 use crate::fixtures::{assert_refused, TempStore};
 
+use sendense::failover::{FailoverStatus, FailoverType, StartFailover};
 use sendense::replication::{
     ContextFilter, ContextStatus, ContextUpdate, DiskSpec, JobFilter, JobStatus, NewContext, Progress, ReplicationType,
     RequestedType, StartJob, SyncDone, SyncMode,
 };
-use sendense::failover::{FailoverStatus, FailoverType, StartFailover};
 use sendense::value::from_json;
 use sendense::Status;
 

@@ -812,8 +812,11 @@ impl Run {
         let to = match ci {
             Some(i) if self.rng.chance(60) => {
                 let from = self.model.ctxs[i].status;
-                let next: Vec<ContextStatus> =
-                    from.successors().into_iter().filter(|to| !from.is_job_driven(*to) && !from.is_failover_driven(*to)).collect();
+                let next: Vec<ContextStatus> = from
+                    .successors()
+                    .into_iter()
+                    .filter(|to| !from.is_job_driven(*to) && !from.is_failover_driven(*to))
+                    .collect();
                 if next.is_empty() {
                     *self.rng.pick(ContextStatus::ALL)
                 } else {

@@ -1,0 +1,5 @@
+//! C ABI of the failover area.
+
+mod job;
+
+pub use job::*;
