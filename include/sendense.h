@@ -116,6 +116,13 @@ typedef struct sendense_device_mapping sendense_device_mapping;
 typedef struct sendense_error sendense_error;
 
 /**
+ * A read-only snapshot of one failover record, made by `sendense_failover_get` and freed with
+ * `sendense_failover_job_free`. Its getters accept NULL (and then answer NULL, 0 or false);
+ * the strings they return are borrowed from the snapshot and valid until it is freed.
+ */
+typedef struct sendense_failover_job sendense_failover_job;
+
+/**
  * A read-only snapshot of one NBD export (an `nbd_exports` record), made by
  * `sendense_nbd_export_get` and freed with `sendense_nbd_export_free`. Its getters accept
  * NULL (and then answer NULL, 0 or false); the strings they return are borrowed from the
@@ -894,52 +901,154 @@ sendense_status sendense_retention_apply(sendense_store *s,
 void sendense_string_free(char *s);
 
 /**
- * Create or update the mapping of a VMware network of a context to a CloudStack network.
- * `json`: `vm_context_id`, `source_network_name`, `destination_network_id`,
- * `destination_network_name`, `mapping_type` (`live`, `test`, or `both`: one row per kind,
- * written in one transaction), optional `network_strategy` (replaced on every set; absent
- * clears it). A mapping is keyed by (context, source network name, kind): setting it again
- * updates it, and a changed destination makes its `validation_status` `pending` again.
- * `vm_id` is not an input: the row's legacy `vm_id` is always the context's VMware VM id.
- * An unknown context is NOT_FOUND; a blank name, another kind or an unknown key is
- * INVALID_ARGUMENT. Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN.
+ * Start a failover. `json` is an object: `context_id` and `job_type` (test or live) are
+ * required; `id` (the failover id, generated when absent), `replication_job_id` (a completed
+ * job of the context; default: its last successful one) and `linstor_config_id` are optional.
+ * The context must be ready_for_failover (else INVALID_STATE naming its status) with no active
+ * replication job or failover (CONFLICT naming it), and every source network of the VM (the
+ * `network_config` of its disk rows) needs a network mapping of that kind that is not invalid
+ * (INVALID_STATE listing the networks). The row is inserted as pending with the VM name and
+ * spec and the network mappings of its kind copied in. `*failover_id_out` receives the id. A
+ * taken id is ALREADY_EXISTS, so a start with an `id` is safe to retry after
+ * SENDENSE_STATUS_COMMIT_UNKNOWN.
  */
-sendense_status sendense_network_mapping_set(sendense_store *s,
+sendense_status sendense_failover_start(sendense_store *s,
+                                        const char *json,
+                                        char **failover_id_out,
+                                        sendense_error **err);
+
+/**
+ * Move a failover one step: pending, validating, snapshotting, creating_vm, switching_volume,
+ * powering_on, completed, one at a time (a skipped step is INVALID_STATE naming from and to),
+ * and on the rollback path cleanup, reverting, completed. `json` is NULL or the step's
+ * results: `destination_vm_id`, `linstor_snapshot_name`, `ossea_snapshot_id`,
+ * `linstor_config_id` (stored when given), and with `reverting` only `device_paths`
+ * (`{"<volume_uuid>": "<hub device path>"}`, every volume coming back) and `exports` (the NBD
+ * exports to re-create, as for `sendense_device_switch_mode`). In the same transaction:
+ * `switching_volume` switches every device mapping of the context to failover mode (paths
+ * cleared, exports removed), `reverting` switches them back to oma, `completed` moves the
+ * context to failed_over_test / failed_over_live (or, ending a rollback, back to
+ * ready_for_failover), and the context's last_operation_summary is written. `failed` is
+ * refused here (use `sendense_failover_fail`), and so is `cleanup` (use
+ * `sendense_failover_rollback`). Setting the current status without results changes nothing.
+ */
+sendense_status sendense_failover_set_status(sendense_store *s,
+                                             const char *failover_id,
+                                             const char *status,
                                              const char *json,
                                              sendense_error **err);
 
 /**
- * Record whether a mapping's destination network was found usable: `valid` true marks it
- * `valid`, false `invalid`, stamping `last_validated`. `kind`: `live`, `test` or `both` (both
- * rows). `valid` is a by-value C `bool` (the compiler converts the argument to 0 or 1 at the
- * call; unlike a struct field, no stray byte can reach the library). A missing mapping is
- * NOT_FOUND naming the network and kind, and changes nothing.
+ * Fail an active failover with `error_message` (required, not empty). The context's status
+ * stays where it is; its last_operation_summary records the failure and the step it happened
+ * at. A finished failover is INVALID_STATE.
  */
-sendense_status sendense_network_mapping_validate(sendense_store *s,
-                                                  const char *context_id,
-                                                  const char *source_network_name,
-                                                  const char *kind,
-                                                  bool valid,
-                                                  sendense_error **err);
+sendense_status sendense_failover_fail(sendense_store *s,
+                                       const char *failover_id,
+                                       const char *error_message,
+                                       sendense_error **err);
 
 /**
- * The network mappings of a context as a JSON array of `network_mappings` rows (keys are the
- * column names), by source network name, live before test. NOT_FOUND for an unknown context.
+ * Start the rollback of a completed or failed failover: it moves to cleanup (then, through
+ * `sendense_failover_set_status`, reverting and completed, which returns the context to
+ * ready_for_failover). INVALID_STATE for an active failover, a second rollback, a committed
+ * failover, or a failover that is not the context's newest; CONFLICT while a replication job
+ * of the context is active.
  */
-sendense_status sendense_network_mapping_list_json(sendense_store *s,
-                                                   const char *context_id,
-                                                   char **json_out,
-                                                   sendense_error **err);
+sendense_status sendense_failover_rollback(sendense_store *s,
+                                           const char *failover_id,
+                                           sendense_error **err);
 
 /**
- * Delete the mapping of a source network of a context for `kind` (`live`, `test`, or `both`:
- * both rows). A missing mapping (for `both`: either row) is NOT_FOUND and deletes nothing.
+ * Commit a completed live failover: its context moves to completed (the migration is final)
+ * and it can no longer be rolled back. A test failover, one not completed, or one already
+ * rolled back or committed is INVALID_STATE.
  */
-sendense_status sendense_network_mapping_delete(sendense_store *s,
-                                                const char *context_id,
-                                                const char *source_network_name,
-                                                const char *kind,
-                                                sendense_error **err);
+sendense_status sendense_failover_commit(sendense_store *s,
+                                         const char *failover_id,
+                                         sendense_error **err);
+
+/**
+ * The failover `failover_id` as a JSON object whose keys are the column names of
+ * `failover_jobs` (timestamps as RFC 3339 UTC strings; `source_vm_spec` and
+ * `network_mappings` embedded as JSON). NOT_FOUND when there is none.
+ */
+sendense_status sendense_failover_get_json(sendense_store *s,
+                                           const char *failover_id,
+                                           char **json_out,
+                                           sendense_error **err);
+
+/**
+ * The failovers matching `filter_json` as a JSON array of failover objects, newest first.
+ * `filter_json` may be NULL or an object with the optional keys `context_id`, `status`,
+ * `job_type`, `limit` (default 100) and `offset`.
+ */
+sendense_status sendense_failover_list_json(sendense_store *s,
+                                            const char *filter_json,
+                                            char **json_out,
+                                            sendense_error **err);
+
+/**
+ * A typed, read-only snapshot of the failover `failover_id`; `*out` receives a new object that
+ * the caller frees with `sendense_failover_job_free`. NOT_FOUND when there is none.
+ */
+sendense_status sendense_failover_get(sendense_store *s,
+                                      const char *failover_id,
+                                      sendense_failover_job **out,
+                                      sendense_error **err);
+
+/**
+ * Free a failover snapshot (its borrowed strings become invalid). NULL is a no-op.
+ */
+void sendense_failover_job_free(sendense_failover_job *j);
+
+/**
+ * The failover id (`job_id`); NULL for a NULL snapshot.
+ */
+const char *sendense_failover_job_id(const sendense_failover_job *j);
+
+/**
+ * The id of the failover's context (`vm_context_id`); NULL for a NULL snapshot.
+ */
+const char *sendense_failover_job_context_id(const sendense_failover_job *j);
+
+/**
+ * test or live; NULL for a NULL snapshot.
+ */
+const char *sendense_failover_job_type(const sendense_failover_job *j);
+
+/**
+ * The status (pending, ..., completed, failed, cleanup, reverting); NULL for a NULL snapshot.
+ */
+const char *sendense_failover_job_status(const sendense_failover_job *j);
+
+/**
+ * The replication job whose data is used; NULL when unset (its job was deleted) or for a NULL
+ * snapshot.
+ */
+const char *sendense_failover_job_replication_job_id(const sendense_failover_job *j);
+
+/**
+ * The CloudStack VM created for the failover; NULL when not recorded yet or for a NULL
+ * snapshot.
+ */
+const char *sendense_failover_job_destination_vm_id(const sendense_failover_job *j);
+
+/**
+ * The reason of the last failure; NULL when none or for a NULL snapshot.
+ */
+const char *sendense_failover_job_error_message(const sendense_failover_job *j);
+
+/**
+ * When the failover was created, in milliseconds since the Unix epoch; 0 for a NULL snapshot.
+ */
+int64_t sendense_failover_job_created_at_ms(const sendense_failover_job *j);
+
+/**
+ * When the failover last reached completed or failed: true with the time (milliseconds since
+ * the Unix epoch) in `*out_ms` (when not NULL); false when it has not, or for a NULL snapshot.
+ */
+bool sendense_failover_job_completed_at_ms(const sendense_failover_job *j, int64_t *out_ms);
 
 /**
  * Decide whether a disk (`disk-<device key>`) of a context must be copied in full or
@@ -1709,9 +1818,7 @@ sendense_status sendense_ossea_volume_list_json(sendense_store *s,
 /**
  * Move a volume to `status` (creating, available, attached, detached, error) along its state
  * machine (INVALID_STATE otherwise). `device_path` is required for attached and must be NULL
- * otherwise. `sendense_device_attach`, `_detach`, `_update` and the mode switches already
- * move the volume's row in their transaction; repeating the status and path it has is a
- * no-op.
+ * otherwise.
  */
 sendense_status sendense_ossea_volume_set_status(sendense_store *s,
                                                  int64_t volume_row_id,

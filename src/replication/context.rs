@@ -65,6 +65,14 @@ impl ContextStatus {
         self == ContextStatus::Replicating || to == ContextStatus::Replicating
     }
 
+    /// Whether the edge `self -> to` belongs to the failover area (into or out of
+    /// `failed_over_test` / `failed_over_live`): only a failover reaching completed, its
+    /// rollback and its commit take it, so an explicit transition may not.
+    pub fn is_failover_driven(self, to: ContextStatus) -> bool {
+        use ContextStatus::*;
+        [self, to].iter().any(|s| matches!(s, FailedOverTest | FailedOverLive))
+    }
+
     /// The statuses reachable from `self`.
     pub fn successors(self) -> Vec<ContextStatus> {
         ContextStatus::ALL.iter().copied().filter(|to| self.can_move_to(*to)).collect()
@@ -359,6 +367,27 @@ pub(crate) fn move_status(tx: &Tx<'_>, context: &Context, to: ContextStatus, now
     Ok(())
 }
 
+/// The active failover jobs, as a `WHERE` condition on `failover_jobs.status`: every status
+/// but `completed` and `failed`. The failover area defines the statuses
+/// (`failover::FailoverStatus::ACTIVE`, which a test there compares with this text); the
+/// condition lives here, in the lower area, because replication must refuse a job start while a
+/// failover of the context is active and may not import the failover area. Both areas use this
+/// one text.
+pub(crate) const FAILOVER_ACTIVE_SQL: &str = "status NOT IN ('completed', 'failed')";
+
+/// The job id and status of the active failover of a context, if any (see
+/// [`FAILOVER_ACTIVE_SQL`]).
+pub(crate) fn active_failover(tx: &Tx<'_>, context_id: &str) -> Result<Option<(String, String)>> {
+    tx.optional(
+        &format!(
+            "SELECT job_id, status FROM failover_jobs WHERE vm_context_id = :context_id AND {FAILOVER_ACTIVE_SQL} \
+             ORDER BY created_at DESC, id DESC LIMIT 1"
+        ),
+        params![context_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
 /// The statement of [`recompute_counters`], built once (it names the active status set).
 static RECOMPUTE_COUNTERS_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -512,9 +541,11 @@ impl Store {
         })
     }
 
-    /// Move a context along an edge of its status machine that replication jobs do not drive
-    /// (failover, rollback, commit, cleanup). Edges into or out of `replicating` belong to jobs
-    /// and are INVALID_STATE here, like every edge the machine does not have.
+    /// Move a context along an edge of its status machine that neither replication jobs nor
+    /// failovers drive (today: cleanup). Edges into or out of `replicating` belong to jobs, edges
+    /// into or out of `failed_over_test` / `failed_over_live` belong to failovers (start a
+    /// failover and complete it, roll it back, or commit it); both are INVALID_STATE here, like
+    /// every edge the machine does not have.
     pub fn context_set_status(&self, context_id: &str, to: ContextStatus) -> Result<Context> {
         self.writing(|tx| {
             let now = self.now_ms();
@@ -527,6 +558,13 @@ impl Store {
                 return Err(Error::invalid_state(format!(
                     "context {context_id}: the move from {from} to {to} is driven by replication jobs \
                      (start, complete, fail or cancel a job instead)",
+                    context_id = echo(context_id)
+                )));
+            }
+            if from.is_failover_driven(to) && from.can_move_to(to) {
+                return Err(Error::invalid_state(format!(
+                    "context {context_id}: the move from {from} to {to} belongs to failovers \
+                     (use failover_start and failover_set_status to completed, failover_rollback or failover_commit)",
                     context_id = echo(context_id)
                 )));
             }

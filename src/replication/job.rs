@@ -480,6 +480,13 @@ impl Store {
                     ctx.context_id
                 )));
             }
+            if let Some((failover, status)) = context::active_failover(tx, &ctx.context_id)? {
+                return Err(Error::conflict(format!(
+                    "context {} has an active failover {failover} ({status}): a replication job cannot start \
+                     until it completes or fails",
+                    ctx.context_id
+                )));
+            }
             if !ctx.current_status.can_move_to(ContextStatus::Replicating) {
                 return Err(Error::invalid_state(format!(
                     "context {} cannot move from {} to replicating: a replication job can start only from \

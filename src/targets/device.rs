@@ -461,6 +461,95 @@ fn list_mappings(tx: &Tx<'_>, context_id: &str) -> Result<Vec<DeviceMapping>> {
     tx.records("WHERE vm_context_id = :context_id ORDER BY created_at, id", params![context_id])
 }
 
+/// Switch every mapping of a context, and the exports of the switched volumes, inside the
+/// caller's transaction (see [`ModeSwitch`] for the contract): the step of
+/// [`Store::device_switch_mode`], also taken by a failover's `switching_volume` and `reverting`
+/// steps in their own transactions. Returns the context's mappings after the switch.
+pub(crate) fn switch_mode(tx: &Tx<'_>, switch: &ModeSwitch, now: i64) -> Result<Vec<DeviceMapping>> {
+    switch.validate()?;
+    context::load(tx, &switch.context_id)?;
+    let mappings = list_mappings(tx, &switch.context_id)?;
+    let ours: BTreeSet<&str> = mappings.iter().map(|m| m.volume_uuid.as_str()).collect();
+    if let Some(stranger) = switch.device_paths.keys().find(|v| !ours.contains(v.as_str())) {
+        return Err(Error::invalid_argument(format!(
+            "device_paths names volume {stranger}, which is not a mapping of context {}",
+            echo(&switch.context_id),
+            stranger = echo(stranger)
+        )));
+    }
+    match switch.mode {
+        OperationMode::Failover => {
+            for m in mappings.iter().filter(|m| m.operation_mode == OperationMode::Oma) {
+                remove_export(tx, &m.volume_uuid)?;
+                tx.execute(
+                    "UPDATE device_mappings SET operation_mode = 'failover', device_path = NULL, \
+                         linux_state = 'n/a', size = 0, updated_at = :now WHERE id = :id",
+                    params![id = m.id, now],
+                )?;
+                volume_follows_mapping(tx, &m.volume_uuid, VolumeLink::Attached(None), now)?;
+            }
+        }
+        OperationMode::Oma => {
+            let missing: Vec<&str> = mappings
+                .iter()
+                .filter(|m| {
+                    m.operation_mode == OperationMode::Failover && !switch.device_paths.contains_key(&m.volume_uuid)
+                })
+                .map(|m| m.volume_uuid.as_str())
+                .collect();
+            if !missing.is_empty() {
+                return Err(Error::invalid_argument(format!(
+                    "context {}: switching to oma needs the hub device path of volume {} \
+                         (give them in device_paths: sendense_device_switch_mode)",
+                    echo(&switch.context_id),
+                    missing.join(", ")
+                )));
+            }
+            for m in &mappings {
+                let Some(path) = switch.device_paths.get(&m.volume_uuid) else { continue };
+                if m.operation_mode == OperationMode::Oma {
+                    if m.device_path.as_deref() != Some(path.as_str()) {
+                        return Err(Error::invalid_state(format!(
+                            "volume {} is already in oma mode at {}, not {path}",
+                            m.volume_uuid,
+                            echo(m.device_path.as_deref().unwrap_or("?")),
+                            path = echo(path)
+                        )));
+                    }
+                    continue;
+                }
+                if let Some(holder) = path_holder(tx, path)? {
+                    return Err(conflict_path(path, &holder, &m.volume_uuid));
+                }
+                tx.execute(
+                    "UPDATE device_mappings SET operation_mode = 'oma', device_path = :path, \
+                         linux_state = 'detected', updated_at = :now WHERE id = :id",
+                    params![id = m.id, path, now],
+                )?;
+                volume_follows_mapping(tx, &m.volume_uuid, VolumeLink::Attached(Some(path)), now)?;
+            }
+            for e in &switch.exports {
+                let volume = e.volume_uuid.as_deref().unwrap_or_default();
+                if !ours.contains(volume) {
+                    return Err(Error::invalid_argument(format!(
+                        "exports names volume {volume}, which is not a mapping of context {}",
+                        echo(&switch.context_id),
+                        volume = echo(volume)
+                    )));
+                }
+                insert_export(tx, volume, e, now)?;
+            }
+        }
+    }
+    if let Some(vm_id) = &switch.vm_id {
+        tx.execute(
+            "UPDATE device_mappings SET vm_id = :vm_id, updated_at = :now WHERE vm_context_id = :context_id",
+            params![context_id = switch.context_id, vm_id, now],
+        )?;
+    }
+    list_mappings(tx, &switch.context_id)
+}
+
 impl Store {
     /// Record an attached volume (see [`NewMapping`]); returns the mapping id. With `export`,
     /// the volume's NBD export is created in the same transaction (rules of
@@ -519,92 +608,8 @@ impl Store {
     /// transaction (see [`ModeSwitch`] for the contract). Returns the context's mappings after
     /// the switch, oldest first. NOT_FOUND for an unknown context.
     pub fn device_switch_mode(&self, switch: &ModeSwitch) -> Result<Vec<DeviceMapping>> {
-        switch.validate()?;
         let now = self.now_ms();
-        self.writing(|tx| {
-            context::load(tx, &switch.context_id)?;
-            let mappings = list_mappings(tx, &switch.context_id)?;
-            let ours: BTreeSet<&str> = mappings.iter().map(|m| m.volume_uuid.as_str()).collect();
-            if let Some(stranger) = switch.device_paths.keys().find(|v| !ours.contains(v.as_str())) {
-                return Err(Error::invalid_argument(format!(
-                    "device_paths names volume {stranger}, which is not a mapping of context {}",
-                    echo(&switch.context_id),
-                    stranger = echo(stranger)
-                )));
-            }
-            match switch.mode {
-                OperationMode::Failover => {
-                    for m in mappings.iter().filter(|m| m.operation_mode == OperationMode::Oma) {
-                        remove_export(tx, &m.volume_uuid)?;
-                        tx.execute(
-                            "UPDATE device_mappings SET operation_mode = 'failover', device_path = NULL, \
-                             linux_state = 'n/a', size = 0, updated_at = :now WHERE id = :id",
-                            params![id = m.id, now],
-                        )?;
-                        volume_follows_mapping(tx, &m.volume_uuid, VolumeLink::Attached(None), now)?;
-                    }
-                }
-                OperationMode::Oma => {
-                    let missing: Vec<&str> = mappings
-                        .iter()
-                        .filter(|m| {
-                            m.operation_mode == OperationMode::Failover
-                                && !switch.device_paths.contains_key(&m.volume_uuid)
-                        })
-                        .map(|m| m.volume_uuid.as_str())
-                        .collect();
-                    if !missing.is_empty() {
-                        return Err(Error::invalid_argument(format!(
-                            "context {}: switching to oma needs the hub device path of volume {} \
-                             (give them in device_paths: sendense_device_switch_mode)",
-                            echo(&switch.context_id),
-                            missing.join(", ")
-                        )));
-                    }
-                    for m in &mappings {
-                        let Some(path) = switch.device_paths.get(&m.volume_uuid) else { continue };
-                        if m.operation_mode == OperationMode::Oma {
-                            if m.device_path.as_deref() != Some(path.as_str()) {
-                                return Err(Error::invalid_state(format!(
-                                    "volume {} is already in oma mode at {}, not {path}",
-                                    m.volume_uuid,
-                                    echo(m.device_path.as_deref().unwrap_or("?")),
-                                    path = echo(path)
-                                )));
-                            }
-                            continue;
-                        }
-                        if let Some(holder) = path_holder(tx, path)? {
-                            return Err(conflict_path(path, &holder, &m.volume_uuid));
-                        }
-                        tx.execute(
-                            "UPDATE device_mappings SET operation_mode = 'oma', device_path = :path, \
-                             linux_state = 'detected', updated_at = :now WHERE id = :id",
-                            params![id = m.id, path, now],
-                        )?;
-                        volume_follows_mapping(tx, &m.volume_uuid, VolumeLink::Attached(Some(path)), now)?;
-                    }
-                    for e in &switch.exports {
-                        let volume = e.volume_uuid.as_deref().unwrap_or_default();
-                        if !ours.contains(volume) {
-                            return Err(Error::invalid_argument(format!(
-                                "exports names volume {volume}, which is not a mapping of context {}",
-                                echo(&switch.context_id),
-                                volume = echo(volume)
-                            )));
-                        }
-                        insert_export(tx, volume, e, now)?;
-                    }
-                }
-            }
-            if let Some(vm_id) = &switch.vm_id {
-                tx.execute(
-                    "UPDATE device_mappings SET vm_id = :vm_id, updated_at = :now WHERE vm_context_id = :context_id",
-                    params![context_id = switch.context_id, vm_id, now],
-                )?;
-            }
-            list_mappings(tx, &switch.context_id)
-        })
+        self.writing(|tx| switch_mode(tx, switch, now))
     }
 
     /// Update the device facts of the mapping of `volume_uuid` (see [`DeviceUpdate`]) in one

@@ -505,12 +505,11 @@ static void test_lifecycle(void) {
         sendense_string_free(json);
     }
 
-    /* Explicit context transitions: cleanup after the failure, then a test failover. */
+    /* Explicit context transitions: cleanup after the failure; failed_over_* belongs to failovers. */
     OK(sendense_context_set_status(db, a, "cleanup_required", &err), err);
     OK(sendense_context_set_status(db, a, "ready_for_failover", &err), err);
-    OK(sendense_context_set_status(db, a, "failed_over_test", &err), err);
-    OK(sendense_context_set_status(db, a, "failed_over_test", &err), err); /* the current status: no-op */
-    OK(sendense_context_set_status(db, a, "ready_for_failover", &err), err);
+    OK(sendense_context_set_status(db, a, "ready_for_failover", &err), err); /* the current status: no-op */
+    REFUSED(sendense_context_set_status(db, a, "failed_over_test", errp), INVALID_STATE, "failover_start");
     CONTEXT_HAS(a, "\"current_status\":\"ready_for_failover\"");
 
     /* vm-beta: a job cancelled before any success returns it to discovered. */
@@ -1242,17 +1241,32 @@ static void test_forbidden_transitions(void) {
             "from replicating to ready_for_failover");
     REFUSED(sendense_context_set_status(db, f.ctx, "failed", errp), INVALID_STATE, "from replicating to failed");
     {
+        static const char *const steps[] = {"validating",       "snapshotting", "creating_vm",
+                                            "switching_volume", "powering_on",  "completed"};
         sendense_error *err = NULL;
-        if (OK(sendense_context_set_status(db, f.done_ctx, "failed_over_live", &err), err)) {
+        char *fo = NULL;
+        char fjson[256];
+        size_t k;
+        int walked;
+        REFUSED(sendense_context_set_status(db, f.done_ctx, "failed_over_live", errp), INVALID_STATE,
+                "belongs to failovers");
+        snprintf(fjson, sizeof fjson, "{\"context_id\":\"%s\",\"job_type\":\"live\"}", f.done_ctx);
+        walked = OK(sendense_failover_start(db, fjson, &fo, &err), err);
+        for (k = 0; walked && k < sizeof steps / sizeof steps[0]; k++) {
+            walked = OK(sendense_failover_set_status(db, fo, steps[k], NULL, &err), err);
+        }
+        if (walked) {
             /* No replication over a live failover. */
             REFUSED(sendense_replication_start(db, start_json(json, f.done_ctx, NULL, NULL), &out, errp), INVALID_STATE,
                     "failed_over_live", "replicating");
             REFUSED(sendense_context_set_status(db, f.done_ctx, "failed_over_test", errp), INVALID_STATE,
                     "from failed_over_live to failed_over_test");
-            OK(sendense_context_set_status(db, f.done_ctx, "completed", &err), err);
+            REFUSED(sendense_context_set_status(db, f.done_ctx, "completed", errp), INVALID_STATE, "failover_commit");
+            OK(sendense_failover_commit(db, fo, &err), err);
             REFUSED(sendense_context_set_status(db, f.done_ctx, "ready_for_failover", errp), INVALID_STATE,
                     "from completed to ready_for_failover", "none");
         }
+        sendense_string_free(fo);
     }
     /* An incremental needs a recorded change id. */
     other = add_context("vm-fresh", "vm-403", "vc1");

@@ -16,6 +16,7 @@ const SNAPSHOT_TYPES: &[&str] = &[
     "sendense_backup",
     "sendense_context",
     "sendense_device_mapping",
+    "sendense_failover_job",
     "sendense_nbd_export",
     "sendense_replication_job",
 ];
@@ -28,6 +29,8 @@ const SNAPSHOT_FUNCTIONS: &[&str] = &[
     "sendense_context_free",
     "sendense_device_get",
     "sendense_device_mapping_free",
+    "sendense_failover_get",
+    "sendense_failover_job_free",
     "sendense_nbd_export_get",
     "sendense_nbd_export_free",
     "sendense_replication_get",

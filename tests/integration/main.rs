@@ -5,6 +5,7 @@
 //! - `replication`: contexts, jobs, disks and CBT, and the property tests of the state
 //!   machines (`replication::model`);
 //! - `backup`: repositories and policies, backup points, restore points, copies, retention;
+//! - `failover`: failover jobs (walk, rollback, commit, refusals, a property test);
 //! - `targets`: CloudStack configurations and volumes, device mappings, leases, volume
 //!   operations;
 //! - `header`: the checked-in C header against the generated one and the library's symbols;

@@ -200,9 +200,8 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("cleared context: %+v", u)
 	}
 
-	// Explicit context transitions (the edges jobs do not drive).
-	ok(t, s.SetContextStatus(web, sendense.ContextFailedOverTest))
-	ok(t, s.SetContextStatus(web, sendense.ContextReadyForFailover))
+	// Explicit context transitions (the edges neither jobs nor failovers drive).
+	wantErr(t, "failed_over_test belongs to failovers", s.SetContextStatus(web, sendense.ContextFailedOverTest), sendense.ErrInvalidState)
 	ok(t, s.SetContextStatus(db, sendense.ContextCleanupRequired))
 	if c := must(s.Context(db)).get(t); c.CurrentStatus != sendense.ContextCleanupRequired {
 		t.Fatalf("db after cleanup_required: %+v", c)

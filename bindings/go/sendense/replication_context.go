@@ -12,7 +12,8 @@ import (
 type ContextStatus string
 
 // Context statuses. The edges into and out of ContextReplicating are driven by replication
-// jobs; the others are taken with SetContextStatus.
+// jobs, those into and out of ContextFailedOverTest / ContextFailedOverLive by failovers; the
+// others are taken with SetContextStatus.
 const (
 	ContextDiscovered       ContextStatus = "discovered"
 	ContextReplicating      ContextStatus = "replicating"
@@ -211,9 +212,10 @@ func (s *Store) UpdateContext(contextID string, u ContextUpdate) (*Context, erro
 	return c.normalize(), err
 }
 
-// SetContextStatus moves a context along an edge of its status machine that jobs do not
-// drive (failover, rollback, commit, cleanup). A forbidden edge, or one into or out of
-// ContextReplicating, is ErrInvalidState naming from and to.
+// SetContextStatus moves a context along an edge of its status machine that neither jobs nor
+// failovers drive (cleanup). A forbidden edge, one into or out of ContextReplicating (jobs'),
+// or one into or out of ContextFailedOverTest / ContextFailedOverLive (failovers': see
+// StartFailover, RollbackFailover, CommitFailover) is ErrInvalidState naming from and to.
 func (s *Store) SetContextStatus(contextID string, status ContextStatus) error {
 	var a cargs
 	id, st := a.str("context id", contextID), a.str("context status", string(status))

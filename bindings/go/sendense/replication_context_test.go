@@ -66,11 +66,14 @@ func TestContexts(t *testing.T) {
 		t.Fatalf("the update did not stay: %+v", got)
 	}
 
-	// The edges jobs do not drive: failover and commit after a completed job.
+	// The edges into and out of failed_over_* belong to failovers: a live failover and its
+	// commit after a completed job.
 	job := must(s.StartReplication(sendense.ReplicationStart{ContextID: web, Disks: twoDisks("web-01")})).get(t)
 	runReplicationJob(t, s, job, map[string]string{"disk-2000": changeID(epochA, 1), "disk-2001": changeID(epochB, 1)})
-	ok(t, s.SetContextStatus(web, sendense.ContextFailedOverLive))
-	ok(t, s.SetContextStatus(web, sendense.ContextCompleted))
+	wantErr(t, "failed_over_live without a failover", s.SetContextStatus(web, sendense.ContextFailedOverLive), sendense.ErrInvalidState)
+	fo := must(s.StartFailover(sendense.FailoverStart{ContextID: web, JobType: sendense.FailoverLive})).get(t)
+	walkFailover(t, s, fo)
+	ok(t, s.CommitFailover(fo))
 	if c := must(s.Context(web)).get(t); c.CurrentStatus != sendense.ContextCompleted || c.LastStatusChange.Before(c.CreatedAt) {
 		t.Fatalf("after the commit: %+v", c)
 	}

@@ -1,5 +1,7 @@
 //! C ABI of the failover area.
 
+mod job;
 mod network;
 
+pub use job::*;
 pub use network::*;

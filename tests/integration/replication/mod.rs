@@ -5,6 +5,7 @@ mod model;
 
 use crate::fixtures::{assert_refused, TempStore};
 
+use sendense::failover::{FailoverStatus, FailoverType, StartFailover};
 use sendense::replication::{
     ContextFilter, ContextStatus, ContextUpdate, DiskSpec, JobFilter, JobStatus, NewContext, Progress, ReplicationType,
     RequestedType, StartJob, SyncDone, SyncMode,
@@ -305,7 +306,15 @@ fn a_context_in_failover_or_an_active_job_refuse_what_they_must() {
     });
     f.store.replication_set_status(&job, JobStatus::Completed, None).unwrap();
     f.clock.advance(100);
-    let c = f.store.context_set_status(&ctx, ContextStatus::FailedOverLive).unwrap();
+    // Only a failover moves a context into (or out of) failed_over_*.
+    assert_refused(&f.store, Status::InvalidState, &["belongs to failovers", "failover_start"], || {
+        f.store.context_set_status(&ctx, ContextStatus::FailedOverLive)
+    });
+    let failover = f.store.failover_start(&StartFailover::new(&ctx, FailoverType::Live)).unwrap();
+    for step in ["validating", "snapshotting", "creating_vm", "switching_volume", "powering_on", "completed"] {
+        f.store.failover_set_status(&failover, FailoverStatus::parse(step).unwrap(), None).unwrap();
+    }
+    let c = f.store.context_get(&ctx).unwrap();
     assert_eq!((c.current_status, c.last_status_change.unwrap().millis()), (ContextStatus::FailedOverLive, T0 + 100));
     assert_refused(&f.store, Status::InvalidState, &["from failed_over_live to replicating"], || {
         f.store.replication_start(&StartJob::new(&ctx, disks(1)))
@@ -313,7 +322,10 @@ fn a_context_in_failover_or_an_active_job_refuse_what_they_must() {
     assert_refused(&f.store, Status::InvalidState, &["from failed_over_live to failed_over_test"], || {
         f.store.context_set_status(&ctx, ContextStatus::FailedOverTest)
     });
-    f.store.context_set_status(&ctx, ContextStatus::Completed).unwrap();
+    assert_refused(&f.store, Status::InvalidState, &["failover_commit"], || {
+        f.store.context_set_status(&ctx, ContextStatus::Completed)
+    });
+    f.store.failover_commit(&failover).unwrap();
 }
 
 #[test]

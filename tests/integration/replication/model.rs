@@ -812,8 +812,11 @@ impl Run {
         let to = match ci {
             Some(i) if self.rng.chance(60) => {
                 let from = self.model.ctxs[i].status;
-                let next: Vec<ContextStatus> =
-                    from.successors().into_iter().filter(|to| !from.is_job_driven(*to)).collect();
+                let next: Vec<ContextStatus> = from
+                    .successors()
+                    .into_iter()
+                    .filter(|to| !from.is_job_driven(*to) && !from.is_failover_driven(*to))
+                    .collect();
                 if next.is_empty() {
                     *self.rng.pick(ContextStatus::ALL)
                 } else {
@@ -825,7 +828,9 @@ impl Run {
         let expect = match ci.map(|i| self.model.ctxs[i].status) {
             None => Expect::Fail(Status::NotFound),
             Some(from) if from == to => Expect::NoOp,
-            Some(from) if from.is_job_driven(to) || !from.can_move_to(to) => Expect::Fail(Status::InvalidState),
+            Some(from) if from.is_job_driven(to) || from.is_failover_driven(to) || !from.can_move_to(to) => {
+                Expect::Fail(Status::InvalidState)
+            }
             Some(_) => Expect::Apply,
         };
         let result = self.store.context_set_status(&ctx_id, to);
