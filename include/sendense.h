@@ -1051,6 +1051,54 @@ int64_t sendense_failover_job_created_at_ms(const sendense_failover_job *j);
 bool sendense_failover_job_completed_at_ms(const sendense_failover_job *j, int64_t *out_ms);
 
 /**
+ * Create or update the mapping of a VMware network of a context to a CloudStack network.
+ * `json`: `vm_context_id`, `source_network_name`, `destination_network_id`,
+ * `destination_network_name`, `mapping_type` (`live`, `test`, or `both`: one row per kind,
+ * written in one transaction), optional `network_strategy` (replaced on every set; absent
+ * clears it). A mapping is keyed by (context, source network name, kind): setting it again
+ * updates it, and a changed destination makes its `validation_status` `pending` again.
+ * `vm_id` is not an input: the row's legacy `vm_id` is always the context's VMware VM id.
+ * An unknown context is NOT_FOUND; a blank name, another kind or an unknown key is
+ * INVALID_ARGUMENT. Safe to retry after SENDENSE_STATUS_COMMIT_UNKNOWN.
+ */
+sendense_status sendense_network_mapping_set(sendense_store *s,
+                                             const char *json,
+                                             sendense_error **err);
+
+/**
+ * Record whether a mapping's destination network was found usable: `valid` true marks it
+ * `valid`, false `invalid`, stamping `last_validated`. `kind`: `live`, `test` or `both` (both
+ * rows). `valid` is a by-value C `bool` (the compiler converts the argument to 0 or 1 at the
+ * call; unlike a struct field, no stray byte can reach the library). A missing mapping is
+ * NOT_FOUND naming the network and kind, and changes nothing.
+ */
+sendense_status sendense_network_mapping_validate(sendense_store *s,
+                                                  const char *context_id,
+                                                  const char *source_network_name,
+                                                  const char *kind,
+                                                  bool valid,
+                                                  sendense_error **err);
+
+/**
+ * The network mappings of a context as a JSON array of `network_mappings` rows (keys are the
+ * column names), by source network name, live before test. NOT_FOUND for an unknown context.
+ */
+sendense_status sendense_network_mapping_list_json(sendense_store *s,
+                                                   const char *context_id,
+                                                   char **json_out,
+                                                   sendense_error **err);
+
+/**
+ * Delete the mapping of a source network of a context for `kind` (`live`, `test`, or `both`:
+ * both rows). A missing mapping (for `both`: either row) is NOT_FOUND and deletes nothing.
+ */
+sendense_status sendense_network_mapping_delete(sendense_store *s,
+                                                const char *context_id,
+                                                const char *source_network_name,
+                                                const char *kind,
+                                                sendense_error **err);
+
+/**
  * Decide whether a disk (`disk-<device key>`) of a context must be copied in full or
  * incrementally from a snapshot whose change id is `snapshot_change_id`
  * (`<uuid part>/<sequence>`; an invalid one is INVALID_ARGUMENT). `target_is_new` tells that
@@ -1818,7 +1866,9 @@ sendense_status sendense_ossea_volume_list_json(sendense_store *s,
 /**
  * Move a volume to `status` (creating, available, attached, detached, error) along its state
  * machine (INVALID_STATE otherwise). `device_path` is required for attached and must be NULL
- * otherwise.
+ * otherwise. `sendense_device_attach`, `_detach`, `_update` and the mode switches already
+ * move the volume's row in their transaction; repeating the status and path it has is a
+ * no-op.
  */
 sendense_status sendense_ossea_volume_set_status(sendense_store *s,
                                                  int64_t volume_row_id,
