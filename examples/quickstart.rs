@@ -21,9 +21,14 @@
 //! NBD port leased, the volumes attached (a device mapping with its NBD export each, recorded
 //! as volume operations with their history), snapshotted for a test failover and rolled back,
 //! the VM's mappings switched to failover and back, detached, the port released, the storage
-//! consistency check and the volume daemon's metrics. It closes with a line per table group.
-//! Run it twice: the second run continues from what the first one recorded (and starts a new
-//! backup chain generation with a new full).
+//! consistency check and the volume daemon's metrics. Before the detach, web-01 fails over as
+//! a test: its two networks mapped for both kinds and validated, every step walked (the
+//! devices switch to failover mode at switching_volume) and rolled back (the devices back at
+//! their hub paths). Then a new VM (app-NN, one per run) fails over live: refused first while
+//! one of its networks has no mapping (the message names it), then walked and committed. The
+//! contexts' statuses and last operation summaries are printed after each. It closes with a
+//! line per table group. Run it twice: the second run continues from what the first one
+//! recorded (and starts a new backup chain generation with a new full, and a new app VM).
 
 use std::collections::BTreeMap;
 
@@ -31,6 +36,7 @@ use sendense::backup::{BackupType, StartBackup};
 use sendense::backup::{
     NewCopyRule, NewPolicy, NewRepository, PolicyFilter, PolicyUpdate, RepositoryFilter, RepositoryType,
 };
+use sendense::failover::{FailoverStatus, FailoverType, MappingType, NewNetworkMapping, StartFailover, StepResults};
 use sendense::replication::{ChangeId, ContextFilter, DiskSpec, JobStatus, NewContext, Progress, StartJob, SyncMode};
 use sendense::store::secret::SecretKey;
 use sendense::targets::{ModeSwitch, NewExport, NewMapping, OperationMode};
@@ -76,9 +82,7 @@ fn run(path: &str) -> sendense::Result<()> {
                 "DC1",
             ))?,
         };
-        let disks: Vec<DiskSpec> = (0..2)
-            .map(|i| DiskSpec::new(format!("disk-{}", 2000 + i), format!("[ds1] {name}/{name}_{i}.vmdk"), 40))
-            .collect();
+        let disks = disk_specs(name, &["VM Network", "backend"]);
         println!("VM {name}: context {id}");
         vms.push((name, id, disks));
     }
@@ -127,7 +131,10 @@ fn run(path: &str) -> sendense::Result<()> {
     //    volume per disk.
     targets(&store, vms[0].0, &vms[0].1)?;
 
-    // 7. The contexts with their counters, and what the file holds.
+    // 7. A new VM fails over live, and the migration is committed.
+    live_failover(&store)?;
+
+    // 8. The contexts with their counters, and what the file holds.
     for c in store.context_list(&ContextFilter::default())? {
         println!(
             "context {:<7} {:<18} jobs {:>3} ok {:>3} failed {:>3} last good {}",
@@ -148,6 +155,18 @@ fn run(path: &str) -> sendense::Result<()> {
     println!("rows per table group: {}", summary.join(", "));
     println!("integrity: {}", if store.integrity_check()?.ok { "ok" } else { "PROBLEMS FOUND" });
     Ok(())
+}
+
+/// The two disks of a VM, both on the VMware networks `networks` (their `network_config`:
+/// what a failover maps).
+fn disk_specs(name: &str, networks: &[&str]) -> Vec<DiskSpec> {
+    (0..2)
+        .map(|i| {
+            let mut d = DiskSpec::new(format!("disk-{}", 2000 + i), format!("[ds1] {name}/{name}_{i}.vmdk"), 40);
+            d.network_config = Some(serde_json::json!(networks));
+            d
+        })
+        .collect()
 }
 
 /// One replication of a VM: decide per disk, start (auto type), walk the job's statuses with
@@ -508,13 +527,15 @@ fn targets(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
         store.nbd_export_list_by_context(ctx)?.len()
     );
     let mut back = ModeSwitch::new(ctx, OperationMode::Oma);
-    back.device_paths = paths;
-    back.exports = exports;
+    back.device_paths = paths.clone();
+    back.exports = exports.clone();
     let switched = store.device_switch_mode(&back)?;
     println!("{name} switched back to oma: {} exports", store.nbd_export_list_by_context(ctx)?.len());
     for m in &switched {
         println!("  {} {} at {}", m.volume_uuid, m.operation_mode, m.device_path.as_deref().unwrap_or("-"));
     }
+
+    test_failover(store, name, ctx, &paths, &exports)?;
 
     // Detach: each mapping goes with its export, and its volume row becomes detached; the
     // port is released by its owner.
@@ -536,4 +557,111 @@ fn targets(store: &Store, name: &str, ctx: &str) -> sendense::Result<()> {
         metrics.error_rate_percent
     );
     Ok(())
+}
+
+/// Map each of `networks` of a context to a CloudStack network for both failover kinds (one
+/// row per kind) and record both rows as validated.
+fn map_networks(store: &Store, ctx: &str, networks: &[&str]) -> sendense::Result<()> {
+    for source in networks {
+        let dest = format!("cs-{}", source.to_lowercase().replace(' ', "-"));
+        store.network_mapping_set(&NewNetworkMapping::new(ctx, *source, &dest, &dest, MappingType::Both))?;
+        for m in store.network_mapping_validate(ctx, source, MappingType::Both, true)? {
+            println!(
+                "  network {:?} ({}) -> {}: {}",
+                m.source_network_name, m.mapping_type, m.destination_network_name, m.validation_status
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A context's status and last operation summary (the failover area writes it).
+fn show_context(store: &Store, ctx: &str) -> sendense::Result<()> {
+    let c = store.context_get(ctx)?;
+    let summary = c.last_operation_summary.map_or("-".to_string(), |s| s.to_string());
+    println!("  context {}: {}, last operation {summary}", c.vm_name, c.current_status);
+    Ok(())
+}
+
+/// The device mappings of a context, one line.
+fn show_devices(store: &Store, ctx: &str) -> sendense::Result<()> {
+    let devices: Vec<String> = store
+        .device_list(ctx)?
+        .iter()
+        .map(|m| format!("{} {} at {}", m.volume_uuid, m.operation_mode, m.device_path.as_deref().unwrap_or("-")))
+        .collect();
+    println!("  devices: {}; {} NBD exports", devices.join(", "), store.nbd_export_list_by_context(ctx)?.len());
+    Ok(())
+}
+
+/// A failover walked through every step; the CloudStack VM is created at creating_vm.
+fn walk_failover(store: &Store, id: &str, name: &str) -> sendense::Result<()> {
+    use FailoverStatus::*;
+    for status in [Validating, Snapshotting, CreatingVm, SwitchingVolume, PoweringOn, Completed] {
+        let results = StepResults {
+            destination_vm_id: (status == CreatingVm).then(|| format!("cs-vm-{name}")),
+            ..Default::default()
+        };
+        store.failover_set_status(id, status, Some(&results))?;
+    }
+    Ok(())
+}
+
+/// A test failover of a VM whose volumes are attached at `paths`: its networks mapped for both
+/// kinds, every step walked (the devices switch to failover mode at switching_volume), then
+/// rolled back (at reverting the devices come back at `paths`, the exports re-created).
+fn test_failover(
+    store: &Store,
+    name: &str,
+    ctx: &str,
+    paths: &BTreeMap<String, String>,
+    exports: &[NewExport],
+) -> sendense::Result<()> {
+    println!("network mappings of {name}:");
+    map_networks(store, ctx, &["VM Network", "backend"])?;
+    let id = store.failover_start(&StartFailover::new(ctx, FailoverType::Test))?;
+    walk_failover(store, &id, name)?;
+    println!("test failover {id} of {name}: {}", store.failover_get(&id)?.status);
+    show_devices(store, ctx)?;
+    show_context(store, ctx)?;
+    store.failover_rollback(&id)?;
+    let back = StepResults { device_paths: paths.clone(), exports: exports.to_vec(), ..Default::default() };
+    store.failover_set_status(&id, FailoverStatus::Reverting, Some(&back))?;
+    let done = store.failover_set_status(&id, FailoverStatus::Completed, None)?;
+    println!("rolled back test failover {id}: {}", done.status);
+    show_devices(store, ctx)?;
+    show_context(store, ctx)
+}
+
+/// A live failover of a new VM (app-NN, a new one per run: a committed migration is final):
+/// refused while one of its networks has no mapping, then walked and committed.
+fn live_failover(store: &Store) -> sendense::Result<()> {
+    let apps = store.context_list(&ContextFilter::default())?.iter().filter(|c| c.vm_name.starts_with("app-")).count();
+    let name = format!("app-{:02}", apps + 1);
+    let new = NewContext::new(&name, format!("4210-{name}"), format!("/DC1/vm/{name}"), "vcenter.example", "DC1");
+    let ctx = store.context_create(&new)?;
+    println!("VM {name}: context {ctx}");
+    replicate(store, &name, &ctx, &disk_specs(&name, &["VM Network", "dmz"]))?;
+    println!("network mappings of {name}:");
+    map_networks(store, &ctx, &["VM Network"])?;
+    match store.failover_start(&StartFailover::new(&ctx, FailoverType::Live)) {
+        Err(e) if e.status() == Status::InvalidState => {
+            println!(
+                "live failover of {name} refused with status {} {}: {}",
+                e.status().code(),
+                e.status(),
+                e.message()
+            )
+        }
+        Err(e) => return Err(e),
+        Ok(id) => panic!("the library started failover {id} with the dmz network unmapped"),
+    }
+    map_networks(store, &ctx, &["dmz"])?;
+    let id = store.failover_start(&StartFailover::new(&ctx, FailoverType::Live))?;
+    walk_failover(store, &id, &name)?;
+    println!("live failover {id} of {name}: {}", store.failover_get(&id)?.status);
+    show_context(store, &ctx)?;
+    store.failover_commit(&id)?;
+    println!("committed live failover {id}");
+    show_context(store, &ctx)
 }
