@@ -12,12 +12,18 @@
 // it, a backup NBD port leased, the volumes attached (a device mapping with its NBD export
 // each, recorded as volume operations with their history), snapshotted for a test failover
 // and rolled back, the VM's mappings switched to failover and back, detached, the port
-// released, the storage consistency check and the volume daemon's metrics.
+// released, the storage consistency check and the volume daemon's metrics. Before the detach,
+// web-01 fails over as a test: its two networks mapped for both kinds and validated, every
+// step walked (the devices switch to failover mode at switching_volume) and rolled back (the
+// devices back at their hub paths). Then a new VM (app-NN, one per run) fails over live:
+// refused first while one of its networks has no mapping (the message names it), then walked
+// and committed. The contexts' statuses and last operation summaries are printed after each.
 //
 //	go run ./cmd/sendense-demo [path]    (default ./sendense-demo.db; an existing file is reused)
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -101,10 +107,15 @@ func run(path string, w io.Writer) error {
 		}
 		fmt.Fprintf(w, "context %s: %s\n", v.name, v.id)
 	}
+	// The VMware networks of a VM (its disks' network_config): what a failover maps.
 	disks := func(name string) []sendense.DiskSpec {
+		networks := json.RawMessage(`["VM Network","backend"]`)
+		if strings.HasPrefix(name, "app-") {
+			networks = json.RawMessage(`["VM Network","dmz"]`)
+		}
 		return []sendense.DiskSpec{
-			{DiskID: "disk-2000", VMDKPath: "[ds1] " + name + "/" + name + ".vmdk", SizeGB: 40},
-			{DiskID: "disk-2001", VMDKPath: "[ds1] " + name + "/" + name + "_1.vmdk", SizeGB: 100},
+			{DiskID: "disk-2000", VMDKPath: "[ds1] " + name + "/" + name + ".vmdk", SizeGB: 40, NetworkConfig: networks},
+			{DiskID: "disk-2001", VMDKPath: "[ds1] " + name + "/" + name + "_1.vmdk", SizeGB: 100, NetworkConfig: networks},
 		}
 	}
 	epoch := map[string]string{
@@ -217,6 +228,31 @@ func run(path string, w io.Writer) error {
 		return err
 	}
 	if err := targets(store, w, web); err != nil {
+		return err
+	}
+
+	// A new VM (one per run: a committed migration is final) fails over live.
+	contexts, err := store.ListContexts(sendense.ContextFilter{})
+	if err != nil {
+		return err
+	}
+	apps := 0
+	for _, c := range contexts {
+		if strings.HasPrefix(c.VMName, "app-") {
+			apps++
+		}
+	}
+	app := &vm{name: fmt.Sprintf("app-%02d", apps+1)}
+	app.vmwareID = "vm-" + app.name
+	if app.id, err = store.CreateContext(sendense.NewContext{VMName: app.name, VMwareVMID: app.vmwareID,
+		VMPath: "/DC1/vm/" + app.name, VCenterHost: vcenter, Datacenter: "DC1"}); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "context %s: %s\n", app.name, app.id)
+	if _, err := replicate(app); err != nil {
+		return err
+	}
+	if err := liveFailover(store, w, app); err != nil {
 		return err
 	}
 
@@ -594,6 +630,10 @@ func targets(store *sendense.Store, w io.Writer, v *vm) error {
 		return err
 	}
 
+	if err := testFailover(store, w, v, paths, exports); err != nil {
+		return err
+	}
+
 	// Detach: each mapping goes with its export and its volume row becomes detached; the port
 	// is released by its owner.
 	for _, vol := range volumes {
@@ -626,6 +666,136 @@ func targets(store *sendense.Store, w io.Writer, v *vm) error {
 	fmt.Fprintf(w, "volume daemon: %d operations (%d pending), %d active mappings, average response %.1f ms, error rate %.1f%%\n",
 		metrics.TotalOperations, metrics.PendingOperations, metrics.ActiveMappings, metrics.AverageResponseTimeMs, metrics.ErrorRatePercent)
 	return nil
+}
+
+// mapNetworks maps each of networks of a context to a CloudStack network for both failover
+// kinds (one row per kind) and records both rows as validated.
+func mapNetworks(store *sendense.Store, w io.Writer, contextID string, networks ...string) error {
+	mapped := map[string]bool{}
+	for _, source := range networks {
+		mapped[source] = true
+		dest := "cs-" + strings.ReplaceAll(strings.ToLower(source), " ", "-")
+		if err := store.SetNetworkMapping(sendense.NewNetworkMapping{VMContextID: contextID, SourceNetworkName: source,
+			DestinationNetworkID: dest, DestinationNetworkName: dest, MappingType: sendense.MappingBoth}); err != nil {
+			return err
+		}
+		if err := store.ValidateNetworkMapping(contextID, source, sendense.MappingBoth, true); err != nil {
+			return err
+		}
+	}
+	mappings, err := store.NetworkMappings(contextID)
+	if err != nil {
+		return err
+	}
+	for _, m := range mappings {
+		if mapped[m.SourceNetworkName] {
+			fmt.Fprintf(w, "  network %q (%s) -> %s: %s\n", m.SourceNetworkName, m.MappingType, m.DestinationNetworkName, m.ValidationStatus)
+		}
+	}
+	return nil
+}
+
+// showContext prints a context's status and last operation summary (the failover area writes it).
+func showContext(store *sendense.Store, w io.Writer, contextID string) error {
+	c, err := store.Context(contextID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  context %s: %s, last operation %s\n", c.VMName, c.CurrentStatus, c.LastOperationSummary)
+	return nil
+}
+
+// walkFailover moves a failover through every step; the CloudStack VM is created at
+// creating_vm, and the devices switch to failover mode at switching_volume.
+func walkFailover(store *sendense.Store, w io.Writer, v *vm, job sendense.FailoverType, id string) error {
+	for _, status := range []sendense.FailoverStatus{sendense.FailoverValidating, sendense.FailoverSnapshotting,
+		sendense.FailoverCreatingVM, sendense.FailoverSwitchingVolume, sendense.FailoverPoweringOn, sendense.FailoverCompleted} {
+		var results *sendense.FailoverStepResults
+		if status == sendense.FailoverCreatingVM {
+			results = &sendense.FailoverStepResults{DestinationVMID: "cs-vm-" + v.name}
+		}
+		if err := store.SetFailoverStatus(id, status, results); err != nil {
+			return err
+		}
+	}
+	f, err := store.Failover(id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s failover %s of %s: %s, destination VM %s\n", job, id, v.name, f.Status, deref(f.DestinationVMID))
+	return nil
+}
+
+// testFailover fails a VM whose volumes are attached at paths over as a test, and rolls it
+// back: at reverting the devices come back at paths, the exports re-created.
+func testFailover(store *sendense.Store, w io.Writer, v *vm, paths map[string]string, exports []sendense.NewNBDExport) error {
+	fmt.Fprintf(w, "network mappings of %s:\n", v.name)
+	if err := mapNetworks(store, w, v.id, "VM Network", "backend"); err != nil {
+		return err
+	}
+	id, err := store.StartFailover(sendense.FailoverStart{ContextID: v.id, JobType: sendense.FailoverTest})
+	if err != nil {
+		return err
+	}
+	if err := walkFailover(store, w, v, sendense.FailoverTest, id); err != nil {
+		return err
+	}
+	if err := printExports(store, w, v.id); err != nil {
+		return err
+	}
+	if err := showContext(store, w, v.id); err != nil {
+		return err
+	}
+	if err := store.RollbackFailover(id); err != nil {
+		return err
+	}
+	back := &sendense.FailoverStepResults{DevicePaths: paths, Exports: exports}
+	if err := store.SetFailoverStatus(id, sendense.FailoverReverting, back); err != nil {
+		return err
+	}
+	if err := store.SetFailoverStatus(id, sendense.FailoverCompleted, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "rolled back test failover %s\n", id)
+	if err := printExports(store, w, v.id); err != nil {
+		return err
+	}
+	return showContext(store, w, v.id)
+}
+
+// liveFailover fails a VM over live: refused while one of its networks has no mapping (the
+// message names it), then walked and committed (the context becomes completed, for good).
+func liveFailover(store *sendense.Store, w io.Writer, v *vm) error {
+	fmt.Fprintf(w, "network mappings of %s:\n", v.name)
+	if err := mapNetworks(store, w, v.id, "VM Network"); err != nil {
+		return err
+	}
+	start := sendense.FailoverStart{ContextID: v.id, JobType: sendense.FailoverLive}
+	_, err := store.StartFailover(start)
+	var refusal *sendense.Error
+	if !errors.As(err, &refusal) || !errors.Is(err, sendense.ErrInvalidState) {
+		return fmt.Errorf("a live failover of %s with the dmz network unmapped: got %v, want an invalid state", v.name, err)
+	}
+	fmt.Fprintf(w, "live failover of %s refused with status %d %s: %s\n", v.name, refusal.Status, refusal.Status,
+		strings.TrimPrefix(refusal.Message, refusal.Status.String()+": "))
+	if err := mapNetworks(store, w, v.id, "dmz"); err != nil {
+		return err
+	}
+	id, err := store.StartFailover(start)
+	if err != nil {
+		return err
+	}
+	if err := walkFailover(store, w, v, sendense.FailoverLive, id); err != nil {
+		return err
+	}
+	if err := showContext(store, w, v.id); err != nil {
+		return err
+	}
+	if err := store.CommitFailover(id); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "committed live failover %s\n", id)
+	return showContext(store, w, v.id)
 }
 
 // printExports prints the mappings of a context with their exports.

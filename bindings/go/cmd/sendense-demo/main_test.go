@@ -33,6 +33,7 @@ func TestDemo(t *testing.T) {
 		}
 		checkBackups(t, round, text)
 		checkTargets(t, round, path, text)
+		checkFailovers(t, round, text)
 		if round == 1 && !strings.Contains(text, "started initial job") {
 			t.Fatalf("no initial job:\n%s", text)
 		}
@@ -99,6 +100,38 @@ func checkTargets(t *testing.T, round int, path, text string) {
 		if bytes.Contains(data, []byte("AK-demo-0")) || bytes.Contains(data, []byte("SK-demo")) {
 			t.Fatalf("round %d: a secret in plaintext in %s", round, f)
 		}
+	}
+}
+
+// checkFailovers checks the failover part of one round's output: web-01's networks mapped and
+// validated for both kinds, its test failover with the devices switched, the rollback with the
+// devices back, and the round's new app VM: its live failover refused naming the unmapped
+// network, then completed and committed; each followed by the context's status and summary.
+func checkFailovers(t *testing.T, round int, text string) {
+	t.Helper()
+	app := fmt.Sprintf("app-%02d", round)
+	for _, want := range []string{
+		"network mappings of web-01:\n  network \"VM Network\" (live) -> cs-vm-network: valid\n  network \"VM Network\" (test) -> cs-vm-network: valid\n" +
+			"  network \"backend\" (live) -> cs-backend: valid\n  network \"backend\" (test) -> cs-backend: valid\ntest failover ",
+		" of web-01: completed, destination VM cs-vm-web-01\n  demo-web-01-disk-2000 failover at -, no export\n" +
+			"  demo-web-01-disk-2001 failover at -, no export\n  context web-01: failed_over_test, last operation {",
+		`"job_type":"test","operation":"failover","outcome":"completed","step":"completed"}`,
+		"\n  demo-web-01-disk-2000 oma at /dev/vdb, export migration-vol-demo-web-01-disk-2000 on port ",
+		"\n  demo-web-01-disk-2001 oma at /dev/vdc, export migration-vol-demo-web-01-disk-2001 on port ",
+		`"job_type":"test","operation":"rollback","outcome":"completed","step":"completed"}`,
+		"live failover of " + app + " refused with status 5 INVALID_STATE: context ",
+		" cannot fail over (live): no live mapping for network dmz\n  network \"dmz\" (live) -> cs-dmz: valid\n",
+		" of " + app + ": completed, destination VM cs-vm-" + app + "\n  context " + app + ": failed_over_live, last operation {",
+		"  context " + app + ": completed, last operation {",
+		`"job_type":"live","operation":"commit","outcome":"completed","step":"completed"}`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("round %d: the output lacks %q:\n%s", round, want, text)
+		}
+	}
+	_, rolledBack, _ := strings.Cut(text, "rolled back test failover ")
+	if !strings.HasPrefix(lineOf(rolledBack, "context"), "context web-01: ready_for_failover, last operation {") {
+		t.Fatalf("round %d: web-01 after the rollback: %q", round, lineOf(rolledBack, "context"))
 	}
 }
 
