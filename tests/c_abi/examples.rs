@@ -12,7 +12,8 @@ use crate::{command, run_ok};
 pub type OutputCheck = fn(plain: &Path, stdout: &str);
 
 /// The output checks, by file stem (`examples/c/<stem>.c`).
-pub const OUTPUT_CHECKS: &[(&str, OutputCheck)] = &[("lifecycle", lifecycle), ("backup", backup), ("targets", targets)];
+pub const OUTPUT_CHECKS: &[(&str, OutputCheck)] =
+    &[("lifecycle", lifecycle), ("backup", backup), ("targets", targets), ("failover", failover)];
 
 fn lifecycle(_plain: &Path, stdout: &str) {
     let lines: Vec<&str> = stdout.lines().collect();
@@ -230,4 +231,61 @@ fn targets(plain: &Path, stdout: &str) {
 /// The first line starting with `prefix` (empty when there is none).
 fn line_with<'a>(lines: &[&'a str], prefix: &str) -> &'a str {
     lines.iter().copied().find(|l| l.starts_with(prefix)).unwrap_or("")
+}
+
+/// The whole failover walk, line by line: ids are read from the lines that print them first,
+/// the summaries' times are masked.
+fn failover(_plain: &Path, stdout: &str) {
+    let lines: Vec<String> = stdout.lines().map(mask_time).collect();
+    let field = |prefix: &str, n: usize| {
+        let line =
+            lines.iter().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix:?} in:\n{stdout}"));
+        line.split_whitespace().nth(n).unwrap_or("").trim_end_matches([',', ':']).to_string()
+    };
+    let (ctx, job) = (field("web-01: context ", 2), field("web-01: context ", 5));
+    let (test, live) = (field("test failover 0", 2), field("live failover 0", 2));
+    let (vol_0, vol_1) = ("6f1c0c1e-0000-4000-8000-00000000f000", "6f1c0c1e-0000-4000-8000-00000000f001");
+    let devices = |mode: &str, at: [&str; 2]| {
+        [format!("  device {vol_0}: {mode}, at {}", at[0]), format!("  device {vol_1}: {mode}, at {}", at[1])]
+    };
+    let network =
+        |name: &str, dest: &str| ["live", "test"].map(|kind| format!("  network {name} ({kind}) -> {dest}: valid"));
+    let context = |status: &str, id: &str, kind: &str, operation: &str| {
+        format!(
+            "  context: {status}, last operation {{\"at\":\"T\",\"error\":null,\"failover_id\":\"{id}\",\
+             \"job_type\":\"{kind}\",\"operation\":\"{operation}\",\"outcome\":\"completed\",\"step\":\"completed\"}}"
+        )
+    };
+    let steps = "validating snapshotting creating_vm switching_volume powering_on completed";
+    let mut expected = vec![format!("web-01: context {ctx}, replication job {job} completed")];
+    expected.extend(devices("oma", ["/dev/vdb", "/dev/vdc"]));
+    expected.push("network mappings:".into());
+    expected.extend(network("VM Network", "cs-guest-net"));
+    expected.push(format!(
+        "test failover refused with status 5: INVALID_STATE: context {ctx} cannot fail over (test): no test \
+         mapping for network backend"
+    ));
+    expected.extend(network("backend", "cs-backend-net"));
+    expected.push(format!("test failover {test}: {steps}"));
+    expected.push("  test failover completed, destination VM cs-vm-web-01".into());
+    expected.extend(devices("failover", ["null", "null"]));
+    expected.push(context("failed_over_test", &test, "test", "failover"));
+    expected.push(format!("rolled back test failover {test}"));
+    expected.extend(devices("oma", ["/dev/vdb", "/dev/vdc"]));
+    expected.push(context("ready_for_failover", &test, "test", "rollback"));
+    expected.push(format!("live failover {live}: {steps}"));
+    expected.push("  live failover completed, destination VM cs-vm-web-01".into());
+    expected.extend(devices("failover", ["null", "null"]));
+    expected.push(context("failed_over_live", &live, "live", "failover"));
+    expected.push(format!("committed live failover {live}"));
+    expected.push(context("completed", &live, "live", "commit"));
+    assert_eq!(lines[1..], expected[..], "{stdout}");
+}
+
+/// `line` with the value of its `"at":"..."` (a time) replaced by `T`.
+fn mask_time(line: &str) -> String {
+    match line.split_once("\"at\":\"").and_then(|(head, rest)| rest.split_once('"').map(|(_, tail)| (head, tail))) {
+        Some((head, tail)) => format!("{head}\"at\":\"T\"{tail}"),
+        None => line.to_string(),
+    }
 }
