@@ -392,7 +392,7 @@ fn next_op(rng: &mut Rng, state: &State, ctx: &str, seed: u64, n: u64) -> String
     // id is the newest failover.
     let newest = c.failovers.iter().next_back();
     let devices_home = c.volumes.values().all(|v| v.mode == "oma");
-    let start = || format!("start {ctx} fo-{seed:08}-{n:06} {}", if n % 3 == 0 { "live" } else { "test" });
+    let start = || format!("start {ctx} fo-{seed:08}-{n:06} {}", if n.is_multiple_of(3) { "live" } else { "test" });
     let Some((id, f)) = newest else { return start() };
     match f.status.as_str() {
         "completed" if c.status == "ready_for_failover" => start(),
