@@ -4,7 +4,7 @@
 //!
 //! `cargo bench` runs everything; `cargo bench -- NAME` runs the benchmarks whose key contains
 //! NAME (open, update, progress, decide, start, append, restore, lease, attach, stale, cascade,
-//! change_id).
+//! change_id, failover_step, failover_switch).
 //!
 //! Writes go to one database file per side (same content), so no side pays for another's
 //! writes (page-cache invalidation, checkpoints); rounds rotate which side goes first.
@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use sendense::backup::{BackupType, StartBackup};
 use sendense::backup::{NewPolicy, NewRepository, RepositoryType};
+use sendense::failover::{FailoverStatus, FailoverType, StartFailover, StepResults};
 use sendense::ffi::{self, sendense_store};
 use sendense::replication::{DiskSpec, JobStatus, NewContext, Progress, StartJob};
 use sendense::rusqlite::types::Value;
@@ -1054,6 +1055,237 @@ fn bench_change_id(dir: &Path) -> Row {
     Row { name: "change-id write at disk completion, synchronous=NORMAL".into(), api: t[0], c: Some(t[1]), floor: t[2] }
 }
 
+/// Contexts `vm-00000`, ... ready for failover (a completed job over four disks), each with a
+/// failover `fo-<i>` moved up to `at`; with `volumes`, each disk has a CloudStack volume row,
+/// an oma mapping and its export (created before the failover starts).
+fn seed_failovers(store: &Store, n: usize, volumes: bool, at: FailoverStatus) {
+    use sendense::targets::{NewExport, NewMapping, NewOsseaVolume, VolumeStatus};
+    for i in 0..n {
+        let ctx = store.context_create(&new_vm(i)).unwrap();
+        let job = store.replication_start(&StartJob::new(ctx.as_str(), four_disks())).unwrap();
+        store.replication_set_status(&job, JobStatus::Completed, None).unwrap();
+        if volumes {
+            for (d, disk) in store.replication_disks(&ctx).unwrap().iter().enumerate() {
+                let volume = format!("vol-{i:05}-{d}");
+                let mut v = NewOsseaVolume::new(&volume, &volume, 100);
+                v.vm_context_id = Some(ctx.clone());
+                v.status = Some(VolumeStatus::Available);
+                store.ossea_volume_create(&v).unwrap();
+                let mut m = NewMapping::oma(&volume, "oma-vm", format!("/dev/disk/by-id/virtio-{volume}"));
+                m.vm_context_id = Some(ctx.clone());
+                m.size = 100 << 30;
+                m.export = Some(NewExport::new(&volume, disk.id, 10809));
+                store.device_attach(&m).unwrap();
+            }
+        }
+        let mut start = StartFailover::new(ctx.as_str(), FailoverType::Test);
+        start.id = Some(format!("fo-{i}"));
+        store.failover_start(&start).unwrap();
+        let mut step = FailoverStatus::Pending;
+        while step != at {
+            step = step.next().unwrap();
+            let mut r = StepResults::default();
+            if step == FailoverStatus::CreatingVm {
+                r.destination_vm_id = Some(format!("cs-vm-{i}"));
+            }
+            store.failover_set_status(&format!("fo-{i}"), step, Some(&r)).unwrap();
+        }
+    }
+}
+
+/// Every column of every row `sql` returns for `arg`, as dynamic values (the floor's reads).
+fn all_values(
+    tx: &sendense::rusqlite::Transaction<'_>,
+    sql: &str,
+    arg: &dyn sendense::rusqlite::ToSql,
+) -> Vec<Vec<Value>> {
+    let mut stmt = tx.prepare_cached(sql).unwrap();
+    let columns = stmt.column_count();
+    let rows = stmt.query_map([arg], |r| (0..columns).map(|k| r.get::<_, Value>(k)).collect()).unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+/// The failover row's and context row's reads, as the library writes them.
+fn failover_reads() -> (String, String) {
+    use sendense::failover::FailoverJob;
+    use sendense::replication::Context;
+    use sendense::store::Record;
+    (
+        format!("SELECT {} FROM failover_jobs WHERE job_id = ?1", FailoverJob::COLUMNS),
+        format!("SELECT {} FROM vm_replication_contexts WHERE context_id = ?1", Context::COLUMNS),
+    )
+}
+
+const FAILOVER_STEP_SQL: &str = "UPDATE failover_jobs SET status = ?2, \
+    destination_vm_id = COALESCE(?3, destination_vm_id), \
+    linstor_snapshot_name = COALESCE(?4, linstor_snapshot_name), \
+    ossea_snapshot_id = COALESCE(?5, ossea_snapshot_id), \
+    linstor_config_id = COALESCE(?6, linstor_config_id), updated_at = ?7, \
+    started_at = CASE WHEN started_at IS NULL THEN ?7 ELSE started_at END, \
+    completed_at = CASE WHEN ?2 = 'completed' THEN ?7 ELSE completed_at END \
+    WHERE job_id = ?1";
+const FAILOVER_SUMMARY_SQL: &str =
+    "UPDATE vm_replication_contexts SET last_operation_summary = ?2, updated_at = ?3 WHERE context_id = ?1";
+
+/// The summary the library writes for failover `i` reaching `step` (the floor builds it too).
+fn failover_summary(i: usize, step: &str) -> String {
+    format!(
+        r#"{{"operation":"failover","failover_id":"fo-{i}","job_type":"test","outcome":"in_progress","step":"{step}","error":null,"at":"2025-11-28T05:09:49.{:03}Z"}}"#,
+        i % 1000
+    )
+}
+
+/// The floor of a failover step: the library's statements in one immediate transaction (the
+/// failover row and its context read, `between` (the step's own work), the row updated, the
+/// context's summary written, the row read back).
+fn failover_step_floor(
+    conn: &mut Connection,
+    i: usize,
+    step: &str,
+    snapshot: Option<&str>,
+    between: impl FnOnce(&sendense::rusqlite::Transaction<'_>, &str, i64),
+) {
+    let (read_failover, read_context) = failover_reads();
+    let (id, now) = (format!("fo-{i}"), i as i64);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+    let row = all_values(&tx, &read_failover, &id);
+    let Value::Text(ctx) = &row[0][1] else { panic!("the failover's context") };
+    all_values(&tx, &read_context, ctx);
+    between(&tx, ctx, now);
+    tx.prepare_cached(FAILOVER_STEP_SQL)
+        .unwrap()
+        .execute(params![id, step, None::<String>, snapshot, None::<String>, None::<i64>, now])
+        .unwrap();
+    tx.prepare_cached(FAILOVER_SUMMARY_SQL).unwrap().execute(params![ctx, failover_summary(i, step), now]).unwrap();
+    all_values(&tx, &read_failover, &id);
+    tx.commit().unwrap();
+}
+
+/// A failover step without devices: validating -> snapshotting with the Linstor snapshot's
+/// name, one failover per operation (each context has one, in validating).
+fn bench_failover_step(dir: &Path) -> Row {
+    let (rounds, per_round) = (9, 200);
+    let n = rounds * per_round;
+    let sync = Synchronous::Normal;
+    let paths =
+        three_files(dir, "failover-step", sync, |store| seed_failovers(store, n, false, FailoverStatus::Validating));
+    let store = Store::open(&paths[0], OpenOptions::default().synchronous(sync)).unwrap();
+    let cstore = CStore::open(&paths[1], sync);
+    let mut conn = direct_open(&paths[2], sync);
+    let ids: Vec<String> = (0..n).map(|i| format!("fo-{i}")).collect();
+    let c_ids: Vec<CString> = ids.iter().map(|id| c(id)).collect();
+    let c_json: Vec<CString> = (0..n).map(|i| c(&format!(r#"{{"linstor_snapshot_name":"snap-{i}"}}"#))).collect();
+    let c_status = c("snapshotting");
+    let t = compare(
+        rounds,
+        per_round,
+        &mut [
+            &mut |i| {
+                let r = StepResults { linstor_snapshot_name: Some(format!("snap-{i}")), ..Default::default() };
+                store.failover_set_status(&ids[i], FailoverStatus::Snapshotting, Some(&r)).unwrap();
+            },
+            &mut |i| {
+                ok(unsafe {
+                    ffi::sendense_failover_set_status(
+                        cstore.0,
+                        c_ids[i].as_ptr(),
+                        c_status.as_ptr(),
+                        c_json[i].as_ptr(),
+                        std::ptr::null_mut(),
+                    )
+                });
+            },
+            &mut |i| failover_step_floor(&mut conn, i, "snapshotting", Some(&format!("snap-{i}")), |_, _, _| {}),
+        ],
+    );
+    Row { name: "failover step with a result, synchronous=NORMAL".into(), api: t[0], c: Some(t[1]), floor: t[2] }
+}
+
+const SWITCH_EXPORT_SQL: &str = "DELETE FROM nbd_exports WHERE volume_id = ?1";
+const SWITCH_MAPPING_SQL: &str = "UPDATE device_mappings SET operation_mode = 'failover', device_path = NULL, \
+    linux_state = 'n/a', size = 0, updated_at = ?2 WHERE id = ?1";
+const SWITCH_VOLUME_SQL: &str =
+    "UPDATE ossea_volumes SET status = 'attached', device_path = NULL, updated_at = ?2 WHERE id = ?1";
+const SWITCH_VM_SQL: &str = "UPDATE device_mappings SET vm_id = ?2, updated_at = ?3 WHERE vm_context_id = ?1";
+
+/// The switching_volume step of a VM with four disks: creating_vm -> switching_volume, the
+/// four mappings to failover mode (paths cleared, size 0, moved to the destination VM), their
+/// exports removed, their CloudStack volume rows following, the summary written.
+fn bench_failover_switch(dir: &Path) -> Row {
+    use sendense::store::Record;
+    use sendense::targets::{DeviceMapping, OsseaVolume};
+    let (rounds, per_round) = (9, 50);
+    let n = rounds * per_round;
+    let sync = Synchronous::Normal;
+    let paths =
+        three_files(dir, "failover-switch", sync, |store| seed_failovers(store, n, true, FailoverStatus::CreatingVm));
+    let store = Store::open(&paths[0], OpenOptions::default().synchronous(sync)).unwrap();
+    let cstore = CStore::open(&paths[1], sync);
+    let mut conn = direct_open(&paths[2], sync);
+    let ids: Vec<String> = (0..n).map(|i| format!("fo-{i}")).collect();
+    let c_ids: Vec<CString> = ids.iter().map(|id| c(id)).collect();
+    let c_status = c("switching_volume");
+    let read_context = failover_reads().1;
+    let read_mappings = format!(
+        "SELECT {} FROM device_mappings WHERE vm_context_id = ?1 ORDER BY created_at, id",
+        DeviceMapping::COLUMNS
+    );
+    let read_volume = format!("SELECT {} FROM ossea_volumes WHERE volume_id = ?1", OsseaVolume::COLUMNS);
+    let text = |v: &Value| match v {
+        Value::Text(s) => s.clone(),
+        other => panic!("text expected: {other:?}"),
+    };
+    let t = compare(
+        rounds,
+        per_round,
+        &mut [
+            &mut |i| {
+                store.failover_set_status(&ids[i], FailoverStatus::SwitchingVolume, None).unwrap();
+            },
+            &mut |i| {
+                ok(unsafe {
+                    ffi::sendense_failover_set_status(
+                        cstore.0,
+                        c_ids[i].as_ptr(),
+                        c_status.as_ptr(),
+                        std::ptr::null(),
+                        std::ptr::null_mut(),
+                    )
+                });
+            },
+            &mut |i| {
+                failover_step_floor(&mut conn, i, "switching_volume", None, |tx, ctx, now| {
+                    all_values(tx, &read_context, &ctx);
+                    for m in all_values(tx, &read_mappings, &ctx) {
+                        let (id, volume) = (text(&m[0]), text(&m[2]));
+                        tx.prepare_cached(SWITCH_EXPORT_SQL).unwrap().execute([&volume]).unwrap();
+                        tx.prepare_cached(SWITCH_MAPPING_SQL).unwrap().execute(params![id, now]).unwrap();
+                        let row = all_values(tx, &read_volume, &volume);
+                        tx.prepare_cached(SWITCH_VOLUME_SQL).unwrap().execute(params![row[0][0], now]).unwrap();
+                    }
+                    tx.prepare_cached(SWITCH_VM_SQL).unwrap().execute(params![ctx, format!("cs-vm-{i}"), now]).unwrap();
+                    all_values(tx, &read_mappings, &ctx);
+                })
+            },
+        ],
+    );
+    // Every side did the whole step: no export left, every mapping and volume row switched.
+    for path in &paths {
+        let conn = direct_open(path, sync);
+        let left: (i64, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM nbd_exports), \
+                 (SELECT count(*) FROM device_mappings WHERE operation_mode = 'oma' OR size <> 0), \
+                 (SELECT count(*) FROM ossea_volumes WHERE device_path IS NOT NULL)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(left, (0, 0, 0), "{}", path.display());
+    }
+    Row { name: "switching_volume step, 4 disks, synchronous=NORMAL".into(), api: t[0], c: Some(t[1]), floor: t[2] }
+}
+
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let dir = tempfile::tempdir().unwrap();
@@ -1073,6 +1305,8 @@ fn main() {
         ("stale", Box::new(bench_stale)),
         ("cascade", Box::new(bench_cascade)),
         ("change_id", Box::new(bench_change_id)),
+        ("failover_step", Box::new(bench_failover_step)),
+        ("failover_switch", Box::new(bench_failover_switch)),
     ];
     println!(
         "{:<52} {:>10} {:>10} {:>10} {:>9} {:>7}",

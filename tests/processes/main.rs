@@ -7,7 +7,8 @@
 //! claimers, backup writers), [`targets::lease`] (lease holders and takers),
 //! [`targets::volume_op`] (volume operators), [`targets::device`] (device mapping racers
 //! and streams of mapping operations), [`targets::secret`] (sealers with a retired key) and
-//! [`store`] (an operation under an injected disk fault). Otherwise it is the parent: it runs the scenarios one
+//! [`store`] (an operation under an injected disk fault) and [`failover`] (racing failover
+//! and replication starters, streams of failover transitions). Otherwise it is the parent: it runs the scenarios one
 //! after the other, prints `test <area>::<scenario> ... ok` or `... FAILED` for each and closes
 //! with the line `N passed, N failed`, and exits 1 when one failed.
 //!
@@ -34,6 +35,7 @@ use sendense::{OpenOptions, Store};
 mod common;
 
 mod backup;
+mod failover;
 mod replication;
 mod store;
 mod targets;
@@ -48,6 +50,7 @@ const AREAS: &[(&str, &[Scenario])] = &[
     ("targets::device", targets::device::SCENARIOS),
     ("store", store::SCENARIOS),
     ("targets::secret", targets::secret::SCENARIOS),
+    ("failover", failover::SCENARIOS),
 ];
 
 /// A scenario: its name within its area, and the function that runs it (panics on failure).
@@ -66,6 +69,7 @@ const CHILD_ROLES: &[ChildRoles] = &[
     targets::device::child,
     store::child,
     targets::secret::child,
+    failover::child,
 ];
 
 fn main() {
