@@ -926,7 +926,8 @@ sendense_status sendense_failover_start(sendense_store *s,
  * (`{"<volume_uuid>": "<hub device path>"}`, every volume coming back) and `exports` (the NBD
  * exports to re-create, as for `sendense_device_switch_mode`). In the same transaction:
  * `switching_volume` switches every device mapping of the context to failover mode (paths
- * cleared, exports removed), `reverting` switches them back to oma, `completed` moves the
+ * cleared, exports removed, the port leases those exports' jobs held released, as
+ * `sendense_device_detach`), `reverting` switches them back to oma, `completed` moves the
  * context to failed_over_test / failed_over_live (or, ending a rollback, back to
  * ready_for_failover), and the context's last_operation_summary is written. `failed` is
  * refused here (use `sendense_failover_fail`), and so is `cleanup` (use
@@ -1935,8 +1936,10 @@ sendense_status sendense_device_attach(sendense_store *s,
                                        sendense_error **err);
 
 /**
- * Remove the mapping of `volume_uuid` and its NBD export, in one transaction. NOT_FOUND when
- * the volume has no mapping.
+ * Remove the mapping of `volume_uuid` and its NBD export, in one transaction. When the export
+ * has a job and no other export of that job uses its port, the job's lease on that port (the
+ * resource named by the port number, in any pool) is released in the same transaction; an
+ * export without a job releases nothing. NOT_FOUND when the volume has no mapping.
  */
 sendense_status sendense_device_detach(sendense_store *s,
                                        const char *volume_uuid,
@@ -1956,11 +1959,12 @@ sendense_status sendense_device_update(sendense_store *s,
                                        sendense_error **err);
 
 /**
- * Switch every mapping of the context to `mode` ("oma" or "failover") in one transaction.
- * To failover: device paths are cleared, linux_state becomes "n/a" and the volumes' NBD
- * exports are removed. To oma: the store does not know a failover volume's new hub device
- * path, so this form succeeds only when every mapping of the context is already oma (a
- * no-op); otherwise it is INVALID_ARGUMENT naming the volumes, and
+ * Switch every mapping of the context to `mode` ("oma" or "failover") in one transaction. To
+ * failover: device paths are cleared, linux_state becomes "n/a" and the volumes' NBD exports
+ * are removed, each releasing its job's lease on its port once no other export of that job
+ * uses the port (as `sendense_device_detach`). To oma: the store does not know a failover
+ * volume's new hub device path, so this form succeeds only when every mapping of the context
+ * is already oma (a no-op); otherwise it is INVALID_ARGUMENT naming the volumes, and
  * `sendense_device_switch_mode` (which takes the paths and the exports to re-create) is the
  * way back. NOT_FOUND for an unknown context; any refusal changes nothing.
  */
@@ -1972,11 +1976,12 @@ sendense_status sendense_device_set_mode(sendense_store *s,
 /**
  * Switch every mapping of a context, with what the switch needs, in one transaction. `json`:
  * `context_id`, `mode` ("oma" or "failover"), optional `vm_id` (the CloudStack VM of every
- * mapping afterwards), `device_paths` (an object volume_uuid -> hub device path: required
- * for every failover mapping when switching to oma, refused when switching to failover) and
+ * mapping afterwards), `device_paths` (an object volume_uuid -> hub device path: required for
+ * every failover mapping when switching to oma, refused when switching to failover) and
  * `exports` (an array of export objects as for `sendense_nbd_export_create`, each naming its
- * `volume_uuid`, created after a switch to oma). A path held by another oma mapping is
- * CONFLICT naming it; any refusal changes nothing.
+ * `volume_uuid`, created after a switch to oma). A switch to failover removes the exports and
+ * releases the port leases they held, as `sendense_device_set_mode`. A path held by another
+ * oma mapping is CONFLICT naming it; any refusal changes nothing.
  */
 sendense_status sendense_device_switch_mode(sendense_store *s,
                                             const char *json,
@@ -2270,7 +2275,9 @@ sendense_status sendense_nbd_export_set_job(sendense_store *s,
                                             sendense_error **err);
 
 /**
- * Remove an export (its mapping stays). NOT_FOUND when there is none.
+ * Remove an export (its mapping stays). In the same transaction the lease of the export's job
+ * on its port is released, unless another export of that job still uses the port (an export
+ * without a job releases nothing). NOT_FOUND when there is none.
  */
 sendense_status sendense_nbd_export_remove(sendense_store *s,
                                            const char *export_name,

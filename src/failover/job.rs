@@ -19,10 +19,10 @@
 //!   to `failed_over_test` / `failed_over_live`, completing a rollback moves it back to
 //!   `ready_for_failover`, a commit ([`check_commit`]) moves a live failover's context to
 //!   `completed`; a failure leaves the context's status alone;
-//! - the devices move with their failover, in the same transaction: `switching_volume`
-//!   switches every device mapping of the context to failover mode (paths cleared, exports
-//!   removed), `reverting` switches them back to oma with the device paths (and exports) the
-//!   caller gives ([`StepResults`]);
+//! - the devices move with their failover, in the same transaction: `switching_volume` switches
+//!   every device mapping of the context to failover mode (paths cleared, exports removed, the
+//!   port leases they held released), `reverting` switches them back to oma with the device
+//!   paths (and exports) the caller gives ([`StepResults`]);
 //! - every transition, failure, rollback and commit writes the context's
 //!   `last_operation_summary` ([`Summary`]) in its transaction.
 //!
@@ -569,7 +569,8 @@ impl Store {
 
     /// Move a failover one step (see [`FailoverStatus::check_move`]), recording what the step
     /// produced (`results`, see [`StepResults`]), in one transaction with what the step moves:
-    /// `switching_volume` switches every device mapping of the context to failover mode,
+    /// `switching_volume` switches every device mapping of the context to failover mode
+    /// (exports removed, the port leases they held released: [`ModeSwitch`]),
     /// `reverting` switches them back to oma with the given device paths and exports,
     /// `completed` moves the context to `failed_over_<type>` (or, ending a rollback, back to
     /// `ready_for_failover`). Failing is [`Store::failover_fail`]; starting a rollback is

@@ -13,6 +13,9 @@
 //!   that holds it); the context, when given, must exist. An attach may create the volume's
 //!   export in the same transaction (`export`), so a mapping and its export appear together;
 //! - detach ([`Store::device_detach`]) removes the mapping and its export in one transaction;
+//! - an export removed by a detach or a switch to failover takes with it the lease its job
+//!   holds on its port, unless another export of that job still uses the port (the rule of
+//!   `nbd_export.rs`);
 //! - the volume's `ossea_volumes` row, when the volume is recorded, follows every change of its
 //!   mapping in the same transaction: attached (at the hub path in oma mode, with no path in
 //!   failover mode) on attach, path changes and mode switches, detached on detach; an attach
@@ -246,8 +249,10 @@ fn check_device_path(p: &str) -> Result<()> {
 ///
 /// The contract:
 /// - to `failover`: every oma mapping of the context loses its device path, its linux_state
-///   becomes `n/a`, and its volume's export is removed; `device_paths` and `exports` must be
-///   absent or empty (INVALID_ARGUMENT). Mappings already in failover mode stay as they are.
+///   becomes `n/a`, and its volume's export is removed, releasing the lease the export's job
+///   holds on its port once no other export of that job uses it; `device_paths` and `exports`
+///   must be absent or empty (INVALID_ARGUMENT). Mappings already in failover mode stay as they
+///   are.
 /// - to `oma`: every failover mapping of the context needs its new hub device path in
 ///   `device_paths` (volume_uuid -> path); a missing one is INVALID_ARGUMENT naming the
 ///   volumes. The schema keeps no device path for a failover mapping, so the caller, which
@@ -580,7 +585,9 @@ impl Store {
     }
 
     /// Remove the mapping of `volume_uuid` and its export in one transaction; returns the
-    /// removed mapping. NOT_FOUND when the volume has no mapping.
+    /// removed mapping. The lease the export's job holds on the export's port is released in
+    /// the same transaction, unless another export of that job still uses the port (an export
+    /// without a job releases nothing). NOT_FOUND when the volume has no mapping.
     pub fn device_detach(&self, volume_uuid: &str) -> Result<DeviceMapping> {
         check_id("volume_uuid", volume_uuid)?;
         let now = self.now_ms();
@@ -605,8 +612,9 @@ impl Store {
     }
 
     /// Switch every mapping of a context, and the exports of the switched volumes, in one
-    /// transaction (see [`ModeSwitch`] for the contract). Returns the context's mappings after
-    /// the switch, oldest first. NOT_FOUND for an unknown context.
+    /// transaction (see [`ModeSwitch`] for the contract); to failover, the leases the removed
+    /// exports' jobs held on their ports are released with them. Returns the context's mappings
+    /// after the switch, oldest first. NOT_FOUND for an unknown context.
     pub fn device_switch_mode(&self, switch: &ModeSwitch) -> Result<Vec<DeviceMapping>> {
         let now = self.now_ms();
         self.writing(|tx| switch_mode(tx, switch, now))

@@ -188,6 +188,17 @@ fn live_leases(tx: &Tx<'_>, pool: &str, owner_id: Option<&str>, now: i64) -> Res
     }
 }
 
+/// Release the lease of `owner_id` on `resource` (live or expired), in every pool holding that
+/// resource, inside the caller's transaction; returns how many. The step that frees the port
+/// of a job's last NBD export on it ([`crate::targets::nbd_export`]).
+pub(super) fn release_resource(tx: &Tx<'_>, owner_id: &str, resource: &str) -> Result<usize> {
+    tx.execute(
+        "DELETE FROM leases WHERE owner_id = :owner_id \
+         AND resource_id IN (SELECT id FROM lease_resources WHERE resource = :resource)",
+        params![owner_id, resource],
+    )
+}
+
 fn load_pool(tx: &Tx<'_>, name: &str, now: i64) -> Result<LeasePool> {
     let (description, created_at) = tx
         .optional("SELECT description, created_at FROM lease_pools WHERE name = :name", params![name], |r| {

@@ -9,7 +9,11 @@
 //!   same context). Status: pending -> active | failed;
 //! - an export follows its mapping (`device.rs`), in the mapping's transaction: it may be
 //!   created with an attach or a switch back to oma, it takes a new device path of the mapping
-//!   ([`move_export`]), and it goes with a detach or a switch to failover ([`remove_export`]).
+//!   ([`move_export`]), and it goes with a detach or a switch to failover ([`remove_export`]);
+//! - every removal of an export (detach, switch to failover, [`Store::nbd_export_remove`])
+//!   releases, in the same transaction, the lease its job holds on its port, once no other
+//!   export of that job uses the port ([`delete_export`]); an export without a job releases
+//!   nothing.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +22,7 @@ use crate::replication;
 use crate::replication::context;
 use crate::store::{Store, Tx};
 use crate::targets::device::{load_mapping, OperationMode};
+use crate::targets::lease::release_resource;
 use crate::value::{check_id, Timestamp};
 use crate::{params, record, string_enum};
 
@@ -135,9 +140,26 @@ pub(super) fn move_export(tx: &Tx<'_>, volume_uuid: &str, device_path: &str, now
 }
 
 /// Remove the export of `volume_uuid`, if it has one, inside the transaction that removes or
-/// switches its mapping.
+/// switches its mapping; the lease its job held on its port goes with it ([`delete_export`]).
 pub(super) fn remove_export(tx: &Tx<'_>, volume_uuid: &str) -> Result<()> {
-    tx.execute("DELETE FROM nbd_exports WHERE volume_id = :volume_uuid", params![volume_uuid])?;
+    match tx.record::<NbdExport>("WHERE volume_id = :volume_uuid", params![volume_uuid])? {
+        Some(e) => delete_export(tx, &e),
+        None => Ok(()),
+    }
+}
+
+/// Delete an export inside the caller's transaction: the one way an export is removed. When
+/// the export has a job and no other export of that job uses its port (NBD serves many exports
+/// on one port), the job's lease on the port (the resource named by the port number, in any
+/// pool) is released in the same transaction. An export without a job releases nothing.
+fn delete_export(tx: &Tx<'_>, e: &NbdExport) -> Result<()> {
+    tx.execute("DELETE FROM nbd_exports WHERE id = :id", params![id = e.id])?;
+    let Some(job_id) = &e.job_id else { return Ok(()) };
+    if !tx
+        .exists("SELECT 1 FROM nbd_exports WHERE job_id = :job_id AND port = :port", params![job_id, port = e.port])?
+    {
+        release_resource(tx, job_id, &e.port.to_string())?;
+    }
     Ok(())
 }
 
@@ -294,13 +316,11 @@ impl Store {
         })
     }
 
-    /// Remove an export (its mapping stays); NOT_FOUND when there is none.
+    /// Remove an export (its mapping stays); NOT_FOUND when there is none. In the same
+    /// transaction the lease of the export's job on its port is released, unless another
+    /// export of that job still uses the port (see `delete_export`).
     pub fn nbd_export_remove(&self, export_name: &str) -> Result<()> {
-        self.writing(|tx| {
-            let e = load_export(tx, export_name)?;
-            tx.execute("DELETE FROM nbd_exports WHERE id = :id", params![id = e.id])?;
-            Ok(())
-        })
+        self.writing(|tx| delete_export(tx, &load_export(tx, export_name)?))
     }
 
     /// The export named `export_name`; NOT_FOUND when there is none.

@@ -80,7 +80,8 @@ pub unsafe extern "C" fn sendense_failover_start(
 /// (`{"<volume_uuid>": "<hub device path>"}`, every volume coming back) and `exports` (the NBD
 /// exports to re-create, as for `sendense_device_switch_mode`). In the same transaction:
 /// `switching_volume` switches every device mapping of the context to failover mode (paths
-/// cleared, exports removed), `reverting` switches them back to oma, `completed` moves the
+/// cleared, exports removed, the port leases those exports' jobs held released, as
+/// `sendense_device_detach`), `reverting` switches them back to oma, `completed` moves the
 /// context to failed_over_test / failed_over_live (or, ending a rollback, back to
 /// ready_for_failover), and the context's last_operation_summary is written. `failed` is
 /// refused here (use `sendense_failover_fail`), and so is `cleanup` (use

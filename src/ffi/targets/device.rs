@@ -88,8 +88,10 @@ pub unsafe extern "C" fn sendense_device_attach(
     })
 }
 
-/// Remove the mapping of `volume_uuid` and its NBD export, in one transaction. NOT_FOUND when
-/// the volume has no mapping.
+/// Remove the mapping of `volume_uuid` and its NBD export, in one transaction. When the export
+/// has a job and no other export of that job uses its port, the job's lease on that port (the
+/// resource named by the port number, in any pool) is released in the same transaction; an
+/// export without a job releases nothing. NOT_FOUND when the volume has no mapping.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_device_detach(
     s: *mut sendense_store,
@@ -119,11 +121,12 @@ pub unsafe extern "C" fn sendense_device_update(
     })
 }
 
-/// Switch every mapping of the context to `mode` ("oma" or "failover") in one transaction.
-/// To failover: device paths are cleared, linux_state becomes "n/a" and the volumes' NBD
-/// exports are removed. To oma: the store does not know a failover volume's new hub device
-/// path, so this form succeeds only when every mapping of the context is already oma (a
-/// no-op); otherwise it is INVALID_ARGUMENT naming the volumes, and
+/// Switch every mapping of the context to `mode` ("oma" or "failover") in one transaction. To
+/// failover: device paths are cleared, linux_state becomes "n/a" and the volumes' NBD exports
+/// are removed, each releasing its job's lease on its port once no other export of that job
+/// uses the port (as `sendense_device_detach`). To oma: the store does not know a failover
+/// volume's new hub device path, so this form succeeds only when every mapping of the context
+/// is already oma (a no-op); otherwise it is INVALID_ARGUMENT naming the volumes, and
 /// `sendense_device_switch_mode` (which takes the paths and the exports to re-create) is the
 /// way back. NOT_FOUND for an unknown context; any refusal changes nothing.
 #[no_mangle]
@@ -142,11 +145,12 @@ pub unsafe extern "C" fn sendense_device_set_mode(
 
 /// Switch every mapping of a context, with what the switch needs, in one transaction. `json`:
 /// `context_id`, `mode` ("oma" or "failover"), optional `vm_id` (the CloudStack VM of every
-/// mapping afterwards), `device_paths` (an object volume_uuid -> hub device path: required
-/// for every failover mapping when switching to oma, refused when switching to failover) and
+/// mapping afterwards), `device_paths` (an object volume_uuid -> hub device path: required for
+/// every failover mapping when switching to oma, refused when switching to failover) and
 /// `exports` (an array of export objects as for `sendense_nbd_export_create`, each naming its
-/// `volume_uuid`, created after a switch to oma). A path held by another oma mapping is
-/// CONFLICT naming it; any refusal changes nothing.
+/// `volume_uuid`, created after a switch to oma). A switch to failover removes the exports and
+/// releases the port leases they held, as `sendense_device_set_mode`. A path held by another
+/// oma mapping is CONFLICT naming it; any refusal changes nothing.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_device_switch_mode(
     s: *mut sendense_store,

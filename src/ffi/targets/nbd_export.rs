@@ -105,7 +105,9 @@ pub unsafe extern "C" fn sendense_nbd_export_set_job(
     })
 }
 
-/// Remove an export (its mapping stays). NOT_FOUND when there is none.
+/// Remove an export (its mapping stays). In the same transaction the lease of the export's job
+/// on its port is released, unless another export of that job still uses the port (an export
+/// without a job releases nothing). NOT_FOUND when there is none.
 #[no_mangle]
 pub unsafe extern "C" fn sendense_nbd_export_remove(
     s: *mut sendense_store,

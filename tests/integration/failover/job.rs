@@ -7,7 +7,7 @@ use crate::fixtures::{assert_refused, TempStore};
 
 use sendense::failover::{FailoverFilter, FailoverStatus, FailoverType, StartFailover, StepResults};
 use sendense::replication::{ContextStatus, DiskSpec, JobStatus, NewContext, StartJob};
-use sendense::targets::{NewExport, NewMapping, OperationMode};
+use sendense::targets::{export_name, NewExport, NewLeasePool, NewMapping, OperationMode};
 use sendense::{Status, Store};
 
 const T0: i64 = 1_764_306_589_000;
@@ -161,11 +161,18 @@ fn a_test_failover_walks_every_step_and_its_rollback_brings_the_devices_back() {
         s.failover_set_status("fo-1", *step, None).unwrap();
     }
     assert!(modes(s, &vm).iter().all(|(m, p)| *m == OperationMode::Oma && p.is_some()));
+    // The exports serve the replication job, which leases their port.
+    s.lease_pool_define(&NewLeasePool::new("nbd_ports", vec!["10809".into()])).unwrap();
+    s.lease_acquire("nbd_ports", &vm.job, 60_000).unwrap();
+    for v in &vm.volumes {
+        s.nbd_export_set_job(&export_name(v), Some(&vm.job)).unwrap();
+    }
     let r = StepResults { destination_vm_id: Some("cs-vm-9".into()), ..Default::default() };
     f.clock.advance(10);
     s.failover_set_status("fo-1", FailoverStatus::SwitchingVolume, Some(&r)).unwrap();
     assert_eq!(modes(s, &vm), vec![(OperationMode::Failover, None), (OperationMode::Failover, None)]);
     assert_eq!(exports(s, &vm), 0, "the exports go with the switch");
+    assert!(s.lease_list_owner("nbd_ports", &vm.job).unwrap().is_empty(), "and the lease they held");
     assert!(s.device_list(&vm.ctx).unwrap().iter().all(|m| m.vm_id == "cs-vm-9"));
     assert_eq!(status(s, &vm.ctx), ContextStatus::ReadyForFailover);
     s.failover_set_status("fo-1", FailoverStatus::PoweringOn, None).unwrap();

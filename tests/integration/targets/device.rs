@@ -5,7 +5,8 @@
 use crate::fixtures::{assert_refused, snapshot, TempStore};
 use sendense::replication::{DiskSpec, NewContext, StartJob};
 use sendense::targets::{
-    export_name, DeviceUpdate, ExportStatus, ModeSwitch, NewExport, NewMapping, OperationMode, SnapshotStatus,
+    export_name, DeviceUpdate, ExportStatus, ModeSwitch, NewExport, NewLeasePool, NewMapping, OperationMode,
+    SnapshotStatus,
 };
 use sendense::value::from_json;
 use sendense::{ManualClock, Status, Store};
@@ -66,6 +67,26 @@ impl Fixture {
 
     fn attach(&self, c: usize, volume: &str, path: &str, d: usize) -> String {
         self.store.device_attach(&self.mapping(c, volume, path, d)).unwrap_or_else(|e| panic!("attach {volume}: {e}"))
+    }
+
+    /// Two port pools holding "10809": `nbd_a` (10809, 10810), both leased to job 0, and
+    /// `nbd_b` (10809), leased to another owner.
+    fn port_leases(&self) {
+        let s = &self.store;
+        s.lease_pool_define(&NewLeasePool::new("nbd_a", vec!["10809".into(), "10810".into()])).unwrap();
+        s.lease_pool_define(&NewLeasePool::new("nbd_b", vec!["10809".into()])).unwrap();
+        for pool in ["nbd_a", "nbd_a"] {
+            s.lease_acquire(pool, &self.job[0], 60_000).unwrap();
+        }
+        s.lease_acquire("nbd_b", "other-owner", 60_000).unwrap();
+    }
+
+    /// The resources leased to job 0 in `nbd_a` and to the other owner in `nbd_b`.
+    fn port_leases_held(&self) -> (Vec<String>, Vec<String>) {
+        let held = |pool, owner| -> Vec<String> {
+            self.store.lease_list_owner(pool, owner).unwrap().into_iter().map(|l| l.resource).collect()
+        };
+        (held("nbd_a", &self.job[0]), held("nbd_b", "other-owner"))
     }
 
     fn clean(&self) {
@@ -587,5 +608,58 @@ fn volume_rows_follow_their_mappings_in_the_same_transaction() {
     assert_refused(s, Status::InvalidState, &["vol-new", "creating"], || {
         s.device_attach(&f.mapping(1, "vol-new", "/dev/vdh", 0))
     });
+    f.clean();
+}
+
+#[test]
+fn removing_the_last_export_of_a_job_on_a_port_releases_the_jobs_lease_on_it() {
+    let f = fixture();
+    let s = &f.store;
+    f.port_leases();
+    let both = || (vec!["10809".to_string(), "10810".to_string()], vec!["10809".to_string()]);
+    // Two exports of job 0 on port 10809 (NBD serves many exports on one port), and one
+    // export of no job on the same port in the other context.
+    f.attach(0, "vol-a", "/dev/vdb", 0);
+    f.attach(0, "vol-b", "/dev/vdc", 1);
+    let mut no_job = f.mapping(1, "vol-c", "/dev/vdd", 0);
+    no_job.export.as_mut().unwrap().job_id = None;
+    s.device_attach(&no_job).unwrap();
+    assert_eq!(f.port_leases_held(), both());
+
+    // An export of no job releases nothing.
+    s.device_detach("vol-c").unwrap();
+    assert_eq!(f.port_leases_held(), both());
+    // Another export of the job still uses the port: the lease stays.
+    s.device_detach("vol-a").unwrap();
+    assert_eq!(f.port_leases_held(), both());
+    // The job's last export on the port goes: its lease on 10809 goes in the same
+    // transaction; its lease on 10810 and the other owner's lease on 10809 stay.
+    s.nbd_export_remove(&export_name("vol-b")).unwrap();
+    assert_eq!(f.port_leases_held(), (vec!["10810".to_string()], vec!["10809".to_string()]));
+    // The port is free again in nbd_a for the next job.
+    assert_eq!(s.lease_acquire("nbd_a", &f.job[1], 60_000).unwrap().resource, "10809");
+    s.device_detach("vol-b").unwrap();
+    f.clean();
+}
+
+#[test]
+fn a_switch_to_failover_releases_the_leases_its_exports_held() {
+    let f = fixture();
+    let s = &f.store;
+    f.port_leases();
+    f.attach(0, "vol-a", "/dev/vdb", 0);
+    f.attach(0, "vol-b", "/dev/vdc", 1);
+    f.attach(1, "vol-c", "/dev/vdd", 0);
+    s.device_switch_mode(&ModeSwitch::new(&f.ctx[0], OperationMode::Failover)).unwrap();
+    assert_eq!(s.nbd_export_list_by_context(&f.ctx[0]).unwrap().len(), 0);
+    assert_eq!(f.port_leases_held(), (vec!["10810".to_string()], vec!["10809".to_string()]));
+    // A refused switch changes nothing, leases included.
+    s.lease_acquire("nbd_a", &f.job[1], 60_000).unwrap();
+    let mut back = ModeSwitch::new(&f.ctx[0], OperationMode::Oma);
+    back.device_paths.insert("vol-a".into(), "/dev/vdd".into());
+    back.device_paths.insert("vol-b".into(), "/dev/vde".into());
+    assert_refused(s, Status::Conflict, &["vol-c"], || s.device_switch_mode(&back));
+    s.device_detach("vol-c").unwrap();
+    assert!(s.lease_list_owner("nbd_a", &f.job[1]).unwrap().is_empty(), "job 1's last export on 10809 went");
     f.clean();
 }
